@@ -1,0 +1,1 @@
+"""Instrument drivers (Ophyd devices) shipped with genesis-lab as station plugins."""

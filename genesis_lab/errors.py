@@ -1,0 +1,113 @@
+"""The one exception root of genesis-lab and its short tree.
+
+::
+
+    GenesisLabError
+    ├── CampaignFileError (ValueError)      a campaign file is unreadable or invalid
+    ├── StationError (LookupError)          a station plugin is missing or misconfigured
+    ├── MessageError (ValueError)           a wire message is malformed or of the wrong schema
+    ├── BrokerError (ConnectionError)       the MQTT broker cannot be reached or started
+    ├── RecordError (RuntimeError)          the campaign record cannot be opened or written
+    ├── PlannerError (RuntimeError)         the planner was used wrongly (unknown trial, ...)
+    └── TrialTimeoutError (TimeoutError)    no worker answered a dispatched trial in time
+
+Every error carries structured fields and a message that says how to fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "BrokerError",
+    "CampaignFileError",
+    "FieldProblem",
+    "GenesisLabError",
+    "MessageError",
+    "PlannerError",
+    "RecordError",
+    "StationError",
+    "TrialTimeoutError",
+]
+
+
+class GenesisLabError(Exception):
+    """Root of every error genesis-lab raises on purpose."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem found in a campaign file.
+
+    ``field`` is the dotted path (``parameters.0.bounds``); ``line`` is 1-based, or
+    ``None`` when the problem has no place in the file (a missing file).
+    """
+
+    field: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        name = f"{self.field}: " if self.field else ""
+        return f"{where}{name}{self.message}"
+
+
+class CampaignFileError(GenesisLabError, ValueError):
+    """A campaign file could not be read or does not validate."""
+
+    def __init__(self, path: str, problems: list[FieldProblem]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = [f"{path}:{p.line}: {p.field}: {p.message}" if p.line else f"{path}: {p}"
+                 for p in problems]
+        super().__init__("\n".join(lines))
+
+
+class StationError(GenesisLabError, LookupError):
+    """A station plugin is not installed, or its options or devices are wrong."""
+
+    def __init__(self, message: str, *, station: str | None = None) -> None:
+        self.station = station
+        super().__init__(message)
+
+
+class MessageError(GenesisLabError, ValueError):
+    """A message from the wire is malformed, oversized, or of an unknown schema."""
+
+    def __init__(self, message: str, *, topic: str | None = None) -> None:
+        self.topic = topic
+        super().__init__(message)
+
+
+class BrokerError(GenesisLabError, ConnectionError):
+    """The MQTT broker could not be started, reached, or spoken to."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class RecordError(GenesisLabError, RuntimeError):
+    """The campaign record could not be opened, read, or written."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class PlannerError(GenesisLabError, RuntimeError):
+    """The planner was asked something it cannot answer (unknown trial, bad outcome)."""
+
+    def __init__(self, message: str, *, trial_id: str | None = None) -> None:
+        self.trial_id = trial_id
+        super().__init__(message)
+
+
+class TrialTimeoutError(GenesisLabError, TimeoutError):
+    """A dispatched trial was not finished by any worker within its timeout."""
+
+    def __init__(self, message: str, *, trial_id: str, timeout_s: float) -> None:
+        self.trial_id = trial_id
+        self.timeout_s = timeout_s
+        super().__init__(message)

@@ -1,0 +1,141 @@
+"""Versioned wire messages. Everything that crosses MQTT is one of these, as JSON."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from genesis_lab.errors import MessageError
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "SCHEMA_VERSION",
+    "DocumentMessage",
+    "ExperimentRequest",
+    "StationStatus",
+    "TrialStatusMessage",
+    "WorkerMessage",
+    "decode_message",
+    "decode_worker_message",
+    "encode_message",
+]
+
+SCHEMA_VERSION = 1
+MAX_MESSAGE_BYTES = 1_048_576  # 1 MiB; larger payloads are refused before parsing
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+DocumentName = Literal[
+    "start", "descriptor", "event", "event_page", "stop", "resource", "datum", "datum_page"
+]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = Field(
+        default=SCHEMA_VERSION, description="Wire schema version; bumped on breaking change."
+    )
+    sent_at: float = Field(default_factory=time.time, description="Sender's clock, Unix seconds.")
+
+
+class ExperimentRequest(_Message):
+    """Orchestrator -> worker: run one experiment with these actuator setpoints."""
+
+    kind: Literal["experiment_request"] = "experiment_request"
+    campaign_id: str = Field(pattern=_ID)
+    trial_id: str = Field(pattern=_ID)
+    station_id: str = Field(pattern=_ID)
+    setpoints: dict[str, float] = Field(
+        min_length=1, description="Actuator name -> value, in the actuator's units."
+    )
+    parameters: dict[str, float] = Field(
+        description="Campaign parameter name -> value, recorded in the run's start document."
+    )
+    readings: list[str] = Field(
+        default_factory=list, description="Data keys the orchestrator needs from the events."
+    )
+
+
+class DocumentMessage(_Message):
+    """Worker -> orchestrator: one Bluesky document of a trial's run."""
+
+    kind: Literal["document"] = "document"
+    campaign_id: str = Field(pattern=_ID)
+    trial_id: str = Field(pattern=_ID)
+    station_id: str = Field(pattern=_ID)
+    name: DocumentName
+    doc: dict[str, Any]
+
+
+class TrialStatusMessage(_Message):
+    """Worker -> orchestrator: a trial started, finished, failed, or was refused."""
+
+    kind: Literal["trial_status"] = "trial_status"
+    campaign_id: str = Field(pattern=_ID)
+    trial_id: str = Field(pattern=_ID)
+    station_id: str = Field(pattern=_ID)
+    state: Literal["running", "completed", "failed", "rejected"]
+    reason: str = Field(default="", max_length=4000)
+    run_uid: str | None = Field(default=None, description="uid of the run's start document.")
+    documents: int = Field(
+        default=0, ge=0, description="Documents the worker published for this trial so far."
+    )
+
+
+class StationStatus(_Message):
+    """Worker presence, retained on the station's status topic (and its last will)."""
+
+    kind: Literal["station_status"] = "station_status"
+    station_id: str = Field(pattern=_ID)
+    state: Literal["online", "offline"]
+    plugin: str = ""
+    actuators: list[str] = Field(default_factory=list)
+    readings: list[str] = Field(default_factory=list)
+
+
+WorkerMessage = Annotated[DocumentMessage | TrialStatusMessage, Field(discriminator="kind")]
+_WORKER_ADAPTER: TypeAdapter[DocumentMessage | TrialStatusMessage] = TypeAdapter(WorkerMessage)
+
+M = TypeVar("M", bound=_Message)
+
+
+def encode_message(message: _Message) -> bytes:
+    """Serialise a message to the JSON bytes sent on the wire."""
+    return message.model_dump_json().encode("utf-8")
+
+
+def _check_size(payload: bytes, topic: str | None) -> None:
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise MessageError(
+            f"message of {len(payload)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit",
+            topic=topic,
+        )
+
+
+def decode_message(payload: bytes, model: type[M], *, topic: str | None = None) -> M:
+    """Parse ``payload`` as ``model``; raise :class:`MessageError` with the reason if it is not."""
+    _check_size(payload, topic)
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        raise MessageError(_summary(exc, model.__name__), topic=topic) from None
+
+
+def decode_worker_message(
+    payload: bytes, *, topic: str | None = None
+) -> DocumentMessage | TrialStatusMessage:
+    """Parse a message from a campaign's results topic (a document or a trial status)."""
+    _check_size(payload, topic)
+    try:
+        return _WORKER_ADAPTER.validate_json(payload)
+    except ValidationError as exc:
+        raise MessageError(_summary(exc, "worker message"), topic=topic) from None
+
+
+def _summary(exc: ValidationError, what: str) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "payload"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"not a valid {what}: {where}: {first['msg']}{more}"

@@ -1,0 +1,54 @@
+"""The MQTT topic scheme. Every topic starts with the protocol version.
+
+=============================================  ======================  ===========================
+topic                                          publisher -> receiver    payload
+=============================================  ======================  ===========================
+``genesis-lab/v1/stations/{station}/requests``  orchestrator -> worker  :class:`ExperimentRequest`
+``genesis-lab/v1/stations/{station}/status``    worker (retained, will)  :class:`StationStatus`
+``genesis-lab/v1/campaigns/{campaign}/results`` worker -> orchestrator  :class:`DocumentMessage`,
+                                                                        :class:`TrialStatusMessage`
+=============================================  ======================  ===========================
+
+A worker serves one station and may serve several campaigns; an orchestrator listens
+only to its own campaign's results. Documents and statuses of one campaign share a
+topic so that MQTT keeps them in the order the worker sent them.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "TOPIC_PREFIX",
+    "campaign_results_topic",
+    "check_topic_segment",
+    "station_requests_topic",
+    "station_status_topic",
+]
+
+TOPIC_PREFIX = "genesis-lab/v1"
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def check_topic_segment(value: str, what: str) -> str:
+    """Return ``value`` if it is safe inside a topic (no ``/``, ``+``, ``#``); else raise."""
+    if not _SEGMENT.match(value):
+        raise ValueError(
+            f"{what} {value!r} cannot be used in a topic: use letters, digits, '_', '.', '-'"
+        )
+    return value
+
+
+def station_requests_topic(station_id: str) -> str:
+    """Topic where experiment requests for ``station_id`` are published."""
+    return f"{TOPIC_PREFIX}/stations/{check_topic_segment(station_id, 'station id')}/requests"
+
+
+def station_status_topic(station_id: str) -> str:
+    """Retained topic holding the worker's presence for ``station_id``."""
+    return f"{TOPIC_PREFIX}/stations/{check_topic_segment(station_id, 'station id')}/status"
+
+
+def campaign_results_topic(campaign_id: str) -> str:
+    """Topic where workers publish the documents and trial statuses of a campaign."""
+    return f"{TOPIC_PREFIX}/campaigns/{check_topic_segment(campaign_id, 'campaign id')}/results"

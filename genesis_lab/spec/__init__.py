@@ -1,0 +1,25 @@
+"""Campaign files: pydantic models and a loader that names the field and line of each problem."""
+
+from genesis_lab.spec._loader import CampaignFile, load_campaign, parse_campaign
+from genesis_lab.spec._models import (
+    CampaignSpec,
+    ContinuousParameter,
+    Objective,
+    PlannerSettings,
+    StationRef,
+    StrictModel,
+    parse_broker_url,
+)
+
+__all__ = [
+    "CampaignFile",
+    "CampaignSpec",
+    "ContinuousParameter",
+    "Objective",
+    "PlannerSettings",
+    "StationRef",
+    "StrictModel",
+    "load_campaign",
+    "parse_broker_url",
+    "parse_campaign",
+]

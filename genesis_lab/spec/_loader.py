@@ -1,0 +1,190 @@
+"""Read a campaign file (YAML), validate it, and point every problem at its line."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from genesis_lab.errors import CampaignFileError, FieldProblem
+from genesis_lab.spec._models import CampaignSpec
+
+__all__ = ["CampaignFile", "load_campaign", "parse_campaign"]
+
+Loc = Sequence[str | int]
+
+
+@dataclass(frozen=True)
+class CampaignFile:
+    """A validated campaign together with where each of its fields sits in the file."""
+
+    spec: CampaignSpec
+    path: str
+    text: str
+    _root: yaml.Node | None
+
+    def line_of(self, loc: Loc) -> int | None:
+        """1-based line of the field at ``loc`` (or of its nearest enclosing field)."""
+        return _line_of(self._root, loc)
+
+    def problem(self, loc: Loc, message: str) -> FieldProblem:
+        """A :class:`FieldProblem` for the field at ``loc``, with its line."""
+        return FieldProblem(_dotted(loc), message, self.line_of(loc))
+
+
+def load_campaign(path: str | Path) -> CampaignFile:
+    """Read and validate the campaign file at ``path``.
+
+    Raises :class:`CampaignFileError` listing every problem with its field and line.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CampaignFileError(
+            str(path), [FieldProblem("", f"cannot read file: {exc.strerror or exc}")]
+        ) from exc
+    return parse_campaign(text, str(path))
+
+
+def parse_campaign(text: str, path: str = "<campaign>") -> CampaignFile:
+    """Validate campaign YAML ``text``; ``path`` is only used in messages."""
+    root = _compose(text, path)
+    data = _construct(root, path)
+    if not isinstance(data, dict):
+        raise CampaignFileError(
+            path, [FieldProblem("", "a campaign file must be a mapping of keys to values", 1)]
+        )
+    try:
+        spec = CampaignSpec.model_validate(data)
+    except ValidationError as exc:
+        raise CampaignFileError(path, _problems(exc, root, CampaignSpec)) from None
+    return CampaignFile(spec=spec, path=path, text=text, _root=root)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key {key!r} is given twice (first on line {seen[key]})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def _compose(text: str, path: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        raise CampaignFileError(path, [_yaml_problem(exc)]) from None
+
+
+def _construct(root: yaml.Node | None, path: str) -> Any:
+    if root is None:
+        return None
+    loader = _UniqueKeyLoader("")
+    try:
+        return loader.construct_document(root)  # type: ignore[no-untyped-call]
+    except yaml.YAMLError as exc:
+        raise CampaignFileError(path, [_yaml_problem(exc)]) from None
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> FieldProblem:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    return FieldProblem("", f"not valid YAML: {problem}", line)
+
+
+def _problems(exc: ValidationError, root: yaml.Node | None, model: type[BaseModel]) -> list[FieldProblem]:
+    problems = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown field" + _suggestion(loc, model)
+        elif error["type"] == "missing":
+            message = "required field is missing"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        problems.append(FieldProblem(_dotted(loc), message, _line_of(root, loc)))
+    problems.sort(key=lambda p: (p.line or 0, p.field))
+    return problems
+
+
+def _suggestion(loc: list[str | int], model: type[BaseModel]) -> str:
+    """' (did you mean 'bounds'?)' for a misspelt key, found by walking the model."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return ""
+        current = _model_in(field.annotation)
+        if current is None:
+            return ""
+    names = list(getattr(current, "model_fields", {}))
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f"; expected one of: {', '.join(sorted(names))}"
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _line_of(node: yaml.Node | None, loc: Loc) -> int | None:
+    """Line of the deepest node along ``loc``; keys point at the key itself."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line

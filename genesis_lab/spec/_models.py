@@ -1,0 +1,158 @@
+"""Pydantic models of a campaign file: what to vary, what to measure, where, how long."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+__all__ = [
+    "CampaignSpec",
+    "ContinuousParameter",
+    "Objective",
+    "PlannerSettings",
+    "StationRef",
+    "StrictModel",
+    "parse_broker_url",
+]
+
+_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_SLUG = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_BROKER_URL = re.compile(r"^mqtt://(?P<host>[A-Za-z0-9_.:\[\]-]+?):(?P<port>[0-9]{1,5})/?$")
+
+
+class StrictModel(BaseModel):
+    """Base of every boundary model: unknown keys are errors, values are not coerced loosely."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+def parse_broker_url(url: str) -> tuple[str, int]:
+    """Split ``mqtt://HOST:PORT`` into ``(host, port)``; raise ``ValueError`` otherwise."""
+    match = _BROKER_URL.match(url)
+    if match is None:
+        raise ValueError(f"broker must be 'embedded' or 'mqtt://HOST:PORT', got {url!r}")
+    port = int(match["port"])
+    if not 0 < port < 65536:
+        raise ValueError(f"broker port must be 1..65535, got {port}")
+    return match["host"].strip("[]"), port
+
+
+class ContinuousParameter(StrictModel):
+    """A real-valued setting of one actuator, searched between two bounds."""
+
+    type: Literal["continuous"] = "continuous"
+    name: str = Field(pattern=_IDENTIFIER, description="Name used in proposals and the record.")
+    bounds: tuple[float, float] = Field(description="[lower, upper], in `units`; lower < upper.")
+    units: str = Field(min_length=1, description="Physical units of the value, e.g. 'mL'.")
+    device: str | None = Field(
+        default=None,
+        pattern=_IDENTIFIER,
+        description="Actuator of the station that this parameter sets; defaults to `name`.",
+    )
+    description: str = ""
+
+    @field_validator("bounds")
+    @classmethod
+    def _ordered(cls, bounds: tuple[float, float]) -> tuple[float, float]:
+        lower, upper = bounds
+        if not lower < upper:
+            raise ValueError(
+                f"lower bound must be below upper bound, got [{lower}, {upper}]; "
+                "write them as [lower, upper]"
+            )
+        return bounds
+
+    @property
+    def actuator(self) -> str:
+        """Name of the actuator this parameter sets."""
+        return self.device or self.name
+
+
+class Objective(StrictModel):
+    """The one number a campaign optimises, taken from a detector reading."""
+
+    name: str = Field(pattern=_IDENTIFIER)
+    direction: Literal["maximize", "minimize"]
+    reading: str = Field(
+        min_length=1, description="Data key in the event documents that holds the value."
+    )
+    units: str = ""
+
+
+class StationRef(StrictModel):
+    """Which instrument station runs the experiments."""
+
+    plugin: str = Field(
+        min_length=1, description="Entry point in the 'genesis_lab.stations' group."
+    )
+    id: str | None = Field(
+        default=None,
+        pattern=_SLUG,
+        description="Station id on the wire (topic names); defaults to the plugin name.",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Settings passed to the plugin (validated by it)."
+    )
+
+    @property
+    def station_id(self) -> str:
+        """The id workers and orchestrators use for this station on the wire."""
+        return self.id or self.plugin
+
+
+class PlannerSettings(StrictModel):
+    """Knobs of the acquisition optimiser; the defaults suit a handful of parameters."""
+
+    num_restarts: int = Field(default=8, ge=1, le=64)
+    raw_samples: int = Field(default=256, ge=16, le=8192)
+
+
+class CampaignSpec(StrictModel):
+    """A whole campaign file."""
+
+    version: Literal[1] = Field(default=1, description="Campaign file format version.")
+    name: str = Field(pattern=_SLUG)
+    description: str = ""
+    parameters: list[ContinuousParameter] = Field(min_length=1)
+    objective: Objective
+    budget: int = Field(ge=1, le=100_000, description="Number of experiments to run.")
+    initial_design: int = Field(
+        default=5, ge=1, description="Experiments drawn from a Sobol design before the model."
+    )
+    seed: int = Field(default=0, ge=0, description="Seed of the design and the acquisition.")
+    station: StationRef
+    broker: str = Field(default="embedded", description="'embedded' or 'mqtt://HOST:PORT'.")
+    trial_timeout_s: float = Field(
+        default=600.0, gt=0, description="Seconds a dispatched trial may take, in seconds."
+    )
+    planner: PlannerSettings = Field(default_factory=PlannerSettings)
+
+    @field_validator("broker")
+    @classmethod
+    def _broker(cls, broker: str) -> str:
+        if broker != "embedded":
+            parse_broker_url(broker)
+        return broker
+
+    @field_validator("parameters")
+    @classmethod
+    def _unique_names(cls, parameters: list[ContinuousParameter]) -> list[ContinuousParameter]:
+        seen: set[str] = set()
+        for parameter in parameters:
+            if parameter.name in seen:
+                raise ValueError(f"parameter name {parameter.name!r} is used twice")
+            seen.add(parameter.name)
+        return parameters
+
+    @field_validator("initial_design")
+    @classmethod
+    def _design_within_budget(cls, initial_design: int, info: ValidationInfo) -> int:
+        budget = info.data.get("budget")
+        if budget is not None and initial_design > budget:
+            raise ValueError(
+                f"initial_design ({initial_design}) exceeds budget ({budget}); "
+                "lower initial_design or raise budget"
+            )
+        return initial_design

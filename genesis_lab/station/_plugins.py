@@ -1,0 +1,117 @@
+"""Find station plugins through entry points and check a campaign against a station."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint, entry_points
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from genesis_lab.errors import FieldProblem, StationError
+from genesis_lab.spec import CampaignFile, StationRef
+from genesis_lab.station._contract import Station, StationPlugin
+
+__all__ = ["ENTRY_POINT_GROUP", "available_stations", "build_station", "check_campaign_fits",
+           "load_station_plugin"]
+
+ENTRY_POINT_GROUP = "genesis_lab.stations"
+
+
+def available_stations() -> dict[str, EntryPoint]:
+    """Installed station plugins by name."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_station_plugin(name: str) -> StationPlugin:
+    """Load the plugin registered as ``name``; raise :class:`StationError` naming what exists."""
+    found = available_stations()
+    if name not in found:
+        installed = ", ".join(sorted(found)) or "none"
+        raise StationError(
+            f"no station plugin named {name!r} is installed (installed: {installed}); "
+            f"a plugin registers itself in the {ENTRY_POINT_GROUP!r} entry-point group",
+            station=name,
+        )
+    plugin = found[name].load()
+    if not isinstance(plugin, StationPlugin):
+        raise StationError(
+            f"entry point {name!r} ({found[name].value}) is not a station plugin: it needs "
+            "'description', 'options_model' and 'build(options)'",
+            station=name,
+        )
+    return plugin
+
+
+def build_station(ref: StationRef) -> Station:
+    """Validate the station's options with its plugin and build its devices."""
+    plugin = load_station_plugin(ref.plugin)
+    try:
+        options = plugin.options_model.model_validate(ref.options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise StationError(
+            f"station {ref.plugin!r}: option {where}: {first['msg']}", station=ref.plugin
+        ) from None
+    return plugin.build(options)
+
+
+def check_campaign_fits(campaign: CampaignFile) -> list[FieldProblem]:
+    """Problems between a campaign and its station: unknown plugin, option, device, reading.
+
+    Builds the station (cheap for simulators) to learn its devices, then closes it.
+    """
+    spec = campaign.spec
+    try:
+        plugin = load_station_plugin(spec.station.plugin)
+    except StationError as exc:
+        return [campaign.problem(("station", "plugin"), str(exc))]
+    try:
+        options = plugin.options_model.model_validate(spec.station.options)
+    except ValidationError as exc:
+        return [
+            campaign.problem(("station", "options", *error["loc"]), _option_message(error))
+            for error in exc.errors()
+        ]
+    station = plugin.build(options)
+    try:
+        return _device_problems(campaign, station)
+    finally:
+        station.close()
+
+
+def _option_message(error: ErrorDetails) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown option"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _device_problems(campaign: CampaignFile, station: Station) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    spec = campaign.spec
+    actuators = sorted(station.actuators)
+    for index, parameter in enumerate(spec.parameters):
+        field = "device" if parameter.device else "name"
+        if parameter.actuator not in station.actuators:
+            problems.append(campaign.problem(
+                ("parameters", index, field),
+                f"unknown device {parameter.actuator!r}; station {spec.station.plugin!r} "
+                f"has actuators: {', '.join(actuators)}",
+            ))
+            continue
+        limits = station.limits(parameter.actuator)
+        low, high = parameter.bounds
+        if limits is not None and (low < limits[0] or high > limits[1]):
+            problems.append(campaign.problem(
+                ("parameters", index, "bounds"),
+                f"bounds [{low}, {high}] leave the limits of {parameter.actuator!r} "
+                f"[{limits[0]}, {limits[1]}]",
+            ))
+    readings = station.readings()
+    if spec.objective.reading not in readings:
+        problems.append(campaign.problem(
+            ("objective", "reading"),
+            f"unknown reading {spec.objective.reading!r}; station {spec.station.plugin!r} "
+            f"reads: {', '.join(sorted(readings))}",
+        ))
+    return problems

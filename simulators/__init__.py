@@ -1,0 +1,1 @@
+"""Simulated instruments, exposed as genesis-lab station plugins."""
