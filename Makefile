@@ -1,0 +1,44 @@
+# genesis-lab: the two commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck layers pytest lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+## install: create .venv and install genesis-lab with the pinned versions of constraints.txt
+install: $(STAMP)
+
+## demo: run a real campaign against the colour-bench simulator on the embedded broker
+demo: install
+	$(BIN)/genesis-lab run campaigns/colour_mixing.yaml --record records/demo.sqlite
+	$(BIN)/genesis-lab show records/demo.sqlite
+
+## test: lint, format check, type check, layer contracts, then the whole test suite
+test: lint typecheck layers pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+layers: install
+	$(BIN)/lint-imports
+
+pytest: install
+	$(BIN)/pytest
+
+## lock: re-pin constraints.txt from what is installed in .venv (after changing dependencies)
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^genesis-lab' > constraints.txt
+
+clean:
+	rm -rf $(VENV) records .pytest_cache .mypy_cache .ruff_cache

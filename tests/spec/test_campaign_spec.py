@@ -1,0 +1,122 @@
+"""Campaign files: valid ones load, bad ones name the field and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from genesis_lab.errors import CampaignFileError
+from genesis_lab.spec import load_campaign, parse_campaign, parse_broker_url
+
+REPO = Path(__file__).resolve().parents[2]
+
+GOOD = """\
+name: demo
+parameters:
+  - name: cyan
+    device: pump_cyan
+    bounds: [0, 10]
+    units: mL
+objective:
+  name: colour_error
+  direction: minimize
+  reading: spectro_colour_error
+budget: 12
+initial_design: 4
+seed: 3
+station:
+  plugin: colour-bench
+"""
+
+
+def _problems(text: str) -> list[tuple[int | None, str, str]]:
+    with pytest.raises(CampaignFileError) as info:
+        parse_campaign(text, "c.yaml")
+    return [(p.line, p.field, p.message) for p in info.value.problems]
+
+
+def test_shipped_campaigns_load() -> None:
+    files = sorted((REPO / "campaigns").glob("*.yaml"))
+    assert files, "campaigns/ holds no campaign file"
+    for path in files:
+        campaign = load_campaign(path)
+        assert campaign.spec.budget >= campaign.spec.initial_design
+
+
+def test_good_file_loads_with_defaults() -> None:
+    spec = parse_campaign(GOOD).spec
+    assert spec.parameters[0].actuator == "pump_cyan"
+    assert spec.parameters[0].bounds == (0.0, 10.0)
+    assert spec.broker == "embedded"
+    assert spec.station.station_id == "colour-bench"
+    assert spec.seed == 3
+
+
+def test_misspelt_key_names_key_line_and_suggestion() -> None:
+    text = GOOD.replace("    bounds: [0, 10]", "    bouns: [0, 10]")
+    problems = _problems(text)
+    assert (5, "parameters.0.bouns", "unknown field (did you mean 'bounds'?)") in problems
+    assert any(field == "parameters.0.bounds" and "missing" in msg for _, field, msg in problems)
+
+
+def test_misspelt_top_level_key() -> None:
+    problems = _problems(GOOD.replace("budget: 12", "budgett: 12"))
+    lines = {field: line for line, field, _ in problems}
+    assert lines["budgett"] == 11
+
+
+def test_wrong_type_names_field_and_line() -> None:
+    problems = _problems(GOOD.replace("budget: 12", "budget: twelve"))
+    assert problems[0][:2] == (11, "budget")
+    assert "integer" in problems[0][2]
+
+
+def test_reversed_bounds_are_refused() -> None:
+    problems = _problems(GOOD.replace("[0, 10]", "[10, 0]"))
+    assert problems[0][:2] == (5, "parameters.0.bounds")
+    assert "lower bound must be below upper bound" in problems[0][2]
+
+
+def test_initial_design_beyond_budget() -> None:
+    problems = _problems(GOOD.replace("initial_design: 4", "initial_design: 40"))
+    assert problems[0][:2] == (12, "initial_design")
+
+
+def test_duplicate_key_and_bad_yaml() -> None:
+    problems = _problems(GOOD + "seed: 4\n")
+    assert problems[0][0] == 16 and "given twice" in problems[0][2]
+    problems = _problems("name: [unclosed\n")
+    assert "not valid YAML" in problems[0][2]
+
+
+def test_duplicate_parameter_names() -> None:
+    text = GOOD.replace(
+        "objective:", "  - name: cyan\n    bounds: [0, 1]\n    units: mL\nobjective:"
+    )
+    problems = _problems(text)
+    assert problems[0][1] == "parameters" and "used twice" in problems[0][2]
+
+
+def test_missing_file_is_a_campaign_file_error(tmp_path: Path) -> None:
+    with pytest.raises(CampaignFileError, match="cannot read file"):
+        load_campaign(tmp_path / "nope.yaml")
+
+
+def test_error_is_a_value_error_with_path_and_line() -> None:
+    with pytest.raises(ValueError, match=r"c\.yaml:11: budget"):
+        parse_campaign(GOOD.replace("budget: 12", "budget: -1"), "c.yaml")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [("mqtt://127.0.0.1:1883", ("127.0.0.1", 1883)), ("mqtt://broker.lab:8883/", ("broker.lab", 8883))],
+)
+def test_broker_urls(url: str, expected: tuple[str, int]) -> None:
+    assert parse_broker_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["mqtt://host", "http://h:1", "mqtt://h:0", "mqtt://h:70000"])
+def test_bad_broker_urls(url: str) -> None:
+    with pytest.raises(ValueError):
+        parse_broker_url(url)

@@ -1,0 +1,75 @@
+"""The campaign record: transitions are checked and logged; documents are stored once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from genesis_lab.errors import RecordError
+from genesis_lab.store import CampaignRecord, TrialState, can_transition
+
+
+@pytest.fixture
+def record(tmp_path: Path) -> CampaignRecord:
+    store = CampaignRecord(tmp_path / "r.sqlite")
+    store.create_campaign("c1", name="demo", spec={"objective": {"name": "y"}}, spec_text="x",
+                          versions={"torch": "2.13.0"})
+    yield store
+    store.close()
+
+
+def test_life_cycle_is_recorded_in_order(record: CampaignRecord) -> None:
+    record.add_trial("c1", "t0001", parameters={"a": 1.0}, origin="sobol")
+    for state in (TrialState.DISPATCHED, TrialState.RUNNING):
+        record.transition("c1", "t0001", state)
+    record.transition("c1", "t0001", TrialState.COMPLETED, outcome=2.5, run_uid="r1")
+    [trial] = record.trials("c1")
+    assert (trial.state, trial.outcome, trial.run_uid) == (TrialState.COMPLETED, 2.5, "r1")
+    assert [t[2] for t in record.transitions("c1")] == [
+        "PROPOSED", "DISPATCHED", "RUNNING", "COMPLETED"]
+
+
+def test_illegal_transition_is_refused(record: CampaignRecord) -> None:
+    record.add_trial("c1", "t0001", parameters={"a": 1.0}, origin="sobol")
+    with pytest.raises(RecordError, match="PROPOSED -> COMPLETED"):
+        record.transition("c1", "t0001", TrialState.COMPLETED)
+    with pytest.raises(RecordError, match="no trial"):
+        record.transition("c1", "t9999", TrialState.DISPATCHED)
+
+
+def test_terminal_states_have_no_way_out() -> None:
+    for terminal in (TrialState.COMPLETED, TrialState.FAILED, TrialState.ABANDONED,
+                     TrialState.REJECTED):
+        assert not any(can_transition(terminal, s) for s in TrialState)
+
+
+def test_documents_are_stored_once(record: CampaignRecord) -> None:
+    doc = {"uid": "u1", "time": 1.0}
+    assert record.add_document("c1", "t0001", "start", doc)
+    assert not record.add_document("c1", "t0001", "start", doc)
+    assert [d.uid for d in record.documents("c1")] == ["u1"]
+    with pytest.raises(RecordError, match="uid"):
+        record.add_document("c1", "t0001", "event", {"time": 1.0})
+
+
+def test_record_survives_reopening_and_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    with CampaignRecord(path) as store:
+        store.create_campaign("c1", name="demo", spec={}, spec_text="", versions={})
+        store.finish_campaign("c1", status="completed", reason="budget spent")
+    with CampaignRecord(path, read_only=True) as store:
+        [campaign] = store.campaigns()
+        assert (campaign.status, campaign.stop_reason) == ("completed", "budget spent")
+
+
+def test_read_only_missing_record_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RecordError, match="no record"):
+        CampaignRecord(tmp_path / "missing.sqlite", read_only=True)
+
+
+def test_not_a_record_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(RecordError, match="genesis-lab record"):
+        CampaignRecord(path)
