@@ -1,0 +1,293 @@
+"""The ``genesis-lab`` command line: run, worker, validate, show."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+from rich.console import Console
+
+from genesis_lab.errors import CampaignFileError, GenesisLabError, StationError
+from genesis_lab.orchestration import CampaignRunner, new_campaign_id, summarize
+from genesis_lab.spec import CampaignFile, CampaignSpec, StationRef, load_campaign
+from genesis_lab.station import available_stations, check_campaign_fits
+from genesis_lab.store import CampaignRecord
+
+from genesis_lab.cli._render import CampaignProgress, trial_table
+from genesis_lab.cli._session import broker_session, local_worker
+
+__all__ = ["app", "main"]
+
+EXIT_BAD_INPUT = 2
+EXIT_RUNTIME = 1
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="genesis-lab",
+    help="Closed-loop autonomous laboratory controller: a Bayesian-optimization planner "
+    "proposes experiments, a Bluesky RunEngine runs them on Ophyd devices, results come "
+    "back over MQTT.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+out = Console()
+err = Console(stderr=True)
+
+CampaignPath = Annotated[
+    Path, typer.Argument(help="Campaign file (YAML).", show_default=False)
+]
+
+
+def main() -> None:
+    """Entry point of the ``genesis-lab`` script."""
+    app()
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _checked_campaign(path: Path) -> CampaignFile:
+    """Load, validate, and check the campaign against its station; exit 2 on any problem."""
+    try:
+        campaign = load_campaign(path)
+        problems = check_campaign_fits(campaign)
+        if problems:
+            raise CampaignFileError(str(path), problems)
+    except CampaignFileError as exc:
+        err.print(f"[bold red]error:[/] {path} is not a valid campaign file:", markup=True)
+        err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    return campaign
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+# ------------------------------------------------------------------ validate
+@app.command()
+def validate(path: CampaignPath) -> None:
+    """Check a campaign file without running it: fields, types, bounds, station and devices.
+
+    Exits 0 if it is valid, 2 with every problem (field and line) if not.
+    """
+    campaign = _checked_campaign(path)
+    spec = campaign.spec
+    out.print(
+        f"[green]ok[/] {path}: campaign {spec.name!r}, {len(spec.parameters)} parameters, "
+        f"{spec.objective.direction} {spec.objective.name} (reading "
+        f"{spec.objective.reading!r}), budget {spec.budget}, station "
+        f"{spec.station.station_id!r}",
+        highlight=False,
+    )
+
+
+# ----------------------------------------------------------------------- run
+def _with_overrides(spec: CampaignSpec, budget: int | None, seed: int | None) -> CampaignSpec:
+    update: dict[str, Any] = {}
+    if budget is not None:
+        if budget < 1:
+            _fail(f"--budget must be at least 1, got {budget}", EXIT_BAD_INPUT)
+        update["budget"] = budget
+        if spec.initial_design > budget:
+            update["initial_design"] = budget
+            out.print(f"note: initial_design lowered to {budget} to fit --budget")
+    if seed is not None:
+        if seed < 0:
+            _fail(f"--seed must be 0 or more, got {seed}", EXIT_BAD_INPUT)
+        update["seed"] = seed
+    return CampaignSpec.model_validate({**spec.model_dump(), **update})
+
+
+@app.command()
+def run(
+    path: CampaignPath,
+    broker: Annotated[
+        str | None,
+        typer.Option(help="'embedded' (start an in-process broker) or mqtt://HOST:PORT. "
+                     "Default: the campaign file's 'broker'."),
+    ] = None,
+    local_worker_: Annotated[
+        bool,
+        typer.Option("--local-worker/--no-local-worker",
+                     help="Serve the station from this process, or rely on a worker started "
+                     "elsewhere with 'genesis-lab worker'."),
+    ] = True,
+    budget: Annotated[int | None, typer.Option(help="Override the number of experiments.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the planner's seed.")] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="Record file to write (SQLite). Default: records/<campaign id>.sqlite"),
+    ] = None,
+    presence_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the station's worker to come online.")
+    ] = 30.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+) -> None:
+    """Run a campaign: propose, run and learn from experiments until the budget is spent.
+
+    Shows a live progress bar, then the best parameters and value and where the record is.
+    """
+    _setup_logging(verbose)
+    campaign = _checked_campaign(path)
+    spec = _with_overrides(campaign.spec, budget, seed)
+    broker_choice = broker or spec.broker
+    if broker_choice == "embedded" and not local_worker_:
+        _fail("--no-local-worker needs an external broker (--broker mqtt://HOST:PORT): "
+              "a worker in another process cannot reach this process's embedded broker",
+              EXIT_BAD_INPUT)
+    campaign_id = new_campaign_id(spec.name)
+    record_path = record or Path("records") / f"{campaign_id}.sqlite"
+    try:
+        with broker_session(broker_choice) as url, CampaignRecord(record_path) as store:
+            out.print(f"campaign {campaign_id}: {spec.budget} experiments on station "
+                      f"{spec.station.station_id!r} via {url}", highlight=False)
+            with CampaignProgress(out, spec.budget, spec.objective.name) as progress:
+                runner = CampaignRunner(
+                    spec, spec_text=campaign.text, record=store, broker_url=url,
+                    campaign_id=campaign_id, progress=progress,
+                    presence_timeout_s=presence_timeout,
+                )
+                if local_worker_:
+                    with local_worker(spec.station, url):
+                        result = runner.run()
+                else:
+                    result = runner.run()
+    except KeyboardInterrupt:
+        err.print(f"interrupted; the record so far is in {record_path}")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (StationError, ValueError) as exc:
+        _fail(str(exc), EXIT_BAD_INPUT if isinstance(exc, ValueError) else EXIT_RUNTIME)
+    except GenesisLabError as exc:
+        _fail(f"{exc} (record: {record_path})", EXIT_RUNTIME)
+    states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.states.items()))
+    out.print(f"done: {result.stop_reason}; {states}", highlight=False)
+    if result.best_parameters is not None:
+        values = ", ".join(f"{k}={v:.4g}" for k, v in result.best_parameters.items())
+        out.print(f"best: {spec.objective.name}={result.best_value:.4g} at {values} "
+                  f"(trial {result.best_trial})", highlight=False)
+    else:
+        out.print("best: no experiment completed", highlight=False)
+    out.print(f"record: {result.record_path}", highlight=False)
+
+
+# -------------------------------------------------------------------- worker
+def _parse_options(options: list[str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _fail(f"--option takes KEY=VALUE, got {item!r}", EXIT_BAD_INPUT)
+        parsed[key] = yaml.safe_load(value)
+    return parsed
+
+
+@app.command()
+def worker(
+    station: Annotated[
+        str | None,
+        typer.Option(help="Station plugin to serve (see the list in the error if unsure)."),
+    ] = None,
+    station_id: Annotated[
+        str | None,
+        typer.Option("--id", help="Station id on the wire. Default: the plugin name."),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Plugin option KEY=VALUE; repeat for several."),
+    ] = None,
+    campaign: Annotated[
+        Path | None,
+        typer.Option(help="Take the station (plugin, id, options) from this campaign file."),
+    ] = None,
+    broker: Annotated[
+        str, typer.Option(help="Broker to serve on, mqtt://HOST:PORT.")
+    ] = "mqtt://127.0.0.1:1883",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+) -> None:
+    """Serve one instrument station: run the experiments an orchestrator sends, until Ctrl-C.
+
+    Give the station with --station (and --option), or take it from --campaign.
+    """
+    _setup_logging(verbose)
+    if campaign is not None:
+        ref = _checked_campaign(campaign).spec.station
+        if station_id is not None:
+            ref = StationRef(plugin=ref.plugin, id=station_id, options=ref.options)
+    elif station is not None:
+        try:
+            ref = StationRef(plugin=station, id=station_id, options=_parse_options(option or []))
+        except ValueError as exc:
+            _fail(str(exc), EXIT_BAD_INPUT)
+    else:
+        installed = ", ".join(sorted(available_stations())) or "none"
+        _fail(f"give --station PLUGIN or --campaign FILE (installed plugins: {installed})",
+              EXIT_BAD_INPUT)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        with local_worker(ref, broker) as serving:
+            out.print(f"worker for station {ref.station_id!r} ({ref.plugin}) serving on "
+                      f"{broker}; Ctrl-C to stop", highlight=False)
+            try:
+                while not stop.wait(0.5):
+                    pass
+            except KeyboardInterrupt:
+                pass
+            stats = serving.stats
+        out.print(f"worker stopped: {stats.completed} completed, {stats.failed} failed, "
+                  f"{stats.rejected} rejected, {stats.malformed} malformed messages",
+                  highlight=False)
+    except StationError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    except GenesisLabError as exc:
+        _fail(str(exc), EXIT_RUNTIME)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# ---------------------------------------------------------------------- show
+@app.command()
+def show(
+    record: Annotated[Path, typer.Argument(help="Campaign record file (SQLite).",
+                                           show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    campaign_id: Annotated[
+        str | None, typer.Option("--campaign", help="Campaign id in the record. Default: latest.")
+    ] = None,
+) -> None:
+    """Show a campaign's trials (id, state, parameters, outcome) and its best result."""
+    try:
+        with CampaignRecord(record, read_only=True) as store:
+            summary = summarize(store, campaign_id)
+    except GenesisLabError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    if as_json:
+        typer.echo(json.dumps(summary.to_json(), indent=2))
+        return
+    out.print(trial_table(summary))
+    campaign = summary.campaign
+    out.print(f"status: {campaign.status} ({campaign.stop_reason}); "
+              f"{summary.documents} documents stored", highlight=False)
+    if summary.best is not None:
+        values = ", ".join(f"{k}={v:.4g}" for k, v in summary.best.parameters.items())
+        out.print(f"best: {summary.objective}={summary.best.outcome:.4g} at {values} "
+                  f"(trial {summary.best.trial_id})", highlight=False)

@@ -1,0 +1,20 @@
+"""Orchestration: the campaign loop, its record, and what it reports."""
+
+from genesis_lab.orchestration._provenance import package_versions
+from genesis_lab.orchestration._runner import (
+    CampaignResult,
+    CampaignRunner,
+    Progress,
+    new_campaign_id,
+)
+from genesis_lab.orchestration._summary import CampaignSummary, summarize
+
+__all__ = [
+    "CampaignResult",
+    "CampaignRunner",
+    "CampaignSummary",
+    "Progress",
+    "new_campaign_id",
+    "package_versions",
+    "summarize",
+]

@@ -1,0 +1,323 @@
+"""The campaign loop: ask, dispatch, ingest documents, tell, until the budget is spent.
+
+Threads: paho's network thread decodes incoming messages and queues them; every decision
+and every record write happens on the thread that called :meth:`CampaignRunner.run`.
+Each transition is written to the record before it is acted on.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from genesis_lab.errors import MessageError, StationError
+from genesis_lab.messages import (
+    DocumentMessage,
+    ExperimentRequest,
+    StationStatus,
+    TrialStatusMessage,
+    campaign_results_topic,
+    decode_message,
+    decode_worker_message,
+    encode_message,
+    station_requests_topic,
+    station_status_topic,
+)
+from genesis_lab.messaging import MqttClient
+from genesis_lab.planning import BayesianPlanner, Planner, Proposal
+from genesis_lab.spec import CampaignSpec
+from genesis_lab.store import CampaignRecord, TrialState
+from genesis_lab.orchestration._provenance import package_versions
+
+__all__ = ["CampaignResult", "CampaignRunner", "Progress", "new_campaign_id"]
+
+log = logging.getLogger(__name__)
+
+
+def new_campaign_id(name: str) -> str:
+    """A fresh campaign id: the campaign name and 8 random hex digits."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the loop reports after each trial ends."""
+
+    finished: int
+    budget: int
+    trial_id: str
+    state: TrialState
+    outcome: float | None
+    best_value: float | None
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    """How a campaign ended."""
+
+    campaign_id: str
+    record_path: str
+    states: dict[str, int]
+    best_trial: str | None
+    best_parameters: dict[str, float] | None
+    best_value: float | None
+    stop_reason: str
+    rejected_messages: int
+
+
+@dataclass
+class _InFlight:
+    """What the loop knows of a dispatched trial that has not ended yet."""
+
+    proposal: Proposal
+    dispatched_at: float
+    state: TrialState = TrialState.DISPATCHED
+    outcome: float | None = None
+    run_uid: str | None = None
+    stop_seen: bool = False
+    worker_done: TrialStatusMessage | None = None
+    documents: set[str] = field(default_factory=set)
+
+
+class CampaignRunner:
+    """Run one campaign against the station named in ``spec``, over the broker at ``broker_url``."""
+
+    def __init__(
+        self,
+        spec: CampaignSpec,
+        *,
+        spec_text: str,
+        record: CampaignRecord,
+        broker_url: str,
+        planner: Planner | None = None,
+        campaign_id: str | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        presence_timeout_s: float = 30.0,
+        poll_s: float = 0.2,
+    ) -> None:
+        self.spec = spec
+        self.spec_text = spec_text
+        self.record = record
+        self.broker_url = broker_url
+        self.planner: Planner = planner or BayesianPlanner.from_spec(spec)
+        self.campaign_id = campaign_id or new_campaign_id(spec.name)
+        self.station_id = spec.station.station_id
+        self.progress = progress
+        self.presence_timeout_s = presence_timeout_s
+        self.poll_s = poll_s
+        self.rejected_messages = 0
+        self.duplicate_documents = 0
+        self._inbox: queue.Queue[DocumentMessage | TrialStatusMessage] = queue.Queue()
+        self._station_online = threading.Event()
+        self._in_flight: dict[str, _InFlight] = {}
+        self._finished = 0
+        self._client = MqttClient(
+            broker_url, client_id=f"genesis-lab-orchestrator-{self.campaign_id}"
+        )
+
+    # ---------------------------------------------------------------- messages
+    def _on_result(self, topic: str, payload: bytes) -> None:
+        try:
+            message = decode_worker_message(payload, topic=topic)
+        except MessageError as exc:
+            self.rejected_messages += 1
+            log.warning("rejected message on %s: %s", topic, exc)
+            return
+        if message.campaign_id != self.campaign_id:
+            self.rejected_messages += 1
+            log.warning("rejected message for campaign %s on %s", message.campaign_id, topic)
+            return
+        self._inbox.put(message)
+
+    def _on_presence(self, topic: str, payload: bytes) -> None:
+        try:
+            status = decode_message(payload, StationStatus, topic=topic)
+        except MessageError as exc:
+            self.rejected_messages += 1
+            log.warning("rejected station status on %s: %s", topic, exc)
+            return
+        if status.state == "online":
+            self._station_online.set()
+        else:
+            self._station_online.clear()
+
+    # -------------------------------------------------------------------- loop
+    def run(self) -> CampaignResult:
+        """Run the campaign to its end and return how it ended."""
+        self.record.create_campaign(
+            self.campaign_id,
+            name=self.spec.name,
+            spec=self.spec.model_dump(mode="json"),
+            spec_text=self.spec_text,
+            versions=package_versions(),
+        )
+        self._client.connect()
+        try:
+            self._client.subscribe(campaign_results_topic(self.campaign_id), self._on_result)
+            self._client.subscribe(station_status_topic(self.station_id), self._on_presence)
+            self._wait_for_station()
+            reason = self._loop()
+            status = "completed"
+        except BaseException as exc:
+            reason = f"stopped: {type(exc).__name__}: {exc}"
+            self._abandon_in_flight(reason)
+            self.record.finish_campaign(self.campaign_id, status="failed", reason=reason)
+            raise
+        finally:
+            self._client.close()
+        self.record.finish_campaign(self.campaign_id, status=status, reason=reason)
+        return self._result(reason)
+
+    def _wait_for_station(self) -> None:
+        if not self._station_online.wait(self.presence_timeout_s):
+            raise StationError(
+                f"no worker is serving station {self.station_id!r} on {self.broker_url} "
+                f"(waited {self.presence_timeout_s:.0f} s); start one with "
+                f"'genesis-lab worker --station {self.spec.station.plugin} "
+                f"--id {self.station_id} --broker {self.broker_url}'",
+                station=self.station_id,
+            )
+
+    def _loop(self) -> str:
+        dispatched = 0
+        while True:
+            while not self._in_flight and dispatched < self.spec.budget:
+                self._dispatch(self.planner.ask(1)[0])
+                dispatched += 1
+            if not self._in_flight:
+                return f"budget of {self.spec.budget} experiments spent"
+            try:
+                message = self._inbox.get(timeout=self.poll_s)
+            except queue.Empty:
+                self._expire_leases()
+                continue
+            if isinstance(message, DocumentMessage):
+                self._ingest_document(message)
+            else:
+                self._ingest_status(message)
+
+    def _dispatch(self, proposal: Proposal) -> None:
+        trial_id = proposal.trial_id
+        self.record.add_trial(
+            self.campaign_id, trial_id, parameters=proposal.parameters, origin=proposal.origin
+        )
+        setpoints = {p.actuator: proposal.parameters[p.name] for p in self.spec.parameters}
+        request = ExperimentRequest(
+            campaign_id=self.campaign_id,
+            trial_id=trial_id,
+            station_id=self.station_id,
+            setpoints=setpoints,
+            parameters=proposal.parameters,
+            readings=[self.spec.objective.reading],
+        )
+        self.record.transition(self.campaign_id, trial_id, TrialState.DISPATCHED)
+        self._in_flight[trial_id] = _InFlight(proposal, time.monotonic())
+        self._client.publish_and_wait(
+            station_requests_topic(self.station_id), encode_message(request)
+        )
+        log.info("dispatched %s: %s", trial_id, proposal.parameters)
+
+    def _ingest_document(self, message: DocumentMessage) -> None:
+        trial = self._in_flight.get(message.trial_id)
+        stored = self.record.add_document(
+            self.campaign_id, message.trial_id, message.name, message.doc
+        )
+        if not stored:
+            self.duplicate_documents += 1
+            return
+        if trial is None:
+            log.warning("stored a late document for ended trial %s", message.trial_id)
+            return
+        if message.name == "start":
+            trial.run_uid = str(message.doc.get("uid"))
+            self._mark_running(message.trial_id, trial)
+        elif message.name == "event":
+            value = message.doc.get("data", {}).get(self.spec.objective.reading)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                trial.outcome = float(value)
+        elif message.name == "stop":
+            trial.stop_seen = True
+            if trial.worker_done is not None:
+                self._finish(message.trial_id, trial)
+
+    def _ingest_status(self, message: TrialStatusMessage) -> None:
+        trial = self._in_flight.get(message.trial_id)
+        if trial is None:
+            log.info("ignored %s status for trial %s (not in flight)", message.state,
+                     message.trial_id)
+            return
+        if message.state == "running":
+            self._mark_running(message.trial_id, trial)
+        elif message.state == "completed":
+            trial.worker_done = message
+            if trial.stop_seen:
+                self._finish(message.trial_id, trial)
+        else:
+            new = TrialState.FAILED if message.state == "failed" else TrialState.REJECTED
+            trial.worker_done = message
+            self._end(message.trial_id, new, reason=message.reason)
+
+    def _mark_running(self, trial_id: str, trial: _InFlight) -> None:
+        if trial.state is TrialState.DISPATCHED:
+            self.record.transition(self.campaign_id, trial_id, TrialState.RUNNING,
+                                   run_uid=trial.run_uid)
+            trial.state = TrialState.RUNNING
+
+    def _finish(self, trial_id: str, trial: _InFlight) -> None:
+        """The worker reported completion and the stop document is stored: tell the planner."""
+        reading = self.spec.objective.reading
+        if trial.outcome is None:
+            self._end(trial_id, TrialState.FAILED,
+                      reason=f"no event carried the objective reading {reading!r}")
+            return
+        self._mark_running(trial_id, trial)
+        self._end(trial_id, TrialState.COMPLETED, outcome=trial.outcome)
+
+    def _end(
+        self, trial_id: str, new: TrialState, *, reason: str = "", outcome: float | None = None
+    ) -> None:
+        trial = self._in_flight.pop(trial_id)
+        self.record.transition(self.campaign_id, trial_id, new, reason=reason, outcome=outcome,
+                               run_uid=trial.run_uid)
+        if new is TrialState.COMPLETED and outcome is not None:
+            self.planner.tell(trial_id, {self.spec.objective.name: outcome})
+        else:
+            self.planner.forget(trial_id)
+        self._finished += 1
+        log.info("trial %s %s %s", trial_id, new, reason or (outcome if outcome is not None else ""))
+        if self.progress is not None:
+            best = self.planner.best
+            self.progress(Progress(self._finished, self.spec.budget, trial_id, new, outcome,
+                                   best[2] if best else None))
+
+    def _expire_leases(self) -> None:
+        now = time.monotonic()
+        for trial_id, trial in list(self._in_flight.items()):
+            if now - trial.dispatched_at > self.spec.trial_timeout_s:
+                self._end(trial_id, TrialState.ABANDONED,
+                          reason=f"no result within trial_timeout_s={self.spec.trial_timeout_s}")
+
+    def _abandon_in_flight(self, reason: str) -> None:
+        for trial_id in list(self._in_flight):
+            self._end(trial_id, TrialState.ABANDONED, reason=reason)
+
+    def _result(self, reason: str) -> CampaignResult:
+        states: dict[str, int] = {}
+        for row in self.record.trials(self.campaign_id):
+            states[row.state.value] = states.get(row.state.value, 0) + 1
+        best = self.planner.best
+        return CampaignResult(
+            campaign_id=self.campaign_id,
+            record_path=str(self.record.path),
+            states=states,
+            best_trial=best[0] if best else None,
+            best_parameters=dict(best[1]) if best else None,
+            best_value=best[2] if best else None,
+            stop_reason=reason,
+            rejected_messages=self.rejected_messages,
+        )

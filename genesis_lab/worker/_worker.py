@@ -1,0 +1,265 @@
+"""The worker: one station's RunEngine, serving experiment requests that arrive over MQTT.
+
+Threads: paho's network thread decodes requests and queues them; one executor thread takes
+them in order and calls the RunEngine, whose own event-loop thread emits the documents that
+are published as they come. ``stop()`` joins every thread it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bluesky import RunEngine
+from paho.mqtt.client import MQTTMessageInfo
+
+from genesis_lab.errors import MessageError
+from genesis_lab.messages import (
+    DocumentMessage,
+    ExperimentRequest,
+    StationStatus,
+    TrialStatusMessage,
+    campaign_results_topic,
+    decode_message,
+    encode_message,
+    station_requests_topic,
+    station_status_topic,
+)
+from genesis_lab.messaging import MqttClient
+from genesis_lab.station import Station
+from genesis_lab.worker._envelope import envelope_violations
+from genesis_lab.worker._plans import experiment_plan
+
+__all__ = ["Worker", "WorkerStats", "jsonable_document"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerStats:
+    """Counters a worker keeps; read them, don't write them."""
+
+    requests: int = 0
+    completed: int = 0
+    failed: int = 0
+    rejected: int = 0
+    malformed: int = 0
+    duplicates: int = 0
+
+
+def jsonable_document(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A Bluesky document as plain JSON types (numpy scalars and arrays become Python ones)."""
+    return dict(json.loads(json.dumps(doc, default=_to_builtin)))
+
+
+def _to_builtin(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot put {type(value).__name__} into a document message")
+
+
+class Worker:
+    """Serve ``station`` as ``station_id`` on the broker at ``broker_url``."""
+
+    def __init__(
+        self,
+        station: Station,
+        station_id: str,
+        broker_url: str,
+        *,
+        plugin: str = "",
+        publish_timeout_s: float = 30.0,
+    ) -> None:
+        self.station = station
+        self.station_id = station_id
+        self.broker_url = broker_url
+        self.plugin = plugin
+        self.publish_timeout_s = publish_timeout_s
+        self.stats = WorkerStats()
+        self._requests: queue.Queue[ExperimentRequest | None] = queue.Queue()
+        self._seen: set[tuple[str, str]] = set()
+        self._status_topic = station_status_topic(station_id)
+        offline = StationStatus(station_id=station_id, state="offline", plugin=plugin)
+        self._client = MqttClient(
+            broker_url,
+            client_id=f"genesis-lab-worker-{station_id}",
+            will=(self._status_topic, encode_message(offline)),
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._engine: RunEngine | None = None
+        self._executor: threading.Thread | None = None
+
+    # --------------------------------------------------------------- life cycle
+    def start(self) -> None:
+        """Connect, announce the station online (retained), and start serving requests."""
+        self._loop = asyncio.new_event_loop()
+        self._engine = RunEngine(loop=self._loop, context_managers=[])
+        self._executor = threading.Thread(
+            target=self._serve, name=f"genesis-worker-{self.station_id}", daemon=True
+        )
+        self._executor.start()
+        self._client.connect()
+        self._client.subscribe(station_requests_topic(self.station_id), self._on_request)
+        online = StationStatus(
+            station_id=self.station_id,
+            state="online",
+            plugin=self.plugin,
+            actuators=sorted(self.station.actuators),
+            readings=self.station.readings(),
+        )
+        self._client.publish_and_wait(self._status_topic, encode_message(online), retain=True)
+        log.info("worker for station %s serving on %s", self.station_id, self.broker_url)
+
+    def stop(self) -> None:
+        """Finish the experiment in progress, announce offline, and release every thread."""
+        if self._executor is not None:
+            self._requests.put(None)
+            self._executor.join()
+            self._executor = None
+        offline = StationStatus(station_id=self.station_id, state="offline", plugin=self.plugin)
+        try:
+            self._client.publish_and_wait(self._status_topic, encode_message(offline), retain=True)
+        except Exception as exc:  # the broker may already be gone; the will covers that
+            log.warning("could not announce station %s offline: %s", self.station_id, exc)
+        self._client.close()
+        if self._loop is not None and self._engine is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._engine._th.join(timeout=10)
+            self._loop.close()
+            self._loop = None
+            self._engine = None
+
+    def __enter__(self) -> Worker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ serving
+    def _on_request(self, topic: str, payload: bytes) -> None:
+        try:
+            request = decode_message(payload, ExperimentRequest, topic=topic)
+        except MessageError as exc:
+            self.stats.malformed += 1
+            log.warning("rejected message on %s: %s", topic, exc)
+            return
+        if request.station_id != self.station_id:
+            self.stats.malformed += 1
+            log.warning("rejected request for station %s on %s", request.station_id, topic)
+            return
+        self._requests.put(request)
+
+    def _serve(self) -> None:
+        while True:
+            request = self._requests.get()
+            if request is None:
+                return
+            key = (request.campaign_id, request.trial_id)
+            if key in self._seen:
+                self.stats.duplicates += 1
+                log.info("ignoring repeated request for trial %s", request.trial_id)
+                continue
+            self._seen.add(key)
+            self.stats.requests += 1
+            try:
+                self._execute(request)
+            except Exception:  # never let one experiment end the worker
+                log.exception("worker could not report trial %s", request.trial_id)
+
+    def _execute(self, request: ExperimentRequest) -> None:
+        topic = campaign_results_topic(request.campaign_id)
+        violations = envelope_violations(self.station, request.setpoints)
+        if violations:
+            self.stats.rejected += 1
+            self._status(topic, request, "rejected", reason="; ".join(violations))
+            return
+        self._status(topic, request, "running")
+        sent: list[MQTTMessageInfo] = []
+
+        def publish_document(name: str, doc: Mapping[str, Any]) -> None:
+            message = DocumentMessage(
+                campaign_id=request.campaign_id,
+                trial_id=request.trial_id,
+                station_id=self.station_id,
+                name=name,  # type: ignore[arg-type]
+                doc=jsonable_document(doc),
+            )
+            sent.append(self._client.publish(topic, encode_message(message)))
+
+        md = {
+            "campaign_id": request.campaign_id,
+            "trial_id": request.trial_id,
+            "station_id": self.station_id,
+            "parameters": dict(request.parameters),
+            "setpoints": dict(request.setpoints),
+        }
+        plan = experiment_plan(self.station.actuators, request.setpoints,
+                               self.station.detectors, md)
+        engine = self._engine
+        if engine is None:
+            raise RuntimeError("worker is not started")
+        run_uid: str | None = None
+        reason = ""
+        try:
+            result = engine(plan, publish_document)
+            run_uid = _run_uid(result)
+        except Exception as exc:
+            reason = _describe_failure(exc)
+            log.warning("trial %s failed: %s", request.trial_id, reason)
+        for info in sent:
+            info.wait_for_publish(timeout=self.publish_timeout_s)
+        if reason:
+            self.stats.failed += 1
+            self._status(topic, request, "failed", reason=reason, documents=len(sent))
+        else:
+            self.stats.completed += 1
+            self._status(topic, request, "completed", run_uid=run_uid, documents=len(sent))
+
+    def _status(
+        self,
+        topic: str,
+        request: ExperimentRequest,
+        state: str,
+        *,
+        reason: str = "",
+        run_uid: str | None = None,
+        documents: int = 0,
+    ) -> None:
+        message = TrialStatusMessage(
+            campaign_id=request.campaign_id,
+            trial_id=request.trial_id,
+            station_id=self.station_id,
+            state=state,  # type: ignore[arg-type]
+            reason=reason,
+            run_uid=run_uid,
+            documents=documents,
+        )
+        self._client.publish_and_wait(topic, encode_message(message),
+                                      timeout=self.publish_timeout_s)
+
+
+def _run_uid(result: Any) -> str | None:
+    uids = getattr(result, "run_start_uids", result)
+    if isinstance(uids, tuple | list) and uids:
+        return str(uids[0])
+    return None
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """A one-line reason, digging out the device's own error from a failed Status."""
+    cause: BaseException = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    text = str(cause) or type(cause).__name__
+    if cause is not exc and str(exc):
+        return f"{type(cause).__name__}: {text} ({type(exc).__name__})"
+    return f"{type(cause).__name__}: {text}"

@@ -1,0 +1,189 @@
+"""The closed loop end to end: planner, orchestrator, broker, worker, RunEngine, simulator."""
+
+from __future__ import annotations
+
+import queue
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from event_model import DocumentNames, schema_validators
+
+from genesis_lab.errors import StationError
+from genesis_lab.messages import (
+    DocumentMessage,
+    campaign_results_topic,
+    decode_worker_message,
+    encode_message,
+    station_status_topic,
+)
+from genesis_lab.messaging import MqttClient
+from genesis_lab.orchestration import CampaignResult, CampaignRunner, Progress, summarize
+from genesis_lab.spec import CampaignSpec, load_campaign
+from genesis_lab.station import build_station
+from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
+from genesis_lab.worker import Worker
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def small_spec(budget: int = 12, **station_options: object) -> CampaignSpec:
+    """The shipped colour-mixing campaign, smaller, on a station id of this test alone."""
+    spec = load_campaign(REPO / "campaigns" / "colour_mixing.yaml").spec
+    data = spec.model_dump()
+    data.update(budget=budget, initial_design=min(5, budget), trial_timeout_s=60)
+    data["station"]["id"] = f"bench-{uuid.uuid4().hex[:8]}"
+    data["station"]["options"].update(station_options)
+    return CampaignSpec.model_validate(data)
+
+
+@contextmanager
+def worker_for(spec: CampaignSpec, url: str) -> Iterator[Worker]:
+    station = build_station(spec.station)
+    worker = Worker(station, spec.station.station_id, url, plugin=spec.station.plugin)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        station.close()
+        with MqttClient(url, client_id=f"cleanup-{uuid.uuid4().hex[:8]}") as client:
+            client.publish_and_wait(station_status_topic(spec.station.station_id), b"",
+                                    retain=True)  # leave no retained status on shared brokers
+
+
+def run(spec: CampaignSpec, url: str, record_path: Path,
+        progress: list[Progress] | None = None) -> tuple[CampaignResult, CampaignRunner]:
+    with CampaignRecord(record_path) as record:
+        runner = CampaignRunner(spec, spec_text="", record=record, broker_url=url,
+                                progress=None if progress is None else progress.append)
+        return runner.run(), runner
+
+
+def assert_complete_record(record_path: Path, spec: CampaignSpec) -> None:
+    """Every trial terminal; every run's four documents stored once and schema-valid."""
+    with CampaignRecord(record_path, read_only=True) as record:
+        [campaign] = record.campaigns()
+        trials = record.trials(campaign.campaign_id)
+        assert len(trials) == spec.budget
+        assert all(t.state in TERMINAL_STATES for t in trials)
+        for trial in trials:
+            docs = record.documents(campaign.campaign_id, trial.trial_id)
+            if trial.state is not TrialState.COMPLETED:
+                continue
+            assert [d.name for d in docs] == ["start", "descriptor", "event", "stop"]
+            for doc in docs:
+                schema_validators[DocumentNames[doc.name]].validate(doc.doc)
+            start = docs[0].doc
+            assert start["campaign_id"] == campaign.campaign_id
+            assert start["trial_id"] == trial.trial_id
+            assert trial.run_uid == start["uid"]
+            assert trial.outcome == docs[2].doc["data"][spec.objective.reading]
+            history = [t[2] for t in record.transitions(campaign.campaign_id)
+                       if t[0] == trial.trial_id]
+            assert history == ["PROPOSED", "DISPATCHED", "RUNNING", "COMPLETED"]
+
+
+class Duplicator:
+    """A hostile-but-honest peer: re-publishes every document of a campaign once more."""
+
+    def __init__(self, url: str, campaign_topic_of: CampaignRunner) -> None:
+        self.topic = campaign_results_topic(campaign_topic_of.campaign_id)
+        self.sent: set[str] = set()
+        self.client = MqttClient(url, client_id=f"dup-{uuid.uuid4().hex[:8]}")
+
+    def _echo(self, _topic: str, payload: bytes) -> None:
+        message = decode_worker_message(payload)
+        if isinstance(message, DocumentMessage) and message.doc["uid"] not in self.sent:
+            self.sent.add(message.doc["uid"])
+            self.client.publish(self.topic, encode_message(message))
+
+    def __enter__(self) -> Duplicator:
+        self.client.connect()
+        self.client.subscribe(self.topic, self._echo)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+
+@pytest.mark.slow
+def test_campaign_on_embedded_broker_with_duplicated_documents(
+    embedded_broker: str, tmp_path: Path
+) -> None:
+    spec = small_spec()
+    progress: list[Progress] = []
+    with worker_for(spec, embedded_broker), CampaignRecord(tmp_path / "r.sqlite") as record:
+        runner = CampaignRunner(spec, spec_text="", record=record, broker_url=embedded_broker,
+                                progress=progress.append)
+        with Duplicator(embedded_broker, runner) as duplicator:
+            result = runner.run()
+    assert result.states == {"COMPLETED": 12}
+    assert duplicator.sent and runner.duplicate_documents > 0
+    assert [p.finished for p in progress] == list(range(1, 13))
+    assert result.best_value is not None and result.best_value == min(
+        p.outcome for p in progress if p.outcome is not None)
+    assert_complete_record(tmp_path / "r.sqlite", spec)
+
+
+@pytest.mark.slow
+@pytest.mark.mosquitto
+def test_campaign_on_mosquitto(system_mosquitto: str, tmp_path: Path) -> None:
+    spec = small_spec()
+    with worker_for(spec, system_mosquitto):
+        result, _ = run(spec, system_mosquitto, tmp_path / "r.sqlite")
+    assert result.states == {"COMPLETED": 12}
+    assert_complete_record(tmp_path / "r.sqlite", spec)
+
+
+@pytest.mark.slow
+def test_failing_instrument_ends_trials_failed_and_campaign_goes_on(
+    embedded_broker: str, tmp_path: Path
+) -> None:
+    spec = small_spec(budget=8, fault_rate=0.4)
+    with worker_for(spec, embedded_broker):
+        result, _ = run(spec, embedded_broker, tmp_path / "r.sqlite")
+    assert sum(result.states.values()) == 8
+    assert result.states.get("FAILED", 0) >= 1 and result.states.get("COMPLETED", 0) >= 2
+    assert_complete_record(tmp_path / "r.sqlite", spec)
+    with CampaignRecord(tmp_path / "r.sqlite", read_only=True) as record:
+        summary = summarize(record)
+    failed = [t for t in summary.trials if t.state is TrialState.FAILED]
+    assert all("lamp fault" in t.reason for t in failed)
+
+
+def test_no_worker_is_a_clear_error_and_the_record_says_so(
+    embedded_broker: str, tmp_path: Path
+) -> None:
+    spec = small_spec(budget=2)
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        runner = CampaignRunner(spec, spec_text="", record=record, broker_url=embedded_broker,
+                                presence_timeout_s=0.5)
+        with pytest.raises(StationError, match="no worker is serving station"):
+            runner.run()
+        [campaign] = record.campaigns()
+    assert campaign.status == "failed" and "no worker" in campaign.stop_reason
+
+
+def test_malformed_results_are_counted_not_fatal(embedded_broker: str, tmp_path: Path) -> None:
+    spec = small_spec(budget=3)
+    bad: queue.Queue[bytes] = queue.Queue()
+    for payload in (b"garbage", b'{"kind": "document"}', b"[]"):
+        bad.put(payload)
+    with worker_for(spec, embedded_broker), CampaignRecord(tmp_path / "r.sqlite") as record:
+        runner = CampaignRunner(spec, spec_text="", record=record, broker_url=embedded_broker,
+                                progress=lambda _p: _inject(embedded_broker, runner, bad))
+        result = runner.run()
+    assert result.states == {"COMPLETED": 3}
+    assert result.rejected_messages == 3
+
+
+def _inject(url: str, runner: CampaignRunner, payloads: queue.Queue[bytes]) -> None:
+    """After the first trial ends, throw garbage at the campaign's results topic."""
+    if payloads.empty():
+        return
+    with MqttClient(url, client_id=f"junk-{uuid.uuid4().hex[:8]}") as client:
+        while not payloads.empty():
+            client.publish_and_wait(campaign_results_topic(runner.campaign_id), payloads.get())
