@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 from genesis_lab.errors import CampaignFileError, GenesisLabError, StationError
 from genesis_lab.orchestration import CampaignRunner, new_campaign_id, summarize
@@ -53,7 +54,7 @@ def main() -> None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -66,7 +67,7 @@ def _checked_campaign(path: Path) -> CampaignFile:
             raise CampaignFileError(str(path), problems)
     except CampaignFileError as exc:
         err.print(f"[bold red]error:[/] {path} is not a valid campaign file:", markup=True)
-        err.print(str(exc), highlight=False, markup=False)
+        err.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     return campaign
 

@@ -1,0 +1,161 @@
+"""The command line as an operator meets it: exit codes, messages, --help, real processes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from genesis_lab.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+CAMPAIGN = REPO / "campaigns" / "colour_mixing.yaml"
+GENESIS_LAB = str(Path(sys.executable).parent / "genesis-lab")
+
+cli = CliRunner()
+
+
+def _variant(tmp_path: Path, old: str, new: str) -> Path:
+    text = CAMPAIGN.read_text()
+    assert old in text
+    path = tmp_path / "campaign.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def _line_of(path: Path, fragment: str) -> int:
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if fragment in line:
+            return number
+    raise AssertionError(fragment)
+
+
+def test_validate_accepts_the_shipped_campaign() -> None:
+    result = cli.invoke(app, ["validate", str(CAMPAIGN)])
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.output and "colour-mixing" in result.output
+
+
+def test_validate_names_a_misspelt_key_and_its_line(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "    bounds: [0.0, 10.0]", "    bonds: [0.0, 10.0]")
+    result = cli.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    line = _line_of(path, "bonds:")
+    expected = f"{path}:{line}: parameters.0.bonds: unknown field (did you mean 'bounds'?)"
+    assert expected in result.output.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        ("device: pump_cyan", "device: pump_cyna", "parameters.0.device", "unknown device"),
+        ("reading: spectro_colour_error", "reading: spectro_colour", "objective.reading",
+         "unknown reading"),
+        ("plugin: colour-bench", "plugin: colour-bnch", "station.plugin",
+         "no station plugin named 'colour-bnch'"),
+        ("noise_std: 0.002", "noise: 0.002", "station.options.noise", "unknown option"),
+        ("bounds: [0.0, 10.0]", "bounds: [0.0, 12.0]", "parameters.0.bounds",
+         "leave the limits"),
+        ("budget: 30", "budget: lots", "budget", "integer"),
+    ],
+)
+def test_validate_exits_2_naming_field_and_line(
+    tmp_path: Path, old: str, new: str, field: str, message: str
+) -> None:
+    path = _variant(tmp_path, old, new)
+    result = cli.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    line = _line_of(path, new.split(":")[0] + ":") if field != "parameters.0.bounds" else (
+        _line_of(path, "bounds: [0.0, 12.0]"))
+    assert f":{line}: {field}:" in flat, flat
+    assert message in flat
+
+
+@pytest.mark.parametrize("command", ["run", "worker", "validate", "show"])
+def test_every_command_explains_itself(command: str) -> None:
+    result = cli.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output and len(result.output.splitlines()) > 5
+
+
+def test_show_of_a_missing_record_exits_2(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["show", str(tmp_path / "none.sqlite")])
+    assert result.exit_code == 2 and "no record" in result.output
+
+
+def test_no_local_worker_needs_an_external_broker() -> None:
+    result = cli.invoke(app, ["run", str(CAMPAIGN), "--no-local-worker"])
+    assert result.exit_code == 2 and "external broker" in " ".join(result.output.split())
+
+
+@pytest.mark.mosquitto
+def test_run_without_a_worker_exits_1_saying_how_to_start_one(
+    system_mosquitto: str, tmp_path: Path
+) -> None:
+    path = _variant(tmp_path, "id: colour-bench", f"id: nobody-{uuid.uuid4().hex[:8]}")
+    result = cli.invoke(app, ["run", str(path), "--broker", system_mosquitto,
+                              "--no-local-worker", "--presence-timeout", "0.5",
+                              "--record", str(tmp_path / "r.sqlite")])
+    assert result.exit_code == 1
+    assert "genesis-lab worker" in " ".join(result.output.split())
+
+
+@pytest.mark.slow
+def test_run_on_embedded_broker_then_show(tmp_path: Path) -> None:
+    record = tmp_path / "r.sqlite"
+    result = cli.invoke(app, ["run", str(CAMPAIGN), "--budget", "4", "--seed", "1",
+                              "--record", str(record)])
+    assert result.exit_code == 0, result.output
+    assert "best: colour_error=" in result.output and f"record: {record}" in result.output
+    shown = cli.invoke(app, ["show", str(record), "--json"])
+    data = json.loads(shown.output)
+    assert [t["state"] for t in data["trials"]] == ["COMPLETED"] * 4
+    assert set(data["trials"][0]["parameters"]) == {"cyan", "magenta", "yellow"}
+    table = cli.invoke(app, ["show", str(record)])
+    assert table.exit_code == 0 and "t0004" in table.output
+
+
+@pytest.mark.slow
+@pytest.mark.mosquitto
+def test_worker_and_orchestrator_in_separate_processes(
+    system_mosquitto: str, tmp_path: Path
+) -> None:
+    """The README's two-shell recipe, as two real processes on Mosquitto."""
+    station_id = f"bench-{uuid.uuid4().hex[:8]}"
+    path = _variant(tmp_path, "id: colour-bench", f"id: {station_id}")
+    worker = subprocess.Popen(
+        [GENESIS_LAB, "worker", "--station", "colour-bench", "--id", station_id,
+         "--option", "noise_std=0.002", "--broker", system_mosquitto],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        record = tmp_path / "r.sqlite"
+        run = subprocess.run(
+            [GENESIS_LAB, "run", str(path), "--broker", system_mosquitto, "--no-local-worker",
+             "--budget", "12", "--record", str(record)],
+            capture_output=True, text=True, timeout=240,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        shown = subprocess.run([GENESIS_LAB, "show", str(record), "--json"],
+                               capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 0, shown.stderr
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker_out, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, worker_out
+    assert "12 completed" in worker_out
+    data = json.loads(shown.stdout)
+    assert len(data["trials"]) == 12
+    for trial in data["trials"]:
+        assert trial["state"] == "COMPLETED"
+        assert set(trial["parameters"]) == {"cyan", "magenta", "yellow"}
+        assert isinstance(trial["outcome"], float)
+    assert data["documents"] == 48
+    assert data["best"]["outcome"] == min(t["outcome"] for t in data["trials"])
