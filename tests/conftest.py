@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from bluesky import RunEngine
@@ -39,3 +44,105 @@ def run_engine() -> Iterator[RunEngine]:
     loop.call_soon_threadsafe(loop.stop)
     engine._th.join(timeout=5)
     loop.close()
+
+
+# -- MQTT brokers for tests: embedded amqtt, the system Mosquitto, a private Mosquitto --------
+
+SYSTEM_MOSQUITTO_URL = "mqtt://127.0.0.1:1883"
+
+
+def _free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+        return True
+    return False
+
+
+class PrivateMosquitto:
+    """A ``mosquitto`` subprocess on a free port of 127.0.0.1 that a test may kill and restart.
+
+    ``url`` stays the same across ``restart()``; ``kill()`` is SIGKILL (no goodbye to clients).
+    """
+
+    def __init__(self, workdir: Path, binary: str) -> None:
+        self.port = _free_port()
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self._binary = binary
+        self._config = workdir / "mosquitto.conf"
+        self._config.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        )
+        self._log_path = workdir / "mosquitto.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 5.0) -> None:
+        with self._log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                [self._binary, "-c", str(self._config)], stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.port):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                log_text = self._log_path.read_text(errors="replace")
+                raise RuntimeError(f"private mosquitto did not start on {self.port}:\n{log_text}")
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=5)
+            self._proc = None
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A port of 127.0.0.1 where nothing listens."""
+    return _free_port()
+
+
+@pytest.fixture
+def embedded_broker() -> Iterator[str]:
+    """URL of an embedded amqtt broker on a free port, stopped (thread joined) afterwards."""
+    from genesis_lab.messaging import EmbeddedBroker
+
+    with EmbeddedBroker() as broker:
+        yield broker.url
+
+
+@pytest.fixture
+def system_mosquitto() -> str:
+    """URL of the Mosquitto that runs on this machine at 127.0.0.1:1883 (skip if absent).
+
+    It is shared: use unique topic names (a uuid) and clear retained messages you leave.
+    """
+    if not _port_open(1883):
+        pytest.fail(
+            "no MQTT broker listens on 127.0.0.1:1883; start one with "
+            "'mosquitto -d' (.ci/run does this) and run the tests again"
+        )
+    return SYSTEM_MOSQUITTO_URL
+
+
+@pytest.fixture
+def private_mosquitto(tmp_path: Path) -> Iterator[PrivateMosquitto]:
+    """A mosquitto subprocess of this test alone; always killed at teardown."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        pytest.fail("the mosquitto binary is not installed; install Debian's 'mosquitto' package")
+    broker = PrivateMosquitto(tmp_path, binary)
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.kill()

@@ -1,0 +1,14 @@
+"""MQTT transport: the paho client wrapper and the embedded amqtt broker.
+
+Importing this package starts nothing: no thread, no socket, no event loop. amqtt is
+imported only when an ``EmbeddedBroker`` starts.
+
+- ``EmbeddedBroker``: an MQTT 3.1.1 broker in a thread of its own (the one-process default).
+- ``MqttClient``: one connection with automatic reconnect, re-made subscriptions and
+  handlers that cannot crash the network thread; works with amqtt and with Mosquitto.
+"""
+
+from genesis_lab.messaging._broker import EmbeddedBroker
+from genesis_lab.messaging._client import MessageHandler, MqttClient
+
+__all__ = ["EmbeddedBroker", "MessageHandler", "MqttClient"]

@@ -1,0 +1,479 @@
+"""A thin, thread-safe wrapper over the paho-mqtt 2 client, speaking MQTT 3.1.1.
+
+paho runs its network loop in a thread of its own (``loop_start``); handlers are called
+on that thread. The wrapper adds what every component needs and paho leaves to the
+caller: a blocking connect that reports why it failed, subscriptions that are re-made
+on every reconnect and wait for their SUBACK, fan-out of one message to every matching
+handler, handlers that cannot kill the network thread, and a close that joins the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from paho.mqtt.client import (
+    Client,
+    ConnectFlags,
+    DisconnectFlags,
+    MQTTMessage,
+    MQTTMessageInfo,
+    topic_matches_sub,
+)
+from paho.mqtt.enums import CallbackAPIVersion, LogLevel, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from genesis_lab.errors import BrokerError
+from genesis_lab.spec import parse_broker_url
+
+__all__ = ["MessageHandler", "MqttClient"]
+
+_log = logging.getLogger(__name__)
+_paho_log = logging.getLogger(f"{__name__}.paho")
+
+_PAHO_LEVELS = {
+    LogLevel.MQTT_LOG_DEBUG: logging.DEBUG,
+    LogLevel.MQTT_LOG_INFO: logging.INFO,
+    LogLevel.MQTT_LOG_NOTICE: logging.INFO,
+    LogLevel.MQTT_LOG_WARNING: logging.WARNING,
+    LogLevel.MQTT_LOG_ERR: logging.ERROR,
+}
+
+MessageHandler = Callable[[str, bytes], None]
+"""``handler(topic, payload)``, called on the client's network thread."""
+
+_RECONNECT_MIN_DELAY_S = 1
+_RECONNECT_MAX_DELAY_S = 30
+_JOIN_TIMEOUT_S = 10.0
+
+
+def _check_topic_filter(topic: str) -> None:
+    """Raise ``ValueError`` unless ``topic`` is a valid MQTT subscription filter."""
+    if not topic:
+        raise ValueError("an MQTT topic filter must not be empty")
+    if "\x00" in topic:
+        raise ValueError(f"an MQTT topic filter must not contain NUL: {topic!r}")
+    if len(topic.encode("utf-8")) > 65535:
+        raise ValueError("an MQTT topic filter must be at most 65535 bytes")
+    levels = topic.split("/")
+    for index, level in enumerate(levels):
+        if "#" in level and (level != "#" or index != len(levels) - 1):
+            raise ValueError(f"'#' must be a whole level and the last one, in {topic!r}")
+        if "+" in level and level != "+":
+            raise ValueError(f"'+' must be a whole level, in {topic!r}")
+
+
+@dataclass
+class _Subscription:
+    qos: int
+    handlers: list[MessageHandler] = field(default_factory=list)
+
+
+class MqttClient:
+    """One MQTT 3.1.1 connection with automatic reconnect.
+
+    ``url`` is ``mqtt://HOST:PORT``. ``will`` is ``(topic, payload)``: the broker publishes
+    it (QoS 1, retained) if this client vanishes without a clean ``close()``.
+    ``clean_session=False`` asks the broker to keep subscriptions and queued QoS 1
+    messages while the client is away. ``keepalive`` is in seconds.
+
+    Handlers run on the client's network thread: keep them short and hand work off (a
+    queue). Delivery is at least once; a handler may see a message twice (a QoS 1 resend,
+    or amqtt's one copy per matching filter when a client's filters overlap).
+
+    Used as a context manager, the client connects on entry (unless already connected)
+    and closes on exit. Works with any broker that speaks MQTT 3.1.1 (amqtt, Mosquitto,
+    EMQX); it speaks 3.1.1 to MQTT 5 brokers too.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        client_id: str,
+        *,
+        will: tuple[str, bytes] | None = None,
+        clean_session: bool = True,
+        keepalive: int = 30,
+    ) -> None:
+        try:
+            self._host, self._port = parse_broker_url(url)
+        except ValueError as exc:
+            raise BrokerError(str(exc), url=url) from exc
+        if keepalive < 0:
+            raise ValueError(f"keepalive must be >= 0 seconds, got {keepalive}")
+        self._url = url
+        self._client_id = client_id
+        self._keepalive = keepalive
+
+        self.handler_errors = 0
+        """How many times a handler raised (each was logged and skipped)."""
+
+        # Guards every field below; waiters block on it until the network thread reports.
+        self._cond = threading.Condition()
+        self._subscriptions: dict[str, _Subscription] = {}
+        self._acked: set[str] = set()  # filters with a SUBACK on the current connection
+        self._refused: dict[str, str] = {}  # filter -> reason the broker gave
+        self._pending_subacks: dict[int, list[str]] = {}  # SUBSCRIBE mid -> filters
+        self._connected = False
+        self._connack: ReasonCode | None = None
+        self._thread: threading.Thread | None = None
+        self._closing = False
+        self._closed = False
+
+        client = Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean_session,
+            protocol=MQTTProtocolVersion.MQTTv311,
+            reconnect_on_failure=True,
+        )
+        client.on_log = self._on_log
+        client.reconnect_delay_set(_RECONNECT_MIN_DELAY_S, _RECONNECT_MAX_DELAY_S)
+        if will is not None:
+            will_topic, will_payload = will
+            client.will_set(will_topic, will_payload, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self._client = client
+
+    # -- public API -----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The broker's URL, ``mqtt://HOST:PORT``."""
+        return self._url
+
+    @property
+    def client_id(self) -> str:
+        return self._client_id
+
+    @property
+    def is_connected(self) -> bool:
+        """True while a connection is up (CONNACK received, not yet lost)."""
+        with self._cond:
+            return self._connected
+
+    def connect(self, timeout: float = 10.0) -> None:
+        """Connect and block until the broker accepts (CONNACK), within ``timeout`` seconds.
+
+        Starts the network thread; from then on a lost connection is re-established
+        automatically and every subscription is re-made. Raises ``BrokerError`` naming the
+        URL and the reason if the broker cannot be reached, refuses, or does not answer.
+        Calling it again while connected does nothing.
+        """
+        with self._cond:
+            if self._closed:
+                raise BrokerError(
+                    f"MQTT client {self._client_id!r} is closed; make a new one", url=self._url
+                )
+            if self._thread is not None:
+                return
+            self._connack = None
+            self._closing = False
+        self._client.connect_timeout = timeout
+        try:
+            # Blocking TCP connect and CONNECT packet: a refused or unreachable broker fails
+            # here, with the operating system's reason, instead of retrying in the background.
+            self._client.connect(self._host, self._port, keepalive=self._keepalive)
+        except OSError as exc:
+            raise BrokerError(
+                f"cannot reach the MQTT broker at {self._url}: {exc}. "
+                "Check that the broker is running and the URL is right.",
+                url=self._url,
+            ) from exc
+        self._client.loop_start()
+        # paho forgets its thread when the loop ends on its own (after a disconnect), which
+        # makes loop_stop() return without joining; keep a handle to join it ourselves.
+        self._thread = self._client._thread
+        with self._cond:
+            answered = self._cond.wait_for(lambda: self._connack is not None, timeout)
+            connack = self._connack
+        if not answered or connack is None:
+            self._stop_network()
+            raise BrokerError(
+                f"the MQTT broker at {self._url} did not accept the connection within "
+                f"{timeout} s (no CONNACK); is it an MQTT broker, and is it overloaded?",
+                url=self._url,
+            )
+        if connack.is_failure:
+            self._stop_network()
+            raise BrokerError(
+                f"the MQTT broker at {self._url} refused client {self._client_id!r}: {connack}",
+                url=self._url,
+            )
+
+    def subscribe(
+        self, topic: str, handler: MessageHandler, qos: int = 1, *, timeout: float = 10.0
+    ) -> None:
+        """Call ``handler(topic, payload)`` for every message matching the filter ``topic``.
+
+        Several handlers may share a filter, and a message is given to every handler whose
+        filter matches. The subscription is re-made on every reconnect. Once connected,
+        waits for the broker's SUBACK; raises ``BrokerError`` if the broker refuses or does
+        not answer within ``timeout`` s (the subscription then stays registered and is
+        retried on the next reconnect). Before ``connect()`` it only registers.
+        """
+        _check_topic_filter(topic)
+        if qos not in (0, 1, 2):
+            raise ValueError(f"qos must be 0, 1 or 2, got {qos}")
+        with self._cond:
+            if self._closed:
+                raise BrokerError(f"MQTT client {self._client_id!r} is closed", url=self._url)
+            sub = self._subscriptions.get(topic)
+            if sub is None:
+                sub = self._subscriptions[topic] = _Subscription(qos)
+                send = True
+            else:
+                send = qos > sub.qos or topic in self._refused
+                sub.qos = max(sub.qos, qos)
+            sub.handlers.append(handler)
+            if send:
+                self._acked.discard(topic)
+                self._refused.pop(topic, None)
+                if self._connected:
+                    self._send_subscribe([(topic, sub.qos)])
+            if self._thread is None:
+                return
+            self._cond.wait_for(
+                lambda: topic in self._acked or topic in self._refused or self._closed, timeout
+            )
+            if topic in self._refused:
+                reason = self._refused[topic]
+                raise BrokerError(
+                    f"the MQTT broker at {self._url} refused the subscription to {topic!r}: "
+                    f"{reason}",
+                    url=self._url,
+                )
+            if topic not in self._acked and not self._closed:
+                raise BrokerError(
+                    f"no SUBACK from the MQTT broker at {self._url} for {topic!r} within "
+                    f"{timeout} s; the subscription is retried on the next reconnect",
+                    url=self._url,
+                )
+
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> MQTTMessageInfo:
+        """Queue a message and return paho's handle on it, without waiting.
+
+        A QoS 1 or 2 message published while the connection is down is kept and sent after
+        the reconnect; a QoS 0 one is dropped (``info.rc`` says so).
+        """
+        if self._closed:
+            raise BrokerError(f"MQTT client {self._client_id!r} is closed", url=self._url)
+        return self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def publish_and_wait(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        """Publish and block until the broker acknowledges (PUBACK for QoS 1).
+
+        Raises ``BrokerError`` if not connected within ``timeout`` s, or if the broker does
+        not acknowledge within ``timeout`` s. A QoS 1 message that was sent but not yet
+        acknowledged stays queued and may still be delivered (at least once).
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._connected or self._closed, timeout):
+                raise BrokerError(
+                    f"not connected to the MQTT broker at {self._url} within {timeout} s; "
+                    f"the message to {topic!r} was not sent",
+                    url=self._url,
+                )
+        info = self.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
+            raise BrokerError(
+                f"the connection to {self._url} dropped while publishing to {topic!r}; "
+                "the message is queued and sent after the reconnect",
+                url=self._url,
+            )
+        try:
+            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            published = info.is_published()
+        except (RuntimeError, ValueError) as exc:
+            raise BrokerError(
+                f"publishing to {topic!r} on {self._url} failed: {exc}", url=self._url
+            ) from exc
+        if not published:
+            raise BrokerError(
+                f"the MQTT broker at {self._url} did not acknowledge the message to {topic!r} "
+                f"within {timeout} s",
+                url=self._url,
+            )
+
+    def close(self) -> None:
+        """Disconnect cleanly (the broker then discards the will) and join the network thread.
+
+        Idempotent. Must not be called from a handler (it would wait for its own thread).
+        """
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        self._stop_network()
+
+    def __enter__(self) -> Self:
+        self.connect()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "connected" if self._connected else ("closed" if self._closed else "offline")
+        return f"MqttClient({self._url!r}, {self._client_id!r}, {state})"
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _stop_network(self) -> None:
+        thread = self._thread
+        self._closing = True
+        # DISCONNECT first: a connection that ends with DISCONNECT does not fire the will.
+        self._client.disconnect()
+        self._client.loop_stop()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(_JOIN_TIMEOUT_S)
+            if thread.is_alive():
+                _log.error("the MQTT network thread %s did not stop", thread.name)
+        with self._cond:
+            self._thread = None
+            self._connected = False
+            self._cond.notify_all()
+
+    def _send_subscribe(self, topics: list[tuple[str, int]]) -> None:
+        """Send one SUBSCRIBE; the caller holds ``self._cond``."""
+        rc, mid = self._client.subscribe(topics)
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
+            self._pending_subacks[mid] = [name for name, _ in topics]
+        else:
+            # The connection is gone; on_connect re-subscribes after the reconnect.
+            _log.debug("SUBSCRIBE to %s not sent (%s)", [t for t, _ in topics], rc)
+
+    # paho callbacks, all on the network thread. They must never raise: paho would re-raise
+    # and end the network thread.
+
+    def _on_connect(
+        self,
+        client: Client,
+        userdata: Any,
+        flags: ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        with self._cond:
+            self._connack = reason_code
+            if reason_code.is_failure:
+                self._connected = False
+                self._cond.notify_all()
+                _log.warning("MQTT broker %s refused the connection: %s", self._url, reason_code)
+                return
+            self._connected = True
+            self._acked.clear()
+            self._pending_subacks.clear()
+            topics = [(name, sub.qos) for name, sub in self._subscriptions.items()]
+            if topics:
+                self._send_subscribe(topics)
+            self._cond.notify_all()
+        _log.info(
+            "MQTT client %r connected to %s (session present: %s)",
+            self._client_id,
+            self._url,
+            flags.session_present,
+        )
+
+    def _on_disconnect(
+        self,
+        client: Client,
+        userdata: Any,
+        flags: DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        with self._cond:
+            was_connected = self._connected
+            self._connected = False
+            self._acked.clear()
+            self._pending_subacks.clear()
+            self._cond.notify_all()
+        if self._closing:
+            _log.debug("MQTT client %r disconnected from %s", self._client_id, self._url)
+        elif was_connected:
+            _log.warning(
+                "MQTT client %r lost its connection to %s (%s); reconnecting",
+                self._client_id,
+                self._url,
+                reason_code,
+            )
+
+    def _on_subscribe(
+        self,
+        client: Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        with self._cond:
+            topics = self._pending_subacks.pop(mid, None)
+            if topics is None:
+                return
+            for topic, code in zip(topics, reason_codes, strict=False):
+                if code.is_failure:
+                    self._refused[topic] = str(code)
+                    _log.error(
+                        "MQTT broker %s refused the subscription to %r: %s", self._url, topic, code
+                    )
+                else:
+                    self._acked.add(topic)
+            self._cond.notify_all()
+
+    def _on_log(self, client: Client, userdata: Any, level: int, buf: str) -> None:
+        std_level = _PAHO_LEVELS.get(LogLevel(level), logging.WARNING)
+        # paho 2.2 logs an ERROR each time its loop runs without a socket, which happens on
+        # every clean disconnect and every reconnect attempt: expected, so DEBUG.
+        if buf.startswith("Client is not connected"):
+            std_level = logging.DEBUG
+        _paho_log.log(std_level, "%s: %s", self._client_id, buf)
+
+    def _on_message(self, client: Client, userdata: Any, message: MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            _log.warning("dropped a message whose topic is not UTF-8: %r", message._topic)
+            return
+        with self._cond:
+            handlers = [
+                handler
+                for name, sub in self._subscriptions.items()
+                if topic_matches_sub(name, topic)
+                for handler in sub.handlers
+            ]
+        if not handlers:
+            _log.debug("no handler for a message on %r", topic)
+        payload = bytes(message.payload)
+        for handler in handlers:
+            try:
+                handler(topic, payload)
+            except Exception:
+                self.handler_errors += 1
+                _log.exception("handler %r failed on a message on %r; skipped", handler, topic)
