@@ -59,8 +59,10 @@ class CampaignFileError(GenesisLabError, ValueError):
     def __init__(self, path: str, problems: list[FieldProblem]) -> None:
         self.path = path
         self.problems = problems
-        lines = [f"{path}:{p.line}: {p.field}: {p.message}" if p.line else f"{path}: {p}"
-                 for p in problems]
+        lines = [
+            f"{path}:{p.line}: {p.field}: {p.message}" if p.line else f"{path}: {p}"
+            for p in problems
+        ]
         super().__init__("\n".join(lines))
 
 

@@ -122,7 +122,7 @@ def embedded_broker() -> Iterator[str]:
 
 @pytest.fixture
 def system_mosquitto() -> str:
-    """URL of the Mosquitto that runs on this machine at 127.0.0.1:1883 (skip if absent).
+    """URL of the Mosquitto that runs on this machine at 127.0.0.1:1883 (fails if absent).
 
     It is shared: use unique topic names (a uuid) and clear retained messages you leave.
     """

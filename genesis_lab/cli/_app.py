@@ -15,14 +15,13 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
+from genesis_lab.cli._render import CampaignProgress, trial_table
+from genesis_lab.cli._session import broker_session, local_worker
 from genesis_lab.errors import CampaignFileError, GenesisLabError, StationError
 from genesis_lab.orchestration import CampaignRunner, new_campaign_id, summarize
 from genesis_lab.spec import CampaignFile, CampaignSpec, StationRef, load_campaign
 from genesis_lab.station import available_stations, check_campaign_fits
 from genesis_lab.store import CampaignRecord
-
-from genesis_lab.cli._render import CampaignProgress, trial_table
-from genesis_lab.cli._session import broker_session, local_worker
 
 __all__ = ["app", "main"]
 
@@ -43,9 +42,7 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-CampaignPath = Annotated[
-    Path, typer.Argument(help="Campaign file (YAML).", show_default=False)
-]
+CampaignPath = Annotated[Path, typer.Argument(help="Campaign file (YAML).", show_default=False)]
 
 
 def main() -> None:
@@ -119,14 +116,18 @@ def run(
     path: CampaignPath,
     broker: Annotated[
         str | None,
-        typer.Option(help="'embedded' (start an in-process broker) or mqtt://HOST:PORT. "
-                     "Default: the campaign file's 'broker'."),
+        typer.Option(
+            help="'embedded' (start an in-process broker) or mqtt://HOST:PORT. "
+            "Default: the campaign file's 'broker'."
+        ),
     ] = None,
     local_worker_: Annotated[
         bool,
-        typer.Option("--local-worker/--no-local-worker",
-                     help="Serve the station from this process, or rely on a worker started "
-                     "elsewhere with 'genesis-lab worker'."),
+        typer.Option(
+            "--local-worker/--no-local-worker",
+            help="Serve the station from this process, or rely on a worker started "
+            "elsewhere with 'genesis-lab worker'.",
+        ),
     ] = True,
     budget: Annotated[int | None, typer.Option(help="Override the number of experiments.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the planner's seed.")] = None,
@@ -148,19 +149,28 @@ def run(
     spec = _with_overrides(campaign.spec, budget, seed)
     broker_choice = broker or spec.broker
     if broker_choice == "embedded" and not local_worker_:
-        _fail("--no-local-worker needs an external broker (--broker mqtt://HOST:PORT): "
-              "a worker in another process cannot reach this process's embedded broker",
-              EXIT_BAD_INPUT)
+        _fail(
+            "--no-local-worker needs an external broker (--broker mqtt://HOST:PORT): "
+            "a worker in another process cannot reach this process's embedded broker",
+            EXIT_BAD_INPUT,
+        )
     campaign_id = new_campaign_id(spec.name)
     record_path = record or Path("records") / f"{campaign_id}.sqlite"
     try:
         with broker_session(broker_choice) as url, CampaignRecord(record_path) as store:
-            out.print(f"campaign {campaign_id}: {spec.budget} experiments on station "
-                      f"{spec.station.station_id!r} via {url}", highlight=False)
+            out.print(
+                f"campaign {campaign_id}: {spec.budget} experiments on station "
+                f"{spec.station.station_id!r} via {url}",
+                highlight=False,
+            )
             with CampaignProgress(out, spec.budget, spec.objective.name) as progress:
                 runner = CampaignRunner(
-                    spec, spec_text=campaign.text, record=store, broker_url=url,
-                    campaign_id=campaign_id, progress=progress,
+                    spec,
+                    spec_text=campaign.text,
+                    record=store,
+                    broker_url=url,
+                    campaign_id=campaign_id,
+                    progress=progress,
                     presence_timeout_s=presence_timeout,
                 )
                 if local_worker_:
@@ -179,8 +189,11 @@ def run(
     out.print(f"done: {result.stop_reason}; {states}", highlight=False)
     if result.best_parameters is not None:
         values = ", ".join(f"{k}={v:.4g}" for k, v in result.best_parameters.items())
-        out.print(f"best: {spec.objective.name}={result.best_value:.4g} at {values} "
-                  f"(trial {result.best_trial})", highlight=False)
+        out.print(
+            f"best: {spec.objective.name}={result.best_value:.4g} at {values} "
+            f"(trial {result.best_trial})",
+            highlight=False,
+        )
     else:
         out.print("best: no experiment completed", highlight=False)
     out.print(f"record: {result.record_path}", highlight=False)
@@ -236,8 +249,10 @@ def worker(
             _fail(str(exc), EXIT_BAD_INPUT)
     else:
         installed = ", ".join(sorted(available_stations())) or "none"
-        _fail(f"give --station PLUGIN or --campaign FILE (installed plugins: {installed})",
-              EXIT_BAD_INPUT)
+        _fail(
+            f"give --station PLUGIN or --campaign FILE (installed plugins: {installed})",
+            EXIT_BAD_INPUT,
+        )
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -246,17 +261,22 @@ def worker(
     previous = signal.signal(signal.SIGTERM, _on_signal)
     try:
         with local_worker(ref, broker) as serving:
-            out.print(f"worker for station {ref.station_id!r} ({ref.plugin}) serving on "
-                      f"{broker}; Ctrl-C to stop", highlight=False)
+            out.print(
+                f"worker for station {ref.station_id!r} ({ref.plugin}) serving on "
+                f"{broker}; Ctrl-C to stop",
+                highlight=False,
+            )
             try:
                 while not stop.wait(0.5):
                     pass
             except KeyboardInterrupt:
                 pass
             stats = serving.stats
-        out.print(f"worker stopped: {stats.completed} completed, {stats.failed} failed, "
-                  f"{stats.rejected} rejected, {stats.malformed} malformed messages",
-                  highlight=False)
+        out.print(
+            f"worker stopped: {stats.completed} completed, {stats.failed} failed, "
+            f"{stats.rejected} rejected, {stats.malformed} malformed messages",
+            highlight=False,
+        )
     except StationError as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
     except GenesisLabError as exc:
@@ -268,8 +288,9 @@ def worker(
 # ---------------------------------------------------------------------- show
 @app.command()
 def show(
-    record: Annotated[Path, typer.Argument(help="Campaign record file (SQLite).",
-                                           show_default=False)],
+    record: Annotated[
+        Path, typer.Argument(help="Campaign record file (SQLite).", show_default=False)
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
     campaign_id: Annotated[
         str | None, typer.Option("--campaign", help="Campaign id in the record. Default: latest.")
@@ -286,9 +307,14 @@ def show(
         return
     out.print(trial_table(summary))
     campaign = summary.campaign
-    out.print(f"status: {campaign.status} ({campaign.stop_reason}); "
-              f"{summary.documents} documents stored", highlight=False)
+    out.print(
+        f"status: {campaign.status} ({campaign.stop_reason}); {summary.documents} documents stored",
+        highlight=False,
+    )
     if summary.best is not None:
         values = ", ".join(f"{k}={v:.4g}" for k, v in summary.best.parameters.items())
-        out.print(f"best: {summary.objective}={summary.best.outcome:.4g} at {values} "
-                  f"(trial {summary.best.trial_id})", highlight=False)
+        out.print(
+            f"best: {summary.objective}={summary.best.outcome:.4g} at {values} "
+            f"(trial {summary.best.trial_id})",
+            highlight=False,
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -22,7 +22,7 @@ __all__ = [
     "encode_message",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 MAX_MESSAGE_BYTES = 1_048_576  # 1 MiB; larger payloads are refused before parsing
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"

@@ -8,8 +8,17 @@ from importlib.metadata import PackageNotFoundError, version
 __all__ = ["RECORDED_PACKAGES", "package_versions"]
 
 RECORDED_PACKAGES = (
-    "genesis-lab", "torch", "botorch", "gpytorch", "bluesky", "ophyd", "event-model",
-    "pydantic", "paho-mqtt", "amqtt", "numpy",
+    "genesis-lab",
+    "torch",
+    "botorch",
+    "gpytorch",
+    "bluesky",
+    "ophyd",
+    "event-model",
+    "pydantic",
+    "paho-mqtt",
+    "amqtt",
+    "numpy",
 )
 
 

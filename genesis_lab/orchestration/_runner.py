@@ -29,10 +29,10 @@ from genesis_lab.messages import (
     station_status_topic,
 )
 from genesis_lab.messaging import MqttClient
+from genesis_lab.orchestration._provenance import package_versions
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import CampaignRecord, TrialState
-from genesis_lab.orchestration._provenance import package_versions
 
 __all__ = ["CampaignResult", "CampaignRunner", "Progress", "new_campaign_id"]
 
@@ -248,8 +248,9 @@ class CampaignRunner:
     def _ingest_status(self, message: TrialStatusMessage) -> None:
         trial = self._in_flight.get(message.trial_id)
         if trial is None:
-            log.info("ignored %s status for trial %s (not in flight)", message.state,
-                     message.trial_id)
+            log.info(
+                "ignored %s status for trial %s (not in flight)", message.state, message.trial_id
+            )
             return
         if message.state == "running":
             self._mark_running(message.trial_id, trial)
@@ -264,16 +265,20 @@ class CampaignRunner:
 
     def _mark_running(self, trial_id: str, trial: _InFlight) -> None:
         if trial.state is TrialState.DISPATCHED:
-            self.record.transition(self.campaign_id, trial_id, TrialState.RUNNING,
-                                   run_uid=trial.run_uid)
+            self.record.transition(
+                self.campaign_id, trial_id, TrialState.RUNNING, run_uid=trial.run_uid
+            )
             trial.state = TrialState.RUNNING
 
     def _finish(self, trial_id: str, trial: _InFlight) -> None:
         """The worker reported completion and the stop document is stored: tell the planner."""
         reading = self.spec.objective.reading
         if trial.outcome is None:
-            self._end(trial_id, TrialState.FAILED,
-                      reason=f"no event carried the objective reading {reading!r}")
+            self._end(
+                trial_id,
+                TrialState.FAILED,
+                reason=f"no event carried the objective reading {reading!r}",
+            )
             return
         self._mark_running(trial_id, trial)
         self._end(trial_id, TrialState.COMPLETED, outcome=trial.outcome)
@@ -282,25 +287,39 @@ class CampaignRunner:
         self, trial_id: str, new: TrialState, *, reason: str = "", outcome: float | None = None
     ) -> None:
         trial = self._in_flight.pop(trial_id)
-        self.record.transition(self.campaign_id, trial_id, new, reason=reason, outcome=outcome,
-                               run_uid=trial.run_uid)
+        self.record.transition(
+            self.campaign_id, trial_id, new, reason=reason, outcome=outcome, run_uid=trial.run_uid
+        )
         if new is TrialState.COMPLETED and outcome is not None:
             self.planner.tell(trial_id, {self.spec.objective.name: outcome})
         else:
             self.planner.forget(trial_id)
         self._finished += 1
-        log.info("trial %s %s %s", trial_id, new, reason or (outcome if outcome is not None else ""))
+        log.info(
+            "trial %s %s %s", trial_id, new, reason or (outcome if outcome is not None else "")
+        )
         if self.progress is not None:
             best = self.planner.best
-            self.progress(Progress(self._finished, self.spec.budget, trial_id, new, outcome,
-                                   best[2] if best else None))
+            self.progress(
+                Progress(
+                    self._finished,
+                    self.spec.budget,
+                    trial_id,
+                    new,
+                    outcome,
+                    best[2] if best else None,
+                )
+            )
 
     def _expire_leases(self) -> None:
         now = time.monotonic()
         for trial_id, trial in list(self._in_flight.items()):
             if now - trial.dispatched_at > self.spec.trial_timeout_s:
-                self._end(trial_id, TrialState.ABANDONED,
-                          reason=f"no result within trial_timeout_s={self.spec.trial_timeout_s}")
+                self._end(
+                    trial_id,
+                    TrialState.ABANDONED,
+                    reason=f"no result within trial_timeout_s={self.spec.trial_timeout_s}",
+                )
 
     def _abandon_in_flight(self, reason: str) -> None:
         for trial_id in list(self._in_flight):

@@ -62,8 +62,10 @@ def summarize(record: CampaignRecord, campaign_id: str | None = None) -> Campaig
         matches = [c for c in campaigns if c.campaign_id == campaign_id]
         if not matches:
             known = ", ".join(c.campaign_id for c in campaigns)
-            raise RecordError(f"no campaign {campaign_id!r} in {record.path} (it holds: {known})",
-                              path=str(record.path))
+            raise RecordError(
+                f"no campaign {campaign_id!r} in {record.path} (it holds: {known})",
+                path=str(record.path),
+            )
         campaign = matches[0]
     objective = campaign.spec["objective"]
     trials = record.trials(campaign.campaign_id)

@@ -73,7 +73,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None,
@@ -87,7 +87,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 
@@ -103,11 +103,11 @@ def _construct(root: yaml.Node | None, path: str) -> Any:
         return None
     loader = _UniqueKeyLoader("")
     try:
-        return loader.construct_document(root)  # type: ignore[no-untyped-call]
+        return loader.construct_document(root)
     except yaml.YAMLError as exc:
         raise CampaignFileError(path, [_yaml_problem(exc)]) from None
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> FieldProblem:
@@ -117,7 +117,9 @@ def _yaml_problem(exc: yaml.YAMLError) -> FieldProblem:
     return FieldProblem("", f"not valid YAML: {problem}", line)
 
 
-def _problems(exc: ValidationError, root: yaml.Node | None, model: type[BaseModel]) -> list[FieldProblem]:
+def _problems(
+    exc: ValidationError, root: yaml.Node | None, model: type[BaseModel]
+) -> list[FieldProblem]:
     problems = []
     for error in exc.errors():
         loc = list(error["loc"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -60,16 +61,22 @@ class Station:
     close: Callable[[], None] = field(default=lambda: None)
 
     def __post_init__(self) -> None:
-        for name, device in self.actuators.items():
-            require_movable(device, name)
-        for device in self.detectors:
-            require_readable(device, getattr(device, "name", type(device).__name__))
+        for name, actuator in self.actuators.items():
+            require_movable(actuator, name)
+        for detector in self.detectors:
+            require_readable(detector, getattr(detector, "name", type(detector).__name__))
 
     def readings(self) -> list[str]:
         """Every data key the detectors produce (the keys of their ``describe()``)."""
         keys: list[str] = []
         for detector in self.detectors:
-            keys.extend(detector.describe())
+            description = detector.describe()
+            if inspect.isawaitable(description):
+                raise TypeError(
+                    f"detector {detector.name!r} describes itself asynchronously "
+                    "(ophyd-async); stations take synchronous Ophyd devices for now"
+                )
+            keys.extend(description)
         return keys
 
     def limits(self, actuator: str) -> tuple[float, float] | None:

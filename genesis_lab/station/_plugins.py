@@ -11,8 +11,13 @@ from genesis_lab.errors import FieldProblem, StationError
 from genesis_lab.spec import CampaignFile, StationRef
 from genesis_lab.station._contract import Station, StationPlugin
 
-__all__ = ["ENTRY_POINT_GROUP", "available_stations", "build_station", "check_campaign_fits",
-           "load_station_plugin"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "available_stations",
+    "build_station",
+    "check_campaign_fits",
+    "load_station_plugin",
+]
 
 ENTRY_POINT_GROUP = "genesis_lab.stations"
 
@@ -93,25 +98,31 @@ def _device_problems(campaign: CampaignFile, station: Station) -> list[FieldProb
     for index, parameter in enumerate(spec.parameters):
         field = "device" if parameter.device else "name"
         if parameter.actuator not in station.actuators:
-            problems.append(campaign.problem(
-                ("parameters", index, field),
-                f"unknown device {parameter.actuator!r}; station {spec.station.plugin!r} "
-                f"has actuators: {', '.join(actuators)}",
-            ))
+            problems.append(
+                campaign.problem(
+                    ("parameters", index, field),
+                    f"unknown device {parameter.actuator!r}; station {spec.station.plugin!r} "
+                    f"has actuators: {', '.join(actuators)}",
+                )
+            )
             continue
         limits = station.limits(parameter.actuator)
         low, high = parameter.bounds
         if limits is not None and (low < limits[0] or high > limits[1]):
-            problems.append(campaign.problem(
-                ("parameters", index, "bounds"),
-                f"bounds [{low}, {high}] leave the limits of {parameter.actuator!r} "
-                f"[{limits[0]}, {limits[1]}]",
-            ))
+            problems.append(
+                campaign.problem(
+                    ("parameters", index, "bounds"),
+                    f"bounds [{low}, {high}] leave the limits of {parameter.actuator!r} "
+                    f"[{limits[0]}, {limits[1]}]",
+                )
+            )
     readings = station.readings()
     if spec.objective.reading not in readings:
-        problems.append(campaign.problem(
-            ("objective", "reading"),
-            f"unknown reading {spec.objective.reading!r}; station {spec.station.plugin!r} "
-            f"reads: {', '.join(sorted(readings))}",
-        ))
+        problems.append(
+            campaign.problem(
+                ("objective", "reading"),
+                f"unknown reading {spec.objective.reading!r}; station {spec.station.plugin!r} "
+                f"reads: {', '.join(sorted(readings))}",
+            )
+        )
     return problems

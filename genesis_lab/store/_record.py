@@ -166,8 +166,9 @@ class CampaignRecord:
                 with self._db:
                     yield self._db
             except sqlite3.Error as exc:
-                raise RecordError(f"cannot write record {self.path}: {exc}",
-                                  path=str(self.path)) from exc
+                raise RecordError(
+                    f"cannot write record {self.path}: {exc}", path=str(self.path)
+                ) from exc
 
     # ----------------------------------------------------------------- campaigns
     def create_campaign(
@@ -184,8 +185,14 @@ class CampaignRecord:
             db.execute(
                 "INSERT INTO campaigns (campaign_id, name, spec_json, spec_text, versions_json,"
                 " started_at, status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
-                (campaign_id, name, json.dumps(spec), spec_text, json.dumps(dict(versions)),
-                 time.time()),
+                (
+                    campaign_id,
+                    name,
+                    json.dumps(spec),
+                    spec_text,
+                    json.dumps(dict(versions)),
+                    time.time(),
+                ),
             )
 
     def finish_campaign(self, campaign_id: str, *, status: str, reason: str) -> None:
@@ -205,8 +212,9 @@ class CampaignRecord:
                 " finished_at, status, stop_reason FROM campaigns ORDER BY started_at"
             ).fetchall()
         return [
-            CampaignRow(r[0], r[1], json.loads(r[2]), r[3], json.loads(r[4]), r[5], r[6], r[7],
-                        r[8])
+            CampaignRow(
+                r[0], r[1], json.loads(r[2]), r[3], json.loads(r[4]), r[5], r[6], r[7], r[8]
+            )
             for r in rows
         ]
 
@@ -220,8 +228,15 @@ class CampaignRecord:
             db.execute(
                 "INSERT INTO trials (campaign_id, trial_id, state, parameters_json, origin,"
                 " proposed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (campaign_id, trial_id, TrialState.PROPOSED, json.dumps(dict(parameters)),
-                 origin, now, now),
+                (
+                    campaign_id,
+                    trial_id,
+                    TrialState.PROPOSED,
+                    json.dumps(dict(parameters)),
+                    origin,
+                    now,
+                    now,
+                ),
             )
             db.execute(
                 "INSERT INTO transitions (campaign_id, trial_id, from_state, to_state, at)"
@@ -276,8 +291,9 @@ class CampaignRecord:
                 (campaign_id,),
             ).fetchall()
         return [
-            TrialRow(r[0], r[1], TrialState(r[2]), json.loads(r[3]), r[4], r[5], r[6], r[7], r[8],
-                     r[9])
+            TrialRow(
+                r[0], r[1], TrialState(r[2]), json.loads(r[3]), r[4], r[5], r[6], r[7], r[8], r[9]
+            )
             for r in rows
         ]
 

@@ -39,9 +39,7 @@ _ALLOWED: dict[TrialState, frozenset[TrialState]] = {
             TrialState.REJECTED,
         }
     ),
-    TrialState.RUNNING: frozenset(
-        {TrialState.COMPLETED, TrialState.FAILED, TrialState.ABANDONED}
-    ),
+    TrialState.RUNNING: frozenset({TrialState.COMPLETED, TrialState.FAILED, TrialState.ABANDONED}),
 }
 
 

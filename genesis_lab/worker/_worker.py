@@ -202,8 +202,9 @@ class Worker:
             "parameters": dict(request.parameters),
             "setpoints": dict(request.setpoints),
         }
-        plan = experiment_plan(self.station.actuators, request.setpoints,
-                               self.station.detectors, md)
+        plan = experiment_plan(
+            self.station.actuators, request.setpoints, self.station.detectors, md
+        )
         engine = self._engine
         if engine is None:
             raise RuntimeError("worker is not started")
@@ -243,8 +244,9 @@ class Worker:
             run_uid=run_uid,
             documents=documents,
         )
-        self._client.publish_and_wait(topic, encode_message(message),
-                                      timeout=self.publish_timeout_s)
+        self._client.publish_and_wait(
+            topic, encode_message(message), timeout=self.publish_timeout_s
+        )
 
 
 def _run_uid(result: Any) -> str | None:

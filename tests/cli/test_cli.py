@@ -55,13 +55,20 @@ def test_validate_names_a_misspelt_key_and_its_line(tmp_path: Path) -> None:
     ("old", "new", "field", "message"),
     [
         ("device: pump_cyan", "device: pump_cyna", "parameters.0.device", "unknown device"),
-        ("reading: spectro_colour_error", "reading: spectro_colour", "objective.reading",
-         "unknown reading"),
-        ("plugin: colour-bench", "plugin: colour-bnch", "station.plugin",
-         "no station plugin named 'colour-bnch'"),
+        (
+            "reading: spectro_colour_error",
+            "reading: spectro_colour",
+            "objective.reading",
+            "unknown reading",
+        ),
+        (
+            "plugin: colour-bench",
+            "plugin: colour-bnch",
+            "station.plugin",
+            "no station plugin named 'colour-bnch'",
+        ),
         ("noise_std: 0.002", "noise: 0.002", "station.options.noise", "unknown option"),
-        ("bounds: [0.0, 10.0]", "bounds: [0.0, 12.0]", "parameters.0.bounds",
-         "leave the limits"),
+        ("bounds: [0.0, 10.0]", "bounds: [0.0, 12.0]", "parameters.0.bounds", "leave the limits"),
         ("budget: 30", "budget: lots", "budget", "integer"),
     ],
 )
@@ -72,8 +79,11 @@ def test_validate_exits_2_naming_field_and_line(
     result = cli.invoke(app, ["validate", str(path)])
     assert result.exit_code == 2, result.output
     flat = " ".join(result.output.split())
-    line = _line_of(path, new.split(":")[0] + ":") if field != "parameters.0.bounds" else (
-        _line_of(path, "bounds: [0.0, 12.0]"))
+    line = (
+        _line_of(path, new.split(":")[0] + ":")
+        if field != "parameters.0.bounds"
+        else (_line_of(path, "bounds: [0.0, 12.0]"))
+    )
     assert f":{line}: {field}:" in flat, flat
     assert message in flat
 
@@ -100,9 +110,20 @@ def test_run_without_a_worker_exits_1_saying_how_to_start_one(
     system_mosquitto: str, tmp_path: Path
 ) -> None:
     path = _variant(tmp_path, "id: colour-bench", f"id: nobody-{uuid.uuid4().hex[:8]}")
-    result = cli.invoke(app, ["run", str(path), "--broker", system_mosquitto,
-                              "--no-local-worker", "--presence-timeout", "0.5",
-                              "--record", str(tmp_path / "r.sqlite")])
+    result = cli.invoke(
+        app,
+        [
+            "run",
+            str(path),
+            "--broker",
+            system_mosquitto,
+            "--no-local-worker",
+            "--presence-timeout",
+            "0.5",
+            "--record",
+            str(tmp_path / "r.sqlite"),
+        ],
+    )
     assert result.exit_code == 1
     assert "genesis-lab worker" in " ".join(result.output.split())
 
@@ -110,8 +131,9 @@ def test_run_without_a_worker_exits_1_saying_how_to_start_one(
 @pytest.mark.slow
 def test_run_on_embedded_broker_then_show(tmp_path: Path) -> None:
     record = tmp_path / "r.sqlite"
-    result = cli.invoke(app, ["run", str(CAMPAIGN), "--budget", "4", "--seed", "1",
-                              "--record", str(record)])
+    result = cli.invoke(
+        app, ["run", str(CAMPAIGN), "--budget", "4", "--seed", "1", "--record", str(record)]
+    )
     assert result.exit_code == 0, result.output
     assert "best: colour_error=" in result.output and f"record: {record}" in result.output
     shown = cli.invoke(app, ["show", str(record), "--json"])
@@ -131,20 +153,45 @@ def test_worker_and_orchestrator_in_separate_processes(
     station_id = f"bench-{uuid.uuid4().hex[:8]}"
     path = _variant(tmp_path, "id: colour-bench", f"id: {station_id}")
     worker = subprocess.Popen(
-        [GENESIS_LAB, "worker", "--station", "colour-bench", "--id", station_id,
-         "--option", "noise_std=0.002", "--broker", system_mosquitto],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            GENESIS_LAB,
+            "worker",
+            "--station",
+            "colour-bench",
+            "--id",
+            station_id,
+            "--option",
+            "noise_std=0.002",
+            "--broker",
+            system_mosquitto,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         record = tmp_path / "r.sqlite"
         run = subprocess.run(
-            [GENESIS_LAB, "run", str(path), "--broker", system_mosquitto, "--no-local-worker",
-             "--budget", "12", "--record", str(record)],
-            capture_output=True, text=True, timeout=240,
+            [
+                GENESIS_LAB,
+                "run",
+                str(path),
+                "--broker",
+                system_mosquitto,
+                "--no-local-worker",
+                "--budget",
+                "12",
+                "--record",
+                str(record),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
         )
         assert run.returncode == 0, run.stdout + run.stderr
-        shown = subprocess.run([GENESIS_LAB, "show", str(record), "--json"],
-                               capture_output=True, text=True, timeout=60)
+        shown = subprocess.run(
+            [GENESIS_LAB, "show", str(record), "--json"], capture_output=True, text=True, timeout=60
+        )
         assert shown.returncode == 0, shown.stderr
     finally:
         worker.send_signal(signal.SIGTERM)

@@ -26,25 +26,44 @@ ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True)
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 
 
-@given(campaign=ids, trial=ids, station=ids,
-       setpoints=st.dictionaries(ids, finite, min_size=1, max_size=4))
-def test_request_round_trip(campaign: str, trial: str, station: str,
-                            setpoints: dict[str, float]) -> None:
-    request = ExperimentRequest(campaign_id=campaign, trial_id=trial, station_id=station,
-                                setpoints=setpoints, parameters=setpoints)
+@given(
+    campaign=ids,
+    trial=ids,
+    station=ids,
+    setpoints=st.dictionaries(ids, finite, min_size=1, max_size=4),
+)
+def test_request_round_trip(
+    campaign: str, trial: str, station: str, setpoints: dict[str, float]
+) -> None:
+    request = ExperimentRequest(
+        campaign_id=campaign,
+        trial_id=trial,
+        station_id=station,
+        setpoints=setpoints,
+        parameters=setpoints,
+    )
     assert decode_message(encode_message(request), ExperimentRequest) == request
 
 
-@given(state=st.sampled_from(["running", "completed", "failed", "rejected"]), reason=st.text(max_size=50))
+@given(
+    state=st.sampled_from(["running", "completed", "failed", "rejected"]),
+    reason=st.text(max_size=50),
+)
 def test_status_round_trip(state: str, reason: str) -> None:
-    status = TrialStatusMessage(campaign_id="c", trial_id="t0001", station_id="s",
-                                state=state, reason=reason)  # type: ignore[arg-type]
+    status = TrialStatusMessage(
+        campaign_id="c", trial_id="t0001", station_id="s", state=state, reason=reason
+    )  # type: ignore[arg-type]
     assert decode_worker_message(encode_message(status)) == status
 
 
 def test_document_round_trip() -> None:
-    doc = DocumentMessage(campaign_id="c", trial_id="t1", station_id="s", name="event",
-                          doc={"uid": "u", "data": {"x": 1.5}})
+    doc = DocumentMessage(
+        campaign_id="c",
+        trial_id="t1",
+        station_id="s",
+        name="event",
+        doc={"uid": "u", "data": {"x": 1.5}},
+    )
     assert decode_worker_message(encode_message(doc)) == doc
 
 
@@ -57,8 +76,11 @@ def test_arbitrary_bytes_are_refused_with_a_reason(payload: bytes) -> None:
             assert str(exc)
 
 
-@given(st.dictionaries(st.text(max_size=10), st.one_of(st.none(), st.integers(), st.text(max_size=10)),
-                       max_size=6))
+@given(
+    st.dictionaries(
+        st.text(max_size=10), st.one_of(st.none(), st.integers(), st.text(max_size=10)), max_size=6
+    )
+)
 def test_arbitrary_json_objects_are_refused(obj: dict[str, object]) -> None:
     with pytest.raises(MessageError):
         decode_message(json.dumps(obj).encode(), ExperimentRequest)
@@ -66,8 +88,13 @@ def test_arbitrary_json_objects_are_refused(obj: dict[str, object]) -> None:
 
 def _request_json(**changes: object) -> bytes:
     base: dict[str, object] = {
-        "schema_version": 1, "kind": "experiment_request", "campaign_id": "c", "trial_id": "t1",
-        "station_id": "s", "setpoints": {"a": 1.0}, "parameters": {"a": 1.0},
+        "schema_version": 1,
+        "kind": "experiment_request",
+        "campaign_id": "c",
+        "trial_id": "t1",
+        "station_id": "s",
+        "setpoints": {"a": 1.0},
+        "parameters": {"a": 1.0},
     }
     base.update(changes)
     return json.dumps(base).encode()

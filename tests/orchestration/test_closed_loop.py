@@ -50,15 +50,22 @@ def worker_for(spec: CampaignSpec, url: str) -> Iterator[Worker]:
         worker.stop()
         station.close()
         with MqttClient(url, client_id=f"cleanup-{uuid.uuid4().hex[:8]}") as client:
-            client.publish_and_wait(station_status_topic(spec.station.station_id), b"",
-                                    retain=True)  # leave no retained status on shared brokers
+            client.publish_and_wait(
+                station_status_topic(spec.station.station_id), b"", retain=True
+            )  # leave no retained status on shared brokers
 
 
-def run(spec: CampaignSpec, url: str, record_path: Path,
-        progress: list[Progress] | None = None) -> tuple[CampaignResult, CampaignRunner]:
+def run(
+    spec: CampaignSpec, url: str, record_path: Path, progress: list[Progress] | None = None
+) -> tuple[CampaignResult, CampaignRunner]:
     with CampaignRecord(record_path) as record:
-        runner = CampaignRunner(spec, spec_text="", record=record, broker_url=url,
-                                progress=None if progress is None else progress.append)
+        runner = CampaignRunner(
+            spec,
+            spec_text="",
+            record=record,
+            broker_url=url,
+            progress=None if progress is None else progress.append,
+        )
         return runner.run(), runner
 
 
@@ -81,8 +88,9 @@ def assert_complete_record(record_path: Path, spec: CampaignSpec) -> None:
             assert start["trial_id"] == trial.trial_id
             assert trial.run_uid == start["uid"]
             assert trial.outcome == docs[2].doc["data"][spec.objective.reading]
-            history = [t[2] for t in record.transitions(campaign.campaign_id)
-                       if t[0] == trial.trial_id]
+            history = [
+                t[2] for t in record.transitions(campaign.campaign_id) if t[0] == trial.trial_id
+            ]
             assert history == ["PROPOSED", "DISPATCHED", "RUNNING", "COMPLETED"]
 
 
@@ -116,15 +124,17 @@ def test_campaign_on_embedded_broker_with_duplicated_documents(
     spec = small_spec()
     progress: list[Progress] = []
     with worker_for(spec, embedded_broker), CampaignRecord(tmp_path / "r.sqlite") as record:
-        runner = CampaignRunner(spec, spec_text="", record=record, broker_url=embedded_broker,
-                                progress=progress.append)
+        runner = CampaignRunner(
+            spec, spec_text="", record=record, broker_url=embedded_broker, progress=progress.append
+        )
         with Duplicator(embedded_broker, runner) as duplicator:
             result = runner.run()
     assert result.states == {"COMPLETED": 12}
     assert duplicator.sent and runner.duplicate_documents > 0
     assert [p.finished for p in progress] == list(range(1, 13))
     assert result.best_value is not None and result.best_value == min(
-        p.outcome for p in progress if p.outcome is not None)
+        p.outcome for p in progress if p.outcome is not None
+    )
     assert_complete_record(tmp_path / "r.sqlite", spec)
 
 
@@ -159,8 +169,9 @@ def test_no_worker_is_a_clear_error_and_the_record_says_so(
 ) -> None:
     spec = small_spec(budget=2)
     with CampaignRecord(tmp_path / "r.sqlite") as record:
-        runner = CampaignRunner(spec, spec_text="", record=record, broker_url=embedded_broker,
-                                presence_timeout_s=0.5)
+        runner = CampaignRunner(
+            spec, spec_text="", record=record, broker_url=embedded_broker, presence_timeout_s=0.5
+        )
         with pytest.raises(StationError, match="no worker is serving station"):
             runner.run()
         [campaign] = record.campaigns()
@@ -173,8 +184,13 @@ def test_malformed_results_are_counted_not_fatal(embedded_broker: str, tmp_path:
     for payload in (b"garbage", b'{"kind": "document"}', b"[]"):
         bad.put(payload)
     with worker_for(spec, embedded_broker), CampaignRecord(tmp_path / "r.sqlite") as record:
-        runner = CampaignRunner(spec, spec_text="", record=record, broker_url=embedded_broker,
-                                progress=lambda _p: _inject(embedded_broker, runner, bad))
+        runner = CampaignRunner(
+            spec,
+            spec_text="",
+            record=record,
+            broker_url=embedded_broker,
+            progress=lambda _p: _inject(embedded_broker, runner, bad),
+        )
         result = runner.run()
     assert result.states == {"COMPLETED": 3}
     assert result.rejected_messages == 3

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from genesis_lab.errors import CampaignFileError
-from genesis_lab.spec import load_campaign, parse_campaign, parse_broker_url
+from genesis_lab.spec import load_campaign, parse_broker_url, parse_campaign
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -110,7 +110,10 @@ def test_error_is_a_value_error_with_path_and_line() -> None:
 
 @pytest.mark.parametrize(
     ("url", "expected"),
-    [("mqtt://127.0.0.1:1883", ("127.0.0.1", 1883)), ("mqtt://broker.lab:8883/", ("broker.lab", 8883))],
+    [
+        ("mqtt://127.0.0.1:1883", ("127.0.0.1", 1883)),
+        ("mqtt://broker.lab:8883/", ("broker.lab", 8883)),
+    ],
 )
 def test_broker_urls(url: str, expected: tuple[str, int]) -> None:
     assert parse_broker_url(url) == expected

@@ -13,8 +13,13 @@ from genesis_lab.store import CampaignRecord, TrialState, can_transition
 @pytest.fixture
 def record(tmp_path: Path) -> CampaignRecord:
     store = CampaignRecord(tmp_path / "r.sqlite")
-    store.create_campaign("c1", name="demo", spec={"objective": {"name": "y"}}, spec_text="x",
-                          versions={"torch": "2.13.0"})
+    store.create_campaign(
+        "c1",
+        name="demo",
+        spec={"objective": {"name": "y"}},
+        spec_text="x",
+        versions={"torch": "2.13.0"},
+    )
     yield store
     store.close()
 
@@ -27,7 +32,11 @@ def test_life_cycle_is_recorded_in_order(record: CampaignRecord) -> None:
     [trial] = record.trials("c1")
     assert (trial.state, trial.outcome, trial.run_uid) == (TrialState.COMPLETED, 2.5, "r1")
     assert [t[2] for t in record.transitions("c1")] == [
-        "PROPOSED", "DISPATCHED", "RUNNING", "COMPLETED"]
+        "PROPOSED",
+        "DISPATCHED",
+        "RUNNING",
+        "COMPLETED",
+    ]
 
 
 def test_illegal_transition_is_refused(record: CampaignRecord) -> None:
@@ -39,8 +48,12 @@ def test_illegal_transition_is_refused(record: CampaignRecord) -> None:
 
 
 def test_terminal_states_have_no_way_out() -> None:
-    for terminal in (TrialState.COMPLETED, TrialState.FAILED, TrialState.ABANDONED,
-                     TrialState.REJECTED):
+    for terminal in (
+        TrialState.COMPLETED,
+        TrialState.FAILED,
+        TrialState.ABANDONED,
+        TrialState.REJECTED,
+    ):
         assert not any(can_transition(terminal, s) for s in TrialState)
 
 

@@ -1,4 +1,4 @@
-"""The worker: a real RunEngine on the simulated bench, requests and documents over a real broker."""
+"""The worker: a real RunEngine on the simulated bench, requests and documents over MQTT."""
 
 from __future__ import annotations
 
@@ -59,11 +59,16 @@ class Harness:
         self.station.close()
 
     def request(self, trial_id: str, setpoints: dict[str, float]) -> None:
-        message = ExperimentRequest(campaign_id=self.campaign_id, trial_id=trial_id,
-                                    station_id=self.station_id, setpoints=setpoints,
-                                    parameters=setpoints)
-        self.client.publish_and_wait(station_requests_topic(self.station_id),
-                                     encode_message(message))
+        message = ExperimentRequest(
+            campaign_id=self.campaign_id,
+            trial_id=trial_id,
+            station_id=self.station_id,
+            setpoints=setpoints,
+            parameters=setpoints,
+        )
+        self.client.publish_and_wait(
+            station_requests_topic(self.station_id), encode_message(message)
+        )
 
     def until_terminal(self, trial_id: str) -> list[DocumentMessage | TrialStatusMessage]:
         seen: list[DocumentMessage | TrialStatusMessage] = []
@@ -84,8 +89,9 @@ def harness(embedded_broker: str) -> Iterator[Harness]:
 def test_plan_is_one_run_of_moves_then_one_reading() -> None:
     station = _station()
     try:
-        msgs = list(experiment_plan(station.actuators, TARGET, station.detectors,
-                                    {"trial_id": "t1"}))
+        msgs = list(
+            experiment_plan(station.actuators, TARGET, station.detectors, {"trial_id": "t1"})
+        )
     finally:
         station.close()
     commands = [m.command for m in msgs]
@@ -100,7 +106,8 @@ def test_envelope_refuses_unknown_nonfinite_and_out_of_limits() -> None:
     try:
         assert envelope_violations(station, TARGET) == []
         problems = envelope_violations(
-            station, {"pump_cyan": 11.0, "pump_magenta": float("nan"), "laser": 1.0})
+            station, {"pump_cyan": 11.0, "pump_magenta": float("nan"), "laser": 1.0}
+        )
     finally:
         station.close()
     assert any("pump_cyan" in p and "outside the limits [0.0, 10.0]" in p for p in problems)
@@ -164,8 +171,10 @@ def test_presence_is_retained_online_then_offline(embedded_broker: str) -> None:
     harness = Harness(embedded_broker)
     with MqttClient(embedded_broker, client_id="watch") as watch:
         with harness:
-            watch.subscribe(station_status_topic(harness.station_id),
-                            lambda _t, p: seen.put(decode_message(p, StationStatus)))
+            watch.subscribe(
+                station_status_topic(harness.station_id),
+                lambda _t, p: seen.put(decode_message(p, StationStatus)),
+            )
             online = seen.get(timeout=10)
             assert online.state == "online"
             assert "spectro_colour_error" in online.readings
