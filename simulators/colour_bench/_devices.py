@@ -1,0 +1,324 @@
+"""Ophyd devices of the colour bench, with the interface a real driver would have.
+
+- :class:`DyePump` is an Ophyd ``SoftPositioner`` (Bluesky ``Movable`` and ``Readable``):
+  position in mL, limits enforced before anything moves (``ophyd.utils.LimitError``, a
+  ``ValueError``), optional per-move latency and fault injection.
+- :class:`Spectrophotometer` is an Ophyd ``Device`` (``Triggerable`` and ``Readable``):
+  ``trigger()`` samples the pumps' volumes, computes the absorbances (with noise) and
+  publishes them when its status finishes, after ``latency_s``.
+
+Latency runs on ``threading.Timer`` threads that end when the move or measurement
+finishes; ``stop()`` cancels them and ``close()`` also waits for them, so no thread
+outlives the device.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from ophyd import Component as Cpt
+from ophyd import Device, DeviceStatus, Kind, Signal
+from ophyd.positioner import SoftPositioner
+from ophyd.status import MoveStatus
+from ophyd.utils.errors import LimitError
+
+from simulators.colour_bench._model import (
+    BANDS_NM,
+    VOLUME_LIMITS_ML,
+    error_from_absorbances,
+    measure,
+)
+
+__all__ = ["DyePump", "InjectedFaultError", "Spectrophotometer"]
+
+ABSORBANCE_UNITS = "AU"
+COLOUR_ERROR_UNITS = "ΔA×100"
+
+
+class InjectedFaultError(RuntimeError):
+    """A fault the simulator injected on purpose (``fault_rate``); ``device`` names who failed."""
+
+    def __init__(self, message: str, *, device: str) -> None:
+        self.device = device
+        super().__init__(message)
+
+
+class _Timers:
+    """The latency timers a device has running; cancelled by ``stop``, joined by ``close``.
+
+    Each timer runs its action at most once: either it fires, or ``cancel`` claims it first
+    and runs its ``on_cancel`` instead (to fail the status it would have finished).
+    """
+
+    def __init__(self, owner: str) -> None:
+        self._owner = owner
+        self._lock = threading.Lock()
+        self._live: dict[threading.Timer, Callable[[], None] | None] = {}
+        self._started: list[threading.Timer] = []
+
+    def start(
+        self,
+        delay_s: float,
+        action: Callable[[], None],
+        on_cancel: Callable[[], None] | None = None,
+    ) -> None:
+        timer: threading.Timer
+
+        def run() -> None:
+            with self._lock:
+                if self._live.pop(timer, _GONE) is _GONE:
+                    return  # cancel() claimed it first
+            action()
+
+        timer = threading.Timer(delay_s, run)
+        timer.name = f"{self._owner}-latency"
+        timer.daemon = True
+        with self._lock:
+            self._live[timer] = on_cancel
+            self._started = [t for t in self._started if t.is_alive()]
+            self._started.append(timer)
+        timer.start()
+
+    def cancel(self) -> list[threading.Timer]:
+        with self._lock:
+            claimed = dict(self._live)
+            self._live.clear()
+        for timer, on_cancel in claimed.items():
+            timer.cancel()
+            if on_cancel is not None:
+                on_cancel()
+        return list(claimed)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        self.cancel()
+        with self._lock:
+            started, self._started = self._started, []
+        for timer in started:
+            if timer is not threading.current_thread():
+                timer.join(timeout_s)
+
+
+_GONE: Any = object()
+
+
+class _ReadingSignal(Signal):
+    """A soft ``Signal`` whose ``describe()`` also states its engineering units."""
+
+    def __init__(self, *args: Any, units: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.units = units
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        description: dict[str, dict[str, Any]] = super().describe()
+        if self.units:
+            description[self.name]["units"] = self.units
+        return description
+
+
+class DyePump(SoftPositioner):
+    """A syringe pump dispensing one stock dye; its position is the volume dispensed (mL).
+
+    ``set(v)`` refuses ``v`` outside ``limits`` with ``LimitError`` before anything moves.
+    With ``latency_s > 0`` the move finishes that many seconds later; with ``fault_rate``
+    (probability per move, drawn from ``rng``) the move fails with :class:`InjectedFaultError`
+    and the position stays where it was.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        limits: tuple[float, float] = VOLUME_LIMITS_ML,
+        init_pos: float = 0.0,
+        latency_s: float = 0.0,
+        fault_rate: float = 0.0,
+        rng: np.random.Generator | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if latency_s < 0.0:
+            raise ValueError(f"latency_s must be >= 0 s, got {latency_s}")
+        if not 0.0 <= fault_rate <= 1.0:
+            raise ValueError(f"fault_rate must be within [0, 1], got {fault_rate}")
+        if fault_rate > 0.0 and rng is None:
+            raise ValueError("pass a numpy Generator as rng when fault_rate > 0")
+        self.latency_s = float(latency_s)
+        self.fault_rate = float(fault_rate)
+        self._rng = rng
+        self._timers = _Timers(name)
+        self._move_lock = threading.Lock()
+        self._move_id = 0
+        low, high = (float(v) for v in limits)
+        kwargs.setdefault("kind", Kind.hinted)
+        super().__init__(
+            name=name,
+            egu="mL",
+            limits=(low, high),
+            source="simulated",
+            **kwargs,
+        )
+        # The starting volume is a state, not a move: no latency, no fault, no status.
+        self.check_value(init_pos)
+        self._set_position(float(init_pos))
+
+    def check_value(self, pos: Any) -> None:
+        """Refuse a non-number or a volume outside ``limits`` (raises before anything moves)."""
+        if isinstance(pos, bool) or not isinstance(pos, int | float | np.number):
+            raise TypeError(f"{self.name}: volume must be a number of mL, got {pos!r}")
+        if not math.isfinite(float(pos)):
+            raise ValueError(f"{self.name}: volume must be finite, got {pos!r}")
+        low, high = self.limits
+        if not low <= float(pos) <= high:
+            raise LimitError(
+                f"{self.name}: {pos} mL is outside the pump's limits [{low}, {high}] mL; "
+                "nothing was dispensed"
+            )
+
+    def _setup_move(self, position: float, status: MoveStatus) -> None:
+        target = float(position)
+        with self._move_lock:
+            self._move_id += 1
+            move_id = self._move_id
+        self._timers.cancel()  # a new move supersedes one still in flight
+        fault = self._rng is not None and bool(self._rng.random() < self.fault_rate)
+        self._run_subs(sub_type=self.SUB_START, timestamp=time.time())
+        self._started_moving = True
+        self._moving = True
+
+        def finish() -> None:
+            with self._move_lock:
+                if move_id != self._move_id:
+                    return
+            self._moving = False
+            if fault:
+                self._reset_sub(self._SUB_REQ_DONE)
+                status.set_exception(
+                    InjectedFaultError(
+                        f"{self.name}: dye pump clogged (injected fault); "
+                        f"position stays at {self.position} mL",
+                        device=self.name,
+                    )
+                )
+                return
+            self._set_position(target)
+            self._done_moving()
+
+        if self.latency_s > 0.0:
+            self._timers.start(self.latency_s, finish)
+        else:
+            finish()
+
+    def stop(self, *, success: bool = False) -> None:
+        """Stop a move in flight; its status fails unless ``success``."""
+        with self._move_lock:
+            self._move_id += 1
+        self._timers.cancel()
+        self._moving = False
+        super().stop(success=success)
+
+    def close(self) -> None:
+        """Cancel and join any latency timer (call once, when the station closes)."""
+        with self._move_lock:
+            self._move_id += 1
+        self._timers.close()
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        description: dict[str, dict[str, Any]] = super().describe()
+        entry = description[self.name]
+        entry["dtype"] = "number"  # always a float, even before any move
+        entry["shape"] = []  # as a Signal describes a scalar
+        return description
+
+
+class Spectrophotometer(Device):
+    """A spectrophotometer reading the cuvette the dye pumps fill.
+
+    Data keys (device named ``spectro``): ``spectro_absorbance_450``, ``..._500``,
+    ``..._550``, ``..._650`` (AU) and ``spectro_colour_error`` (ΔA×100, hinted).
+    Configuration: ``spectro_noise_std`` (AU), ``spectro_latency_s`` (s),
+    ``spectro_fault_rate`` (probability per trigger). Readings are NaN until the first
+    trigger finishes.
+    """
+
+    absorbance_450 = Cpt(_ReadingSignal, value=math.nan, units=ABSORBANCE_UNITS, kind="normal")
+    absorbance_500 = Cpt(_ReadingSignal, value=math.nan, units=ABSORBANCE_UNITS, kind="normal")
+    absorbance_550 = Cpt(_ReadingSignal, value=math.nan, units=ABSORBANCE_UNITS, kind="normal")
+    absorbance_650 = Cpt(_ReadingSignal, value=math.nan, units=ABSORBANCE_UNITS, kind="normal")
+    colour_error = Cpt(_ReadingSignal, value=math.nan, units=COLOUR_ERROR_UNITS, kind="hinted")
+    noise_std = Cpt(_ReadingSignal, value=0.0, units=ABSORBANCE_UNITS, kind="config")
+    latency_s = Cpt(_ReadingSignal, value=0.0, units="s", kind="config")
+    fault_rate = Cpt(_ReadingSignal, value=0.0, kind="config")
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        pumps: Sequence[DyePump],
+        rng: np.random.Generator,
+        noise_std: float = 0.0,
+        latency_s: float = 0.0,
+        fault_rate: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        if noise_std < 0.0:
+            raise ValueError(f"noise_std must be >= 0 AU, got {noise_std}")
+        if latency_s < 0.0:
+            raise ValueError(f"latency_s must be >= 0 s, got {latency_s}")
+        if not 0.0 <= fault_rate <= 1.0:
+            raise ValueError(f"fault_rate must be within [0, 1], got {fault_rate}")
+        super().__init__(name=name, **kwargs)
+        self._pumps = tuple(pumps)
+        self._rng = rng
+        self._timers = _Timers(name)
+        self.noise_std.put(float(noise_std))
+        self.latency_s.put(float(latency_s))
+        self.fault_rate.put(float(fault_rate))
+        self._bands = tuple(getattr(self, f"absorbance_{band}") for band in BANDS_NM)
+
+    def trigger(self) -> DeviceStatus:
+        """Measure the cuvette as the pumps have filled it now; finish after ``latency_s``."""
+        status = DeviceStatus(self)
+        volumes = [float(pump.position) for pump in self._pumps]
+        # One uniform draw per trigger, fault or not, keeps the stream fixed by the seed.
+        fault = bool(self._rng.random() < float(self.fault_rate.get()))
+        measured = measure(volumes, self._rng, float(self.noise_std.get()))
+
+        def finish() -> None:
+            if fault:
+                status.set_exception(
+                    InjectedFaultError(
+                        f"{self.name}: spectrophotometer lamp fault (injected); "
+                        "the measurement was lost, retry the experiment",
+                        device=self.name,
+                    )
+                )
+                return
+            for signal, value in zip(self._bands, measured, strict=True):
+                signal.put(float(value))
+            self.colour_error.put(error_from_absorbances(measured))
+            status.set_finished()
+
+        def abandon() -> None:
+            status.set_exception(
+                RuntimeError(f"{self.name}: measurement stopped before it finished")
+            )
+
+        latency_s = float(self.latency_s.get())
+        if latency_s > 0.0:
+            self._timers.start(latency_s, finish, on_cancel=abandon)
+        else:
+            finish()
+        return status
+
+    def stop(self, *, success: bool = False) -> None:
+        """Abandon a measurement in flight (its status never finishes successfully)."""
+        self._timers.cancel()
+        super().stop(success=success)
+
+    def close(self) -> None:
+        """Cancel and join any latency timer (call once, when the station closes)."""
+        self._timers.close()
