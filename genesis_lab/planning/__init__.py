@@ -1,0 +1,19 @@
+"""Planning: choose the next experiments from the results so far (pure computation).
+
+Ask/tell planners over a box of continuous parameters. ``BayesianPlanner`` starts with a
+scrambled Sobol design and continues with a BoTorch GP and qLogNoisyExpectedImprovement;
+``RandomPlanner`` is the uniform baseline. Both satisfy the ``Planner`` protocol::
+
+    planner = BayesianPlanner.from_spec(spec)
+    for proposal in planner.ask(2):
+        ...  # run the experiment
+        planner.tell(proposal.trial_id, {spec.objective.name: value})
+
+No instrument, messaging or storage code is imported here.
+"""
+
+from ._bayesian import BayesianPlanner
+from ._random import RandomPlanner
+from ._types import Planner, Proposal
+
+__all__ = ["BayesianPlanner", "Planner", "Proposal", "RandomPlanner"]

@@ -1,0 +1,179 @@
+"""One model step: fit a GP to the history, maximise qLogNEI, return the next points.
+
+Everything here works in the unit cube ``[0, 1]^d`` and in double precision, maximising.
+The torch random state is forked and seeded from the caller's seed, so the same history
+gives the same points and the caller's global RNG is left untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor
+
+# linear_operator and gpytorch decorate functions with ``torch.jit.script`` at import, which
+# torch 2.13 deprecates with a DeprecationWarning we cannot act on; silence exactly that one,
+# only while BoTorch is imported, so the package imports cleanly under ``-W error``.
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning
+    )
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.exceptions.errors import (
+        CandidateGenerationError,
+        ModelFittingError,
+        OptimizationGradientError,
+    )
+    from botorch.exceptions.warnings import (
+        BadInitialCandidatesWarning,
+        NumericsWarning,
+        OptimizationWarning,
+    )
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms.outcome import Standardize
+    from botorch.optim import optimize_acqf
+    from botorch.sampling import SobolQMCNormalSampler
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+    from linear_operator.utils.errors import NanError, NotPSDError
+    from linear_operator.utils.warnings import NumericalWarning
+
+__all__ = [
+    "MC_SAMPLES",
+    "MODEL_FAILURES",
+    "derive_seed",
+    "propose_by_model",
+    "single_threaded",
+    "tolerated_warnings",
+]
+
+logger = logging.getLogger(__name__)
+
+MC_SAMPLES = 128
+"""Quasi-Monte Carlo samples of the posterior used to estimate qLogNEI."""
+
+MODEL_FAILURES: tuple[type[Exception], ...] = (
+    CandidateGenerationError,
+    OptimizationGradientError,
+    NanError,
+    NotPSDError,
+)
+"""Numerical failures of the model step; a planner may fall back to a space-filling point."""
+
+# Warnings that fitting and optimising may legitimately raise on awkward data: a GP fit or
+# an acquisition optimisation that did not converge, jitter added to a covariance matrix.
+# They are logged, not raised. Anything else (a deprecation, InputDataWarning) is a bug in
+# how the planner calls BoTorch and is re-emitted to the caller unchanged.
+_TOLERATED: tuple[type[Warning], ...] = (
+    OptimizationWarning,
+    BadInitialCandidatesWarning,
+    NumericsWarning,
+    RuntimeWarning,  # includes linear_operator's NumericalWarning (jitter)
+)
+
+
+def derive_seed(seed: int, count: int) -> int:
+    """A seed in ``[0, 2**63)`` from the planner's seed and its proposal count, well mixed."""
+    digest = hashlib.blake2b(f"{seed}:{count}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch's CPU kernels on one thread inside the block, then restore the count.
+
+    The matrices of a lab campaign are tiny (tens of points), so a second intra-op thread
+    only adds synchronisation, and on a busy machine oversubscription makes a fit several
+    times slower. One thread also makes the floating-point reductions, hence the
+    proposals, independent of the host's thread count.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextmanager
+def tolerated_warnings() -> Iterator[None]:
+    """Log the warnings in ``_TOLERATED`` raised inside the block; re-emit any other."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            for category in _TOLERATED:
+                warnings.simplefilter("always", category)
+            yield
+    finally:
+        for w in caught:
+            if issubclass(w.category, NumericalWarning):  # jitter added: routine, near-duplicates
+                logger.debug("planner model step: %s: %s", w.category.__name__, w.message)
+            elif issubclass(w.category, _TOLERATED):
+                logger.warning("planner model step: %s: %s", w.category.__name__, w.message)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+def propose_by_model(
+    train_X: Tensor,
+    train_Y: Tensor,
+    X_pending: Tensor | None,
+    *,
+    q: int,
+    num_restarts: int,
+    raw_samples: int,
+    seed: int,
+) -> Tensor:
+    """Fit a ``SingleTaskGP`` and return the ``q`` points that jointly maximise qLogNEI.
+
+    Args:
+        train_X: ``n x d`` double tensor of observed points in the unit cube, ``n >= 2``.
+        train_Y: ``n x 1`` double tensor of observed objective values, to be *maximised*.
+        X_pending: ``p x d`` double tensor of points in flight (unit cube), or None.
+        q: number of points to propose jointly.
+        num_restarts: starting points of the gradient-based acquisition optimiser.
+        raw_samples: quasi-random points screened to choose those starting points.
+        seed: seeds the torch RNG (forked) and the QMC sampler; same inputs, same output.
+
+    Returns:
+        ``q x d`` double tensor of new points in the unit cube.
+
+    The inputs are already in the unit cube, so the model needs no ``Normalize`` input
+    transform (it would be the identity), and the acquisition optimiser works on a
+    well-scaled box whatever the parameters' units.
+    """
+    d = train_X.shape[-1]
+    bounds = torch.zeros(2, d, dtype=torch.double)
+    bounds[1] = 1.0
+    with torch.random.fork_rng(devices=[]), single_threaded(), tolerated_warnings():
+        torch.manual_seed(seed)
+        model = SingleTaskGP(train_X, train_Y, outcome_transform=Standardize(m=1))
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        try:
+            fit_gpytorch_mll(mll)
+        except ModelFittingError as error:
+            logger.warning("GP fit failed (%s); using the prior hyperparameters", error)
+            model.eval()
+        acqf = qLogNoisyExpectedImprovement(
+            model=model,
+            X_baseline=train_X,
+            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([MC_SAMPLES]), seed=seed),
+            X_pending=X_pending,
+            prune_baseline=True,
+        )
+        X, _ = optimize_acqf(
+            acq_function=acqf,
+            bounds=bounds,
+            q=q,
+            num_restarts=num_restarts,
+            raw_samples=raw_samples,
+            # L-BFGS-B often ends "ABNORMAL" on a flat acquisition surface near convergence;
+            # the best restart is still good, and a retry would double the time of an ask.
+            retry_on_optimization_warning=False,
+        )
+    return X.detach().reshape(q, d).clamp(0.0, 1.0)

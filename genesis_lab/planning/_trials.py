@@ -1,0 +1,144 @@
+"""Ask/tell bookkeeping shared by every planner: trial ids, pending trials, results, best.
+
+A concrete planner only says how to choose ``q`` new unit-cube points given the history
+(``_generate``); this base keeps the contract: sequential ids, no result taken twice, no
+pending point forgotten silently.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from genesis_lab.errors import PlannerError
+from genesis_lab.spec import ContinuousParameter, Objective
+
+from ._space import SearchSpace
+from ._types import Proposal
+
+__all__ = ["AskTellPlanner", "Observation"]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A completed trial: the parameters that were run and the objective value measured."""
+
+    trial_id: str
+    parameters: dict[str, float]
+    value: float
+
+
+class AskTellPlanner(ABC):
+    """Base of the planners: keeps proposals, pending trials and observations in order."""
+
+    def __init__(self, parameters: Sequence[ContinuousParameter], objective: Objective) -> None:
+        self.space = SearchSpace(parameters)
+        self.objective = objective
+        self._proposed = 0
+        self._pending: dict[str, dict[str, float]] = {}
+        self._observations: list[Observation] = []
+        self._told: set[str] = set()
+        self._forgotten: set[str] = set()
+
+    @abstractmethod
+    def _generate(self, q: int) -> tuple[Tensor, list[str]]:
+        """Choose new points ``X: q' x d`` in the unit cube, ``1 <= q' <= q``.
+
+        Returns the points and the origin of each (``q'`` strings). May return fewer than
+        ``q`` points (a phase ends); ``ask`` calls again for the rest, with the first ones
+        already pending.
+        """
+
+    @property
+    def num_proposed(self) -> int:
+        """How many proposals this planner has made so far."""
+        return self._proposed
+
+    @property
+    def pending(self) -> dict[str, dict[str, float]]:
+        """Trials asked but neither told nor forgotten: ``trial_id -> parameters``."""
+        return {trial_id: dict(row) for trial_id, row in self._pending.items()}
+
+    @property
+    def observations(self) -> tuple[Observation, ...]:
+        """Completed trials, in the order they were told."""
+        return tuple(self._observations)
+
+    def ask(self, n: int = 1) -> list[Proposal]:
+        """Propose ``n`` new experiments; each becomes pending until told or forgotten."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise PlannerError(f"ask(n) needs a positive whole number of proposals, got {n!r}")
+        proposals: list[Proposal] = []
+        while len(proposals) < n:
+            X, origins = self._generate(n - len(proposals))
+            for row, origin in zip(self.space.to_parameters(X), origins, strict=True):
+                self._proposed += 1
+                trial_id = f"t{self._proposed:04d}"
+                self._pending[trial_id] = row
+                proposals.append(Proposal(trial_id=trial_id, parameters=dict(row), origin=origin))
+        return proposals
+
+    def tell(self, trial_id: str, outcomes: Mapping[str, float]) -> None:
+        """Record the result of pending trial ``trial_id``.
+
+        ``outcomes`` must hold a finite real number under the objective's name; other keys
+        are ignored. On a bad outcome the trial stays pending, so it can be told again with a
+        corrected value or forgotten.
+        """
+        self._check_pending(trial_id, "tell")
+        name = self.objective.name
+        if not isinstance(outcomes, Mapping) or name not in outcomes:
+            keys = sorted(outcomes) if isinstance(outcomes, Mapping) else type(outcomes).__name__
+            raise PlannerError(
+                f"outcomes of trial {trial_id} lack the objective {name!r} (got {keys}); "
+                f"pass {{{name!r}: value}}, or forget() the trial if it produced no value",
+                trial_id=trial_id,
+            )
+        raw = outcomes[name]
+        if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
+            raise PlannerError(
+                f"objective {name!r} of trial {trial_id} must be a real number, got {raw!r}",
+                trial_id=trial_id,
+            )
+        value = float(raw)
+        if not math.isfinite(value):
+            raise PlannerError(
+                f"objective {name!r} of trial {trial_id} is {value}, not a finite number; "
+                "forget() the trial if the measurement failed",
+                trial_id=trial_id,
+            )
+        parameters = self._pending.pop(trial_id)
+        self._told.add(trial_id)
+        self._observations.append(Observation(trial_id, parameters, value))
+
+    def forget(self, trial_id: str) -> None:
+        """Drop pending trial ``trial_id`` (failed or abandoned) without an observation."""
+        self._check_pending(trial_id, "forget")
+        del self._pending[trial_id]
+        self._forgotten.add(trial_id)
+
+    @property
+    def best(self) -> tuple[str, dict[str, float], float] | None:
+        """``(trial_id, parameters, value)`` of the best observation, by the objective's
+        direction (first one wins a tie); ``None`` before any result."""
+        if not self._observations:
+            return None
+        sign = 1.0 if self.objective.direction == "maximize" else -1.0
+        best = max(self._observations, key=lambda observation: sign * observation.value)
+        return best.trial_id, dict(best.parameters), best.value
+
+    def _check_pending(self, trial_id: str, verb: str) -> None:
+        if trial_id in self._pending:
+            return
+        if trial_id in self._told:
+            why = "it was already told; a result is taken only once"
+        elif trial_id in self._forgotten:
+            why = "it was forgotten; a forgotten trial takes no result"
+        else:
+            why = "this planner never proposed it"
+        raise PlannerError(f"cannot {verb} trial {trial_id!r}: {why}", trial_id=trial_id)
