@@ -25,8 +25,10 @@ def best_after_budget(planner: Planner, seed: int) -> float:
     for _ in range(BUDGET):
         [proposal] = planner.ask(1)
         volumes = {devices[name]: value for name, value in proposal.parameters.items()}
-        planner.tell(proposal.trial_id,
-                     {SPEC.objective.name: objective(volumes, rng=rng, noise_std=noise_std)})
+        planner.tell(
+            proposal.trial_id,
+            {SPEC.objective.name: objective(volumes, rng=rng, noise_std=noise_std)},
+        )
         best = min(best, objective(volumes))
     return best
 
