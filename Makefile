@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck layers pytest lock clean
+.PHONY: install demo test lint typecheck layers pytest bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ layers: install
 
 pytest: install
 	$(BIN)/pytest
+
+## bench: closed-loop timings and planner-vs-random figures (benchmarks/results/)
+bench: install
+	$(BIN)/python benchmarks/closed_loop.py
 
 ## lock: re-pin constraints.txt from what is installed in .venv (after changing dependencies)
 lock:

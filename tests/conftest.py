@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import shutil
 import socket
 import subprocess
@@ -146,3 +147,14 @@ def private_mosquitto(tmp_path: Path) -> Iterator[PrivateMosquitto]:
         yield broker
     finally:
         broker.kill()
+
+
+@pytest.fixture(autouse=True)
+def no_unclosed_resources() -> Iterator[None]:
+    """Collect garbage after each test, so an unclosed socket or file fails *that* test.
+
+    Warnings are errors, so the ResourceWarning of an object finalised unclosed is reported
+    by pytest as an error of the test during which it was collected.
+    """
+    yield
+    gc.collect()

@@ -11,14 +11,19 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from genesis_lab.errors import BrokerError
 
 if TYPE_CHECKING:
     from amqtt.broker import Broker
     from amqtt.contexts import BrokerConfig
+
+    class _ClosingBroker(Broker):
+        def close_connections(self) -> None: ...
+
 
 __all__ = ["EmbeddedBroker"]
 
@@ -36,24 +41,44 @@ def _quiet_noisy_loggers() -> None:
             logger.setLevel(logging.WARNING)
 
 
-def _make_broker(config: BrokerConfig) -> Broker:
-    """An amqtt broker that always closes a client's connection once it is done with it."""
+def _make_broker(config: BrokerConfig) -> _ClosingBroker:
+    """An amqtt broker that closes every client connection it accepted, whatever happens."""
     from amqtt.broker import Broker
 
-    class _ClosingBroker(Broker):
+    class ClosingBroker(Broker):
         # amqtt 0.12 can finish with a connection without closing its transport: its
         # writer adapter marks itself closed, then awaits drain(), and amqtt cancels that
-        # await while tearing the session down, so transport.close() is never reached. The
-        # socket then lingers until garbage collection (ResourceWarning). Close it here.
-        async def stream_connected(
+        # await while tearing the session down, so transport.close() is never reached. A
+        # connection accepted just before shutdown may also have its handler task cancelled
+        # before it ever ran. Either way the socket lingers until garbage collection
+        # (ResourceWarning). So every writer is registered the moment the connection is
+        # made (this method runs synchronously inside asyncio's connection_made) and closed
+        # when its handler ends or, at the latest, by close_connections() after shutdown.
+        _open_writers: set[asyncio.StreamWriter]
+
+        def stream_connected(
+            self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str
+        ) -> Coroutine[Any, Any, None]:
+            self._open_writers.add(writer)
+            return self._serve_connection(reader, writer, listener_name)
+
+        async def _serve_connection(
             self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str
         ) -> None:
             try:
                 await super().stream_connected(reader, writer, listener_name=listener_name)
             finally:
                 writer.close()
+                self._open_writers.discard(writer)
 
-    return _ClosingBroker(config, loop=asyncio.get_running_loop())
+        def close_connections(self) -> None:
+            for writer in list(self._open_writers):
+                writer.close()
+            self._open_writers.clear()
+
+    broker = ClosingBroker(config, loop=asyncio.get_running_loop())
+    broker._open_writers = set()
+    return broker
 
 
 def _bound_port(broker: Broker) -> int:
@@ -245,3 +270,5 @@ class EmbeddedBroker:
                 await self._stop_requested.wait()
         finally:
             await broker.shutdown()
+            broker.close_connections()
+            await asyncio.sleep(0.05)  # let the closed transports release their sockets

@@ -355,6 +355,12 @@ class MqttClient:
             thread.join(_JOIN_TIMEOUT_S)
             if thread.is_alive():
                 _log.error("the MQTT network thread %s did not stop", thread.name)
+            else:
+                # paho closes its wake-up socket pair (made by loop_start) and a socket left
+                # open by a loop that ended before flushing DISCONNECT only in Client.__del__.
+                # The Client sits in a reference cycle with our callbacks, so the garbage
+                # collector may finalise the sockets first (ResourceWarning). Close them now.
+                self._client._reset_sockets()
         with self._cond:
             self._thread = None
             self._connected = False

@@ -13,7 +13,8 @@ No instrument, messaging or storage code is imported here.
 """
 
 from ._bayesian import BayesianPlanner
+from ._offline import run_offline
 from ._random import RandomPlanner
 from ._types import Planner, Proposal
 
-__all__ = ["BayesianPlanner", "Planner", "Proposal", "RandomPlanner"]
+__all__ = ["BayesianPlanner", "Planner", "Proposal", "RandomPlanner", "run_offline"]

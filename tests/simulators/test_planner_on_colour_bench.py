@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genesis_lab.planning import BayesianPlanner, Planner, RandomPlanner
+from genesis_lab.planning import BayesianPlanner, Planner, RandomPlanner, run_offline
 from genesis_lab.spec import load_campaign
 from simulators.colour_bench import objective
 
@@ -21,16 +21,17 @@ def best_after_budget(planner: Planner, seed: int) -> float:
     rng = np.random.default_rng(seed)
     noise_std = SPEC.station.options["noise_std"]
     devices = {p.name: p.actuator for p in SPEC.parameters}
-    best = float("inf")
-    for _ in range(BUDGET):
-        [proposal] = planner.ask(1)
-        volumes = {devices[name]: value for name, value in proposal.parameters.items()}
-        planner.tell(
-            proposal.trial_id,
-            {SPEC.objective.name: objective(volumes, rng=rng, noise_std=noise_std)},
-        )
-        best = min(best, objective(volumes))
-    return best
+
+    def volumes(parameters: dict[str, float]) -> dict[str, float]:
+        return {devices[name]: value for name, value in parameters.items()}
+
+    trace = run_offline(
+        planner,
+        lambda parameters: objective(volumes(parameters), rng=rng, noise_std=noise_std),
+        budget=BUDGET,
+        objective=SPEC.objective.name,
+    )
+    return min(objective(volumes(proposal.parameters)) for proposal, _ in trace)
 
 
 @pytest.mark.slow
