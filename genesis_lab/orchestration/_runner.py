@@ -32,7 +32,7 @@ from genesis_lab.messaging import MqttClient
 from genesis_lab.orchestration._provenance import package_versions
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal
 from genesis_lab.spec import CampaignSpec
-from genesis_lab.store import CampaignRecord, TrialState
+from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
 
 __all__ = ["CampaignResult", "CampaignRunner", "Progress", "new_campaign_id"]
 
@@ -163,9 +163,14 @@ class CampaignRunner:
             self._wait_for_station()
             reason = self._loop()
             status = "completed"
+        except KeyboardInterrupt:
+            reason = "stopped by the operator (interrupt)"
+            self._abandon_unfinished(reason)
+            self.record.finish_campaign(self.campaign_id, status="stopped", reason=reason)
+            raise
         except BaseException as exc:
-            reason = f"stopped: {type(exc).__name__}: {exc}"
-            self._abandon_in_flight(reason)
+            reason = f"failed: {type(exc).__name__}: {exc}"
+            self._abandon_unfinished(reason)
             self.record.finish_campaign(self.campaign_id, status="failed", reason=reason)
             raise
         finally:
@@ -321,9 +326,18 @@ class CampaignRunner:
                     reason=f"no result within trial_timeout_s={self.spec.trial_timeout_s}",
                 )
 
-    def _abandon_in_flight(self, reason: str) -> None:
-        for trial_id in list(self._in_flight):
-            self._end(trial_id, TrialState.ABANDONED, reason=reason)
+    def _abandon_unfinished(self, reason: str) -> None:
+        """The campaign is ending early: every trial the record holds unfinished is ABANDONED.
+
+        Read from the record, not from memory, so a trial interrupted half-way through its
+        dispatch (recorded but not yet tracked) is not left behind.
+        """
+        self._in_flight.clear()
+        for row in self.record.trials(self.campaign_id):
+            if row.state not in TERMINAL_STATES:
+                self.record.transition(
+                    self.campaign_id, row.trial_id, TrialState.ABANDONED, reason=reason
+                )
 
     def _result(self, reason: str) -> CampaignResult:
         states: dict[str, int] = {}

@@ -4,7 +4,7 @@
 
     PROPOSED ─► DISPATCHED ─► RUNNING ─► COMPLETED
         │            │            ├────► FAILED
-        │            └────────────┴────► ABANDONED
+        ├────────────┴────────────┴────► ABANDONED (timeout, or the campaign was stopped)
         └──► REJECTED (also from DISPATCHED: the worker's envelope refused it)
 """
 
@@ -30,7 +30,9 @@ TERMINAL_STATES = frozenset(
 )
 
 _ALLOWED: dict[TrialState, frozenset[TrialState]] = {
-    TrialState.PROPOSED: frozenset({TrialState.DISPATCHED, TrialState.REJECTED}),
+    TrialState.PROPOSED: frozenset(
+        {TrialState.DISPATCHED, TrialState.REJECTED, TrialState.ABANDONED}
+    ),
     TrialState.DISPATCHED: frozenset(
         {
             TrialState.RUNNING,

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app
+from genesis_lab.store import CampaignRecord
 
 REPO = Path(__file__).resolve().parents[2]
 CAMPAIGN = REPO / "campaigns" / "colour_mixing.yaml"
@@ -206,3 +208,46 @@ def test_worker_and_orchestrator_in_separate_processes(
         assert isinstance(trial["outcome"], float)
     assert data["documents"] == 48
     assert data["best"]["outcome"] == min(t["outcome"] for t in data["trials"])
+
+
+@pytest.mark.slow
+def test_interrupted_run_keeps_its_record_and_exits_130(tmp_path: Path) -> None:
+    """Ctrl-C mid-campaign: exit 130, the in-flight trial ABANDONED, nothing lost."""
+    path = _variant(tmp_path, "latency_s: 0.0", "latency_s: 1.0")
+    record = tmp_path / "r.sqlite"
+    run = subprocess.Popen(
+        [GENESIS_LAB, "run", str(path), "--record", str(record)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:  # wait until two experiments have finished
+            if line.startswith("t0002 "):
+                break
+        _wait_for_trial(record, "t0003")  # and a third is in flight
+        run.send_signal(signal.SIGINT)
+        output, _ = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 130, output
+    assert f"the record so far is in {record}" in " ".join(output.split())
+    data = json.loads(cli.invoke(app, ["show", str(record), "--json"]).output)
+    assert data["status"] == "stopped"
+    states = [t["state"] for t in data["trials"]]
+    assert states[:2] == ["COMPLETED", "COMPLETED"]
+    assert set(states[2:]) <= {"COMPLETED", "ABANDONED"} and "ABANDONED" in states[2:]
+
+
+def _wait_for_trial(record: Path, trial_id: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with CampaignRecord(record, read_only=True) as store:
+            [campaign] = store.campaigns()
+            if any(t.trial_id == trial_id for t in store.trials(campaign.campaign_id)):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{trial_id} never appeared in {record}")

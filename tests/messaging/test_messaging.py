@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-import genesis_lab.messaging as messaging
 from genesis_lab.errors import BrokerError
 from genesis_lab.messaging import EmbeddedBroker, MqttClient
 
@@ -67,14 +66,6 @@ def connect(broker_url: str) -> Iterator[Callable[..., MqttClient]]:
 
 
 # -- the public face ----------------------------------------------------------------------
-
-
-def test_all_is_honest() -> None:
-    assert sorted(messaging.__all__) == sorted(
-        name for name in vars(messaging) if not name.startswith("_")
-    )
-    for name in messaging.__all__:
-        assert getattr(messaging, name) is not None
 
 
 def test_import_starts_nothing_and_defers_amqtt() -> None:

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor
 
-import genesis_lab.planning as planning
 from genesis_lab.errors import PlannerError
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal, RandomPlanner
 from genesis_lab.planning import _bayesian as bayesian_module
@@ -79,14 +78,6 @@ def assert_within_bounds(proposal: Proposal, space: list[ContinuousParameter]) -
 
 
 # --- the public face ----------------------------------------------------------------------
-
-
-def test_all_is_honest() -> None:
-    public = {name for name in vars(planning) if not name.startswith("_")}
-    public -= {"annotations"}
-    assert set(planning.__all__) == public
-    for name in planning.__all__:
-        assert getattr(planning, name) is not None
 
 
 def test_both_planners_satisfy_the_protocol() -> None:
