@@ -19,7 +19,13 @@ from genesis_lab.cli._render import CampaignProgress, trial_table
 from genesis_lab.cli._session import broker_session, local_worker
 from genesis_lab.errors import CampaignFileError, GenesisLabError, StationError
 from genesis_lab.orchestration import CampaignRunner, new_campaign_id, summarize
-from genesis_lab.spec import CampaignFile, CampaignSpec, StationRef, load_campaign
+from genesis_lab.spec import (
+    CampaignFile,
+    CampaignSpec,
+    StationRef,
+    load_campaign,
+    parse_broker_url,
+)
 from genesis_lab.station import available_stations, check_campaign_fits
 from genesis_lab.store import CampaignRecord
 
@@ -67,6 +73,13 @@ def _checked_campaign(path: Path) -> CampaignFile:
         err.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     return campaign
+
+
+def _check_broker_url(url: str) -> None:
+    try:
+        parse_broker_url(url)
+    except ValueError as exc:
+        _fail(f"--broker: {exc}", EXIT_BAD_INPUT)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -148,6 +161,8 @@ def run(
     campaign = _checked_campaign(path)
     spec = _with_overrides(campaign.spec, budget, seed)
     broker_choice = broker or spec.broker
+    if broker_choice != "embedded":
+        _check_broker_url(broker_choice)
     if broker_choice == "embedded" and not local_worker_:
         _fail(
             "--no-local-worker needs an external broker (--broker mqtt://HOST:PORT): "
@@ -181,8 +196,6 @@ def run(
     except KeyboardInterrupt:
         err.print(f"interrupted; the record so far is in {record_path}")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    except (StationError, ValueError) as exc:
-        _fail(str(exc), EXIT_BAD_INPUT if isinstance(exc, ValueError) else EXIT_RUNTIME)
     except GenesisLabError as exc:
         _fail(f"{exc} (record: {record_path})", EXIT_RUNTIME)
     states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.states.items()))
@@ -238,6 +251,7 @@ def worker(
     Give the station with --station (and --option), or take it from --campaign.
     """
     _setup_logging(verbose)
+    _check_broker_url(broker)
     if campaign is not None:
         ref = _checked_campaign(campaign).spec.station
         if station_id is not None:

@@ -29,6 +29,7 @@ from genesis_lab.messages import (
     station_status_topic,
 )
 from genesis_lab.messaging import MqttClient
+from genesis_lab.orchestration._documents import document_problem
 from genesis_lab.orchestration._provenance import package_versions
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal
 from genesis_lab.spec import CampaignSpec
@@ -115,6 +116,7 @@ class CampaignRunner:
         self._inbox: queue.Queue[DocumentMessage | TrialStatusMessage] = queue.Queue()
         self._station_online = threading.Event()
         self._in_flight: dict[str, _InFlight] = {}
+        self._dispatched: set[str] = set()
         self._finished = 0
         self._client = MqttClient(
             broker_url, client_id=f"genesis-lab-orchestrator-{self.campaign_id}"
@@ -221,13 +223,25 @@ class CampaignRunner:
             readings=[self.spec.objective.reading],
         )
         self.record.transition(self.campaign_id, trial_id, TrialState.DISPATCHED)
+        self._dispatched.add(trial_id)
         self._in_flight[trial_id] = _InFlight(proposal, time.monotonic())
         self._client.publish_and_wait(
             station_requests_topic(self.station_id), encode_message(request)
         )
         log.info("dispatched %s: %s", trial_id, proposal.parameters)
 
+    def _reject(self, message: DocumentMessage | TrialStatusMessage, reason: str) -> None:
+        self.rejected_messages += 1
+        log.warning("rejected %s for trial %s: %s", message.kind, message.trial_id, reason)
+
     def _ingest_document(self, message: DocumentMessage) -> None:
+        if message.trial_id not in self._dispatched:
+            self._reject(message, "this campaign dispatched no such trial")
+            return
+        problem = document_problem(message.name, message.doc)
+        if problem is not None:
+            self._reject(message, problem)
+            return
         trial = self._in_flight.get(message.trial_id)
         stored = self.record.add_document(
             self.campaign_id, message.trial_id, message.name, message.doc
@@ -251,6 +265,9 @@ class CampaignRunner:
                 self._finish(message.trial_id, trial)
 
     def _ingest_status(self, message: TrialStatusMessage) -> None:
+        if message.trial_id not in self._dispatched:
+            self._reject(message, "this campaign dispatched no such trial")
+            return
         trial = self._in_flight.get(message.trial_id)
         if trial is None:
             log.info(

@@ -106,8 +106,6 @@ class Worker:
             target=self._serve, name=f"genesis-worker-{self.station_id}", daemon=True
         )
         self._executor.start()
-        self._client.connect()
-        self._client.subscribe(station_requests_topic(self.station_id), self._on_request)
         online = StationStatus(
             station_id=self.station_id,
             state="online",
@@ -115,20 +113,35 @@ class Worker:
             actuators=sorted(self.station.actuators),
             readings=self.station.readings(),
         )
-        self._client.publish_and_wait(self._status_topic, encode_message(online), retain=True)
+        try:
+            self._client.connect()
+            self._client.subscribe(station_requests_topic(self.station_id), self._on_request)
+            self._client.publish_and_wait(self._status_topic, encode_message(online), retain=True)
+        except BaseException:
+            self._release()
+            raise
         log.info("worker for station %s serving on %s", self.station_id, self.broker_url)
 
     def stop(self) -> None:
         """Finish the experiment in progress, announce offline, and release every thread."""
-        if self._executor is not None:
-            self._requests.put(None)
-            self._executor.join()
-            self._executor = None
+        self._stop_executor()
         offline = StationStatus(station_id=self.station_id, state="offline", plugin=self.plugin)
         try:
             self._client.publish_and_wait(self._status_topic, encode_message(offline), retain=True)
         except Exception as exc:  # the broker may already be gone; the will covers that
             log.warning("could not announce station %s offline: %s", self.station_id, exc)
+        self._release()
+
+    def _stop_executor(self) -> None:
+        """Let the experiment in progress finish, then end the executor thread."""
+        if self._executor is not None:
+            self._requests.put(None)
+            self._executor.join()
+            self._executor = None
+
+    def _release(self) -> None:
+        """Stop the executor, the MQTT client and the RunEngine's loop; join their threads."""
+        self._stop_executor()
         self._client.close()
         if self._loop is not None and self._engine is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)

@@ -251,3 +251,22 @@ def _wait_for_trial(record: Path, trial_id: str, timeout_s: float = 30.0) -> Non
                 return
         time.sleep(0.05)
     raise AssertionError(f"{trial_id} never appeared in {record}")
+
+
+@pytest.mark.parametrize(
+    "command", [["run", str(CAMPAIGN)], ["worker", "--station", "colour-bench"]]
+)
+def test_a_bad_broker_url_exits_2(command: list[str]) -> None:
+    result = cli.invoke(app, [*command, "--broker", "tcp://nowhere"])
+    assert result.exit_code == 2
+    assert "--broker: broker must be 'embedded' or 'mqtt://HOST:PORT'" in result.output
+
+
+def test_worker_needs_a_station() -> None:
+    result = cli.invoke(app, ["worker"])
+    assert result.exit_code == 2 and "colour-bench" in result.output
+
+
+def test_worker_with_an_unknown_plugin_exits_2() -> None:
+    result = cli.invoke(app, ["worker", "--station", "no-such-bench"])
+    assert result.exit_code == 2 and "no station plugin named 'no-such-bench'" in result.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import queue
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from event_model import DocumentNames, schema_validators
 from genesis_lab.errors import StationError
 from genesis_lab.messages import (
     DocumentMessage,
+    TrialStatusMessage,
     campaign_results_topic,
     decode_worker_message,
     encode_message,
@@ -178,28 +178,49 @@ def test_no_worker_is_a_clear_error_and_the_record_says_so(
     assert campaign.status == "failed" and "no worker" in campaign.stop_reason
 
 
+def hostile_payloads(campaign_id: str) -> list[bytes]:
+    """Results a broken or hostile peer might send; none may be stored or crash the loop."""
+
+    def document(trial_id: str, name: str, doc: dict[str, object]) -> bytes:
+        return encode_message(
+            DocumentMessage(
+                campaign_id=campaign_id, trial_id=trial_id, station_id="x", name=name, doc=doc
+            )
+        )  # type: ignore[arg-type]
+
+    return [
+        b"garbage",
+        b"[]",
+        b'{"kind": "document"}',
+        document("t0001", "event", {}),  # no uid: not an event document
+        document("t0001", "stop", {"uid": "u", "run_start": "r"}),  # missing time, exit_status
+        document("t9999", "start", {"uid": "u", "time": 1.0}),  # a trial never dispatched
+        encode_message(
+            TrialStatusMessage(
+                campaign_id=campaign_id, trial_id="t9999", station_id="x", state="completed"
+            )
+        ),
+    ]
+
+
 def test_malformed_results_are_counted_not_fatal(embedded_broker: str, tmp_path: Path) -> None:
     spec = small_spec(budget=3)
-    bad: queue.Queue[bytes] = queue.Queue()
-    for payload in (b"garbage", b'{"kind": "document"}', b"[]"):
-        bad.put(payload)
+    injected: list[int] = []
+
+    def inject_once(_progress: Progress) -> None:
+        if injected:
+            return
+        payloads = hostile_payloads(runner.campaign_id)
+        with MqttClient(embedded_broker, client_id=f"junk-{uuid.uuid4().hex[:8]}") as client:
+            for payload in payloads:
+                client.publish_and_wait(campaign_results_topic(runner.campaign_id), payload)
+        injected.append(len(payloads))
+
     with worker_for(spec, embedded_broker), CampaignRecord(tmp_path / "r.sqlite") as record:
         runner = CampaignRunner(
-            spec,
-            spec_text="",
-            record=record,
-            broker_url=embedded_broker,
-            progress=lambda _p: _inject(embedded_broker, runner, bad),
+            spec, spec_text="", record=record, broker_url=embedded_broker, progress=inject_once
         )
         result = runner.run()
     assert result.states == {"COMPLETED": 3}
-    assert result.rejected_messages == 3
-
-
-def _inject(url: str, runner: CampaignRunner, payloads: queue.Queue[bytes]) -> None:
-    """After the first trial ends, throw garbage at the campaign's results topic."""
-    if payloads.empty():
-        return
-    with MqttClient(url, client_id=f"junk-{uuid.uuid4().hex[:8]}") as client:
-        while not payloads.empty():
-            client.publish_and_wait(campaign_results_topic(runner.campaign_id), payloads.get())
+    assert result.rejected_messages == injected[0] == 7
+    assert_complete_record(tmp_path / "r.sqlite", spec)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from event_model import DocumentNames, schema_validators
 
+from genesis_lab.errors import BrokerError
 from genesis_lab.messages import (
     DocumentMessage,
     ExperimentRequest,
@@ -180,3 +181,15 @@ def test_presence_is_retained_online_then_offline(embedded_broker: str) -> None:
             assert "spectro_colour_error" in online.readings
             assert online.actuators == ["pump_cyan", "pump_magenta", "pump_yellow"]
         assert seen.get(timeout=10).state == "offline"
+
+
+def test_a_worker_that_cannot_connect_fails_clearly_and_leaves_no_thread(
+    unused_port: int,
+) -> None:
+    station = _station()
+    worker = Worker(station, "bench-x", f"mqtt://127.0.0.1:{unused_port}")
+    try:
+        with pytest.raises(BrokerError, match=f"127.0.0.1:{unused_port}"):
+            worker.start()
+    finally:
+        station.close()
