@@ -31,6 +31,7 @@ from genesis_lab.messages import (
 from genesis_lab.messaging import MqttClient
 from genesis_lab.orchestration._documents import document_problem
 from genesis_lab.orchestration._provenance import package_versions
+from genesis_lab.orchestration._stopping import StopWatch
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
@@ -117,6 +118,7 @@ class CampaignRunner:
         self._station_online = threading.Event()
         self._in_flight: dict[str, _InFlight] = {}
         self._dispatched: set[str] = set()
+        self._stopwatch = StopWatch(spec)
         self._finished = 0
         self._client = MqttClient(
             broker_url, client_id=f"genesis-lab-orchestrator-{self.campaign_id}"
@@ -158,6 +160,7 @@ class CampaignRunner:
             spec_text=self.spec_text,
             versions=package_versions(),
         )
+        self._stopwatch = StopWatch(self.spec)  # the clock starts with the run
         self._client.connect()
         try:
             self._client.subscribe(campaign_results_topic(self.campaign_id), self._on_result)
@@ -191,13 +194,18 @@ class CampaignRunner:
             )
 
     def _loop(self) -> str:
+        """Keep ``batch_size`` trials in flight until the budget or a stopping rule ends it."""
         dispatched = 0
+        stop_reason: str | None = None
         while True:
-            while not self._in_flight and dispatched < self.spec.budget:
-                self._dispatch(self.planner.ask(1)[0])
-                dispatched += 1
+            stop_reason = stop_reason or self._stopwatch.reason()
+            free = min(self.spec.batch_size - len(self._in_flight), self.spec.budget - dispatched)
+            if stop_reason is None and free > 0:
+                for proposal in self.planner.ask(free):
+                    self._dispatch(proposal)
+                dispatched += free
             if not self._in_flight:
-                return f"budget of {self.spec.budget} experiments spent"
+                return stop_reason or f"budget of {self.spec.budget} experiments spent"
             try:
                 message = self._inbox.get(timeout=self.poll_s)
             except queue.Empty:
@@ -314,6 +322,7 @@ class CampaignRunner:
         )
         if new is TrialState.COMPLETED and outcome is not None:
             self.planner.tell(trial_id, {self.spec.objective.name: outcome})
+            self._stopwatch.observe(outcome)
         else:
             self.planner.forget(trial_id)
         self._finished += 1

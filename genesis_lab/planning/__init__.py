@@ -2,7 +2,8 @@
 
 Ask/tell planners over a box of continuous parameters. ``BayesianPlanner`` starts with a
 scrambled Sobol design and continues with a BoTorch GP and qLogNoisyExpectedImprovement;
-``RandomPlanner`` is the uniform baseline. Both satisfy the ``Planner`` protocol::
+``RandomPlanner`` is the uniform baseline. Each model proposal carries an ``Explanation``
+(predicted mean and spread, acquisition value, fitted length scales and noise). Both satisfy the ``Planner`` protocol::
 
     planner = BayesianPlanner.from_spec(spec)
     for proposal in planner.ask(2):
@@ -15,6 +16,9 @@ No instrument, messaging or storage code is imported here.
 from ._bayesian import BayesianPlanner
 from ._offline import run_offline
 from ._random import RandomPlanner
-from ._types import Planner, Proposal
+from ._types import Explanation, Planner, Proposal
 
-__all__ = ["BayesianPlanner", "Planner", "Proposal", "RandomPlanner", "run_offline"]
+__all__ = [
+    "BayesianPlanner",
+    "Explanation",
+    "Planner", "Proposal", "RandomPlanner", "run_offline"]

@@ -1,6 +1,7 @@
 """One model step: fit a GP to the history, maximise qLogNEI, return the next points.
 
-Everything here works in the unit cube ``[0, 1]^d`` and in double precision, maximising.
+Everything here works in the unit cube ``[0, 1]^d`` and in double precision, maximising;
+the step also reports what the fitted model says about the points it chose (``ModelStep``).
 The torch random state is forked and seeded from the caller's seed, so the same history
 gives the same points and the caller's global RNG is left untouched.
 """
@@ -12,6 +13,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -39,6 +41,7 @@ with warnings.catch_warnings():
     from botorch.models.transforms.outcome import Standardize
     from botorch.optim import optimize_acqf
     from botorch.sampling import SobolQMCNormalSampler
+    from gpytorch import settings as gpytorch_settings
     from gpytorch.mlls import ExactMarginalLogLikelihood
     from linear_operator.utils.errors import NanError, NotPSDError
     from linear_operator.utils.warnings import NumericalWarning
@@ -46,6 +49,7 @@ with warnings.catch_warnings():
 __all__ = [
     "MC_SAMPLES",
     "MODEL_FAILURES",
+    "ModelStep",
     "derive_seed",
     "propose_by_model",
     "single_threaded",
@@ -75,6 +79,33 @@ _TOLERATED: tuple[type[Warning], ...] = (
     NumericsWarning,
     RuntimeWarning,  # includes linear_operator's NumericalWarning (jitter)
 )
+
+
+@dataclass(frozen=True)
+class ModelStep:
+    """The points one model step chose and what the fitted model says about them.
+
+    All in the model's frame: unit-cube inputs and the objective *as maximised* (negated
+    for a minimised objective), but with the ``Standardize`` outcome scaling undone.
+
+    Attributes:
+        X: ``q x d`` double tensor of the chosen points in the unit cube.
+        mean: ``q`` posterior mean of the maximised objective at ``X``.
+        std: ``q`` posterior standard deviation at ``X`` of the latent function (no
+            observation noise).
+        acq_value: qLogNEI of the ``q`` points jointly (log expected improvement).
+        lengthscales: ``d`` fitted ARD length scales, in unit-cube units.
+        noise_std: fitted observation-noise standard deviation.
+        num_observations: number of results the GP was fitted on (``n``).
+    """
+
+    X: Tensor
+    mean: Tensor
+    std: Tensor
+    acq_value: float
+    lengthscales: Tensor
+    noise_std: float
+    num_observations: int
 
 
 def derive_seed(seed: int, count: int) -> int:
@@ -128,7 +159,7 @@ def propose_by_model(
     num_restarts: int,
     raw_samples: int,
     seed: int,
-) -> Tensor:
+) -> ModelStep:
     """Fit a ``SingleTaskGP`` and return the ``q`` points that jointly maximise qLogNEI.
 
     Args:
@@ -141,7 +172,9 @@ def propose_by_model(
         seed: seeds the torch RNG (forked) and the QMC sampler; same inputs, same output.
 
     Returns:
-        ``q x d`` double tensor of new points in the unit cube.
+        The ``q x d`` new points in the unit cube (``ModelStep.X``), with the fitted
+        model's posterior at them, its length scales and noise. Reading those costs one
+        posterior call after the points are chosen; it cannot change the points.
 
     The inputs are already in the unit cube, so the model needs no ``Normalize`` input
     transform (it would be the identity), and the acquisition optimiser works on a
@@ -152,7 +185,8 @@ def propose_by_model(
     bounds[1] = 1.0
     with torch.random.fork_rng(devices=[]), single_threaded(), tolerated_warnings():
         torch.manual_seed(seed)
-        model = SingleTaskGP(train_X, train_Y, outcome_transform=Standardize(m=1))
+        standardize = Standardize(m=1)
+        model = SingleTaskGP(train_X, train_Y, outcome_transform=standardize)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         try:
             fit_gpytorch_mll(mll)
@@ -166,7 +200,7 @@ def propose_by_model(
             X_pending=X_pending,
             prune_baseline=True,
         )
-        X, _ = optimize_acqf(
+        X, acq_value = optimize_acqf(
             acq_function=acqf,
             bounds=bounds,
             q=q,
@@ -176,4 +210,20 @@ def propose_by_model(
             # the best restart is still good, and a retry would double the time of an ask.
             retry_on_optimization_warning=False,
         )
-    return X.detach().reshape(q, d).clamp(0.0, 1.0)
+        X = X.detach().reshape(q, d).clamp(0.0, 1.0)
+        # debug off: gpytorch warns when the test points equal the training points, which
+        # is harmless here (the posterior at an observed point is still well defined).
+        with torch.no_grad(), gpytorch_settings.debug(False):
+            posterior = model.posterior(X)  # Standardize is undone: train_Y units
+            mean = posterior.mean.reshape(q)
+            std = posterior.variance.clamp_min(0.0).sqrt().reshape(q)
+            noise_var = model.likelihood.noise.reshape(-1)[0] * standardize.stdvs[0, 0] ** 2
+            return ModelStep(
+                X=X,
+                mean=mean,
+                std=std,
+                acq_value=float(acq_value.detach().reshape(-1)[0]),
+                lengthscales=model.covar_module.lengthscale.detach().reshape(d).clone(),
+                noise_std=float(noise_var.sqrt()),
+                num_observations=train_X.shape[0],
+            )

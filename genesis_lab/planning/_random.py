@@ -10,6 +10,7 @@ from torch import Tensor
 from genesis_lab.spec import CampaignSpec, ContinuousParameter, Objective
 
 from ._trials import AskTellPlanner
+from ._types import Explanation
 
 __all__ = ["RandomPlanner"]
 
@@ -36,7 +37,7 @@ class RandomPlanner(AskTellPlanner):
         """A random planner over the campaign's parameters, with the campaign's seed."""
         return cls(spec.parameters, spec.objective, seed=spec.seed)
 
-    def _generate(self, q: int) -> tuple[Tensor, list[str]]:
-        """``X: q x d`` uniform in the unit cube."""
+    def _generate(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
+        """``X: q x d`` uniform in the unit cube; no model, so no explanations."""
         X = torch.rand(q, self.space.dim, generator=self._generator, dtype=torch.double)
-        return X, ["random"] * q
+        return X, ["random"] * q, [None] * q

@@ -19,7 +19,7 @@ from genesis_lab.errors import PlannerError
 from genesis_lab.spec import ContinuousParameter, Objective
 
 from ._space import SearchSpace
-from ._types import Proposal
+from ._types import Explanation, Proposal
 
 __all__ = ["AskTellPlanner", "Observation"]
 
@@ -46,10 +46,11 @@ class AskTellPlanner(ABC):
         self._forgotten: set[str] = set()
 
     @abstractmethod
-    def _generate(self, q: int) -> tuple[Tensor, list[str]]:
+    def _generate(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
         """Choose new points ``X: q' x d`` in the unit cube, ``1 <= q' <= q``.
 
-        Returns the points and the origin of each (``q'`` strings). May return fewer than
+        Returns the points, the origin of each (``q'`` strings) and the explanation of each
+        (``q'`` entries, None where no model chose the point). May return fewer than
         ``q`` points (a phase ends); ``ask`` calls again for the rest, with the first ones
         already pending.
         """
@@ -75,12 +76,20 @@ class AskTellPlanner(ABC):
             raise PlannerError(f"ask(n) needs a positive whole number of proposals, got {n!r}")
         proposals: list[Proposal] = []
         while len(proposals) < n:
-            X, origins = self._generate(n - len(proposals))
-            for row, origin in zip(self.space.to_parameters(X), origins, strict=True):
+            X, origins, explanations = self._generate(n - len(proposals))
+            rows = self.space.to_parameters(X)
+            for row, origin, explanation in zip(rows, origins, explanations, strict=True):
                 self._proposed += 1
                 trial_id = f"t{self._proposed:04d}"
                 self._pending[trial_id] = row
-                proposals.append(Proposal(trial_id=trial_id, parameters=dict(row), origin=origin))
+                proposals.append(
+                    Proposal(
+                        trial_id=trial_id,
+                        parameters=dict(row),
+                        origin=origin,
+                        explanation=explanation,
+                    )
+                )
         return proposals
 
     def tell(self, trial_id: str, outcomes: Mapping[str, float]) -> None:

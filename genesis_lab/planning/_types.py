@@ -6,7 +6,47 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Planner", "Proposal"]
+__all__ = ["Explanation", "Planner", "Proposal"]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why the model chose a point: what the fitted GP said about it when it was proposed.
+
+    Every value is in the units an operator knows, never the model's internal scaling: the
+    objective's units and sign (a minimised objective shows its predicted value, not the
+    negated one the planner maximises), and each parameter's units.
+
+    ``predicted_mean`` and ``predicted_std`` are the GP's posterior mean and standard
+    deviation of the objective at the point, without observation noise (the latent
+    function). ``acquisition_value`` is the log expected improvement (qLogNEI) of the whole
+    batch the point was proposed in, jointly, given the trials then in flight; for an
+    ``ask(1)`` it is the point's own value, and every point of one batch shares it.
+    ``length_scales`` maps each parameter name to its fitted ARD length scale in that
+    parameter's units (larger: the objective changes more slowly along it). ``noise_std``
+    is the fitted observation-noise standard deviation in objective units.
+    ``n_observations`` is how many results the model was fitted on. A model value is None
+    when it could not be computed as a finite number.
+    """
+
+    predicted_mean: float | None
+    predicted_std: float | None
+    acquisition_value: float | None
+    length_scales: dict[str, float]
+    noise_std: float | None
+    n_observations: int
+
+    def to_json(self) -> dict[str, object]:
+        """The explanation as plain JSON types (``json.dumps`` accepts it with
+        ``allow_nan=False``); keys are the field names."""
+        return {
+            "predicted_mean": self.predicted_mean,
+            "predicted_std": self.predicted_std,
+            "acquisition_value": self.acquisition_value,
+            "length_scales": dict(self.length_scales),
+            "noise_std": self.noise_std,
+            "n_observations": self.n_observations,
+        }
 
 
 @dataclass(frozen=True)
@@ -16,12 +56,15 @@ class Proposal:
     ``trial_id`` is ``"t0001"``, ``"t0002"``, ... in the order the planner proposed them;
     ``parameters`` maps each parameter name to its value in that parameter's units;
     ``origin`` says why the point was chosen: ``"sobol"`` (space-filling design),
-    ``"model"`` (maximiser of the acquisition function) or ``"random"`` (uniform draw).
+    ``"model"`` (maximiser of the acquisition function) or ``"random"`` (uniform draw);
+    ``explanation`` is what the model said about a ``"model"`` point when it chose it, and
+    None for every other origin (no model was consulted).
     """
 
     trial_id: str
     parameters: dict[str, float]
     origin: str
+    explanation: Explanation | None = None
 
 
 @runtime_checkable

@@ -7,6 +7,7 @@ from genesis_lab.spec._models import (
     Objective,
     PlannerSettings,
     StationRef,
+    StoppingRules,
     StrictModel,
     parse_broker_url,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "Objective",
     "PlannerSettings",
     "StationRef",
+    "StoppingRules",
     "StrictModel",
     "load_campaign",
     "parse_broker_url",

@@ -13,6 +13,7 @@ __all__ = [
     "Objective",
     "PlannerSettings",
     "StationRef",
+    "StoppingRules",
     "StrictModel",
     "parse_broker_url",
 ]
@@ -102,6 +103,29 @@ class StationRef(StrictModel):
         return self.id or self.plugin
 
 
+class StoppingRules(StrictModel):
+    """When to end a campaign before its budget is spent. Every rule is optional.
+
+    When a rule fires, no new experiment is dispatched; the ones in flight finish (or time
+    out), and the rule that fired is recorded as the reason for stopping.
+    """
+
+    target: float | None = Field(
+        default=None,
+        description="Stop once the best objective value reaches this (<= when minimizing, "
+        ">= when maximizing), in the objective's units.",
+    )
+    no_improvement: int | None = Field(
+        default=None,
+        ge=1,
+        description="Stop after this many completed experiments in a row that did not "
+        "improve on the best value.",
+    )
+    max_duration_s: float | None = Field(
+        default=None, gt=0, description="Stop dispatching after this many seconds of running."
+    )
+
+
 class PlannerSettings(StrictModel):
     """Knobs of the acquisition optimiser; the defaults suit a handful of parameters."""
 
@@ -127,6 +151,13 @@ class CampaignSpec(StrictModel):
     trial_timeout_s: float = Field(
         default=600.0, gt=0, description="Seconds a dispatched trial may take, in seconds."
     )
+    batch_size: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Experiments in flight at once; each new proposal treats them as pending.",
+    )
+    stopping: StoppingRules = Field(default_factory=StoppingRules)
     planner: PlannerSettings = Field(default_factory=PlannerSettings)
 
     @field_validator("broker")
