@@ -15,10 +15,10 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
-from genesis_lab.cli._render import CampaignProgress, trial_table
+from genesis_lab.cli._render import CampaignProgress, trial_report, trial_table
 from genesis_lab.cli._session import broker_session, local_worker
 from genesis_lab.errors import CampaignFileError, GenesisLabError, StationError
-from genesis_lab.orchestration import CampaignRunner, new_campaign_id, summarize
+from genesis_lab.orchestration import CampaignRunner, new_campaign_id, summarize, trial_detail
 from genesis_lab.spec import (
     CampaignFile,
     CampaignSpec,
@@ -309,13 +309,29 @@ def show(
     campaign_id: Annotated[
         str | None, typer.Option("--campaign", help="Campaign id in the record. Default: latest.")
     ] = None,
+    trial_id: Annotated[
+        str | None,
+        typer.Option(
+            "--trial",
+            help="Show one trial in full: why the planner chose it (model prediction, "
+            "uncertainty, acquisition value, length scales), its history and documents.",
+        ),
+    ] = None,
 ) -> None:
     """Show a campaign's trials (id, state, parameters, outcome) and its best result."""
     try:
         with CampaignRecord(record, read_only=True) as store:
+            if trial_id is not None:
+                detail = trial_detail(store, trial_id, campaign_id)
             summary = summarize(store, campaign_id)
     except GenesisLabError as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
+    if trial_id is not None:
+        if as_json:
+            typer.echo(json.dumps(detail.to_json(), indent=2))
+        else:
+            out.print(trial_report(detail), highlight=False, soft_wrap=True)
+        return
     if as_json:
         typer.echo(json.dumps(summary.to_json(), indent=2))
         return

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import TracebackType
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from genesis_lab.orchestration import CampaignSummary
+from genesis_lab.orchestration import CampaignSummary, TrialDetail
 from genesis_lab.orchestration import Progress as TrialProgress
 
-__all__ = ["CampaignProgress", "trial_table"]
+__all__ = ["CampaignProgress", "trial_report", "trial_table"]
 
 
 def _fmt(value: float | None) -> str:
@@ -38,6 +39,36 @@ def trial_table(summary: CampaignSummary) -> Table:
             trial.reason,
         )
     return table
+
+
+def trial_report(detail: TrialDetail) -> str:
+    """One trial in full, as plain text lines."""
+    trial = detail.trial
+    lines = [
+        f"trial {trial.trial_id} of {detail.campaign_id}: {trial.state.value}"
+        + (f" ({trial.reason})" if trial.reason else ""),
+        "parameters: " + ", ".join(f"{k}={v:.6g}" for k, v in trial.parameters.items()),
+        f"{detail.objective}: {_fmt(trial.outcome)}",
+        f"chosen by: {trial.origin}",
+    ]
+    why = trial.explanation
+    if why:
+        lines.append(
+            f"  model predicted {detail.objective} = {_fmt(why.get('predicted_mean'))}"
+            f" ± {_fmt(why.get('predicted_std'))} (1 sd), fitted on "
+            f"{why.get('n_observations')} results; noise sd {_fmt(why.get('noise_std'))}"
+        )
+        lines.append(f"  acquisition value: {_fmt(why.get('acquisition_value'))}")
+        scales = why.get("length_scales") or {}
+        lines.append("  length scales: " + ", ".join(f"{k}={_fmt(v)}" for k, v in scales.items()))
+    elif trial.origin != "model":
+        lines.append("  (no model yet: a space-filling design point)")
+    lines.append("history:")
+    for old, new, reason, at in detail.history:
+        stamp = datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        lines.append(f"  {stamp} UTC  {old or '—'} -> {new}" + (f"  ({reason})" if reason else ""))
+    lines.append("documents: " + (", ".join(detail.documents) or "none"))
+    return "\n".join(lines)
 
 
 class CampaignProgress:

@@ -7,14 +7,21 @@ from genesis_lab.orchestration._runner import (
     Progress,
     new_campaign_id,
 )
-from genesis_lab.orchestration._summary import CampaignSummary, summarize
+from genesis_lab.orchestration._summary import (
+    CampaignSummary,
+    TrialDetail,
+    summarize,
+    trial_detail,
+)
 
 __all__ = [
     "CampaignResult",
     "CampaignRunner",
     "CampaignSummary",
     "Progress",
+    "TrialDetail",
     "new_campaign_id",
     "package_versions",
     "summarize",
+    "trial_detail",
 ]

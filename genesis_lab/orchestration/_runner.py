@@ -218,8 +218,13 @@ class CampaignRunner:
 
     def _dispatch(self, proposal: Proposal) -> None:
         trial_id = proposal.trial_id
+        why = proposal.explanation
         self.record.add_trial(
-            self.campaign_id, trial_id, parameters=proposal.parameters, origin=proposal.origin
+            self.campaign_id,
+            trial_id,
+            parameters=proposal.parameters,
+            origin=proposal.origin,
+            explanation=None if why is None else why.to_json(),
         )
         setpoints = {p.actuator: proposal.parameters[p.name] for p in self.spec.parameters}
         request = ExperimentRequest(

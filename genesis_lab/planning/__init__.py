@@ -3,7 +3,8 @@
 Ask/tell planners over a box of continuous parameters. ``BayesianPlanner`` starts with a
 scrambled Sobol design and continues with a BoTorch GP and qLogNoisyExpectedImprovement;
 ``RandomPlanner`` is the uniform baseline. Each model proposal carries an ``Explanation``
-(predicted mean and spread, acquisition value, fitted length scales and noise). Both satisfy the ``Planner`` protocol::
+(predicted mean and spread, acquisition value, fitted length scales and noise). Both
+satisfy the ``Planner`` protocol::
 
     planner = BayesianPlanner.from_spec(spec)
     for proposal in planner.ask(2):
@@ -18,7 +19,4 @@ from ._offline import run_offline
 from ._random import RandomPlanner
 from ._types import Explanation, Planner, Proposal
 
-__all__ = [
-    "BayesianPlanner",
-    "Explanation",
-    "Planner", "Proposal", "RandomPlanner", "run_offline"]
+__all__ = ["BayesianPlanner", "Explanation", "Planner", "Proposal", "RandomPlanner", "run_offline"]

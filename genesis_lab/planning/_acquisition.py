@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,7 @@ __all__ = [
     "ModelStep",
     "derive_seed",
     "propose_by_model",
+    "read_posterior",
     "single_threaded",
     "tolerated_warnings",
 ]
@@ -173,8 +175,8 @@ def propose_by_model(
 
     Returns:
         The ``q x d`` new points in the unit cube (``ModelStep.X``), with the fitted
-        model's posterior at them, its length scales and noise. Reading those costs one
-        posterior call after the points are chosen; it cannot change the points.
+        model's posterior at them, its length scales and noise (``read_posterior``: one
+        posterior call after the points are chosen, which cannot change them).
 
     The inputs are already in the unit cube, so the model needs no ``Normalize`` input
     transform (it would be the identity), and the acquisition optimiser works on a
@@ -211,19 +213,34 @@ def propose_by_model(
             retry_on_optimization_warning=False,
         )
         X = X.detach().reshape(q, d).clamp(0.0, 1.0)
-        # debug off: gpytorch warns when the test points equal the training points, which
-        # is harmless here (the posterior at an observed point is still well defined).
-        with torch.no_grad(), gpytorch_settings.debug(False):
-            posterior = model.posterior(X)  # Standardize is undone: train_Y units
-            mean = posterior.mean.reshape(q)
-            std = posterior.variance.clamp_min(0.0).sqrt().reshape(q)
-            noise_var = model.likelihood.noise.reshape(-1)[0] * standardize.stdvs[0, 0] ** 2
-            return ModelStep(
-                X=X,
-                mean=mean,
-                std=std,
-                acq_value=float(acq_value.detach().reshape(-1)[0]),
-                lengthscales=model.covar_module.lengthscale.detach().reshape(d).clone(),
-                noise_std=float(noise_var.sqrt()),
-                num_observations=train_X.shape[0],
-            )
+        return read_posterior(model, standardize, X, acq_value)
+
+
+def read_posterior(
+    model: SingleTaskGP, standardize: Standardize, X: Tensor, acq_value: Tensor | None
+) -> ModelStep:
+    """What the fitted ``model`` says about the chosen points ``X: q x d`` (unit cube).
+
+    One posterior call, without gradients, after the points are fixed, so it cannot change
+    them. ``standardize`` is the model's outcome transform, used to bring the likelihood's
+    noise back to ``train_Y`` units; ``acq_value`` is the optimiser's joint qLogNEI of ``X``.
+    """
+    q, d = X.shape
+    # Debug off: gpytorch warns when test points equal the training points, which is
+    # harmless for a posterior read.
+    with torch.no_grad(), gpytorch_settings.debug(False):
+        posterior = model.posterior(X)  # Standardize is undone: train_Y units
+        mean = posterior.mean.reshape(q)
+        std = posterior.variance.clamp_min(0.0).sqrt().reshape(q)
+        # The likelihood's noise variance is in standardised units; rescale it.
+        noise_var = model.likelihood.noise.reshape(-1)[0] * standardize.stdvs[0, 0] ** 2
+        lengthscales = model.covar_module.lengthscale.detach().reshape(d).clone()
+    return ModelStep(
+        X=X,
+        mean=mean,
+        std=std,
+        acq_value=math.nan if acq_value is None else float(acq_value.detach().reshape(-1)[0]),
+        lengthscales=lengthscales,
+        noise_std=float(noise_var.sqrt()),
+        num_observations=model.train_inputs[0].shape[-2],
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import torch
@@ -12,8 +13,9 @@ from torch.quasirandom import SobolEngine
 from genesis_lab.errors import PlannerError
 from genesis_lab.spec import CampaignSpec, ContinuousParameter, Objective
 
-from ._acquisition import MODEL_FAILURES, derive_seed, propose_by_model
+from ._acquisition import MODEL_FAILURES, ModelStep, derive_seed, propose_by_model
 from ._trials import AskTellPlanner
+from ._types import Explanation
 
 __all__ = ["MIN_SEPARATION", "BayesianPlanner"]
 
@@ -33,6 +35,10 @@ class BayesianPlanner(AskTellPlanner):
     points as ``X_pending``; until then it keeps drawing Sobol points. Minimisation is done
     by maximising the negated objective. The same seed and the same history of asks, tells
     and forgets give the same proposals.
+
+    Every ``"model"`` proposal carries an ``Explanation`` read from the GP that chose it
+    (one extra posterior call per ask, after the points are fixed); Sobol proposals,
+    including those that replace a model point, carry None.
 
     A model step forks and seeds the torch RNG, and briefly sets torch to one thread and
     records warnings; the caller's state is restored afterwards. Like any stateful object,
@@ -76,30 +82,38 @@ class BayesianPlanner(AskTellPlanner):
             raw_samples=spec.planner.raw_samples,
         )
 
-    def _generate(self, q: int) -> tuple[Tensor, list[str]]:
+    def _generate(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
         if self.num_proposed < self.initial_design:
-            k = min(q, self.initial_design - self.num_proposed)
-            return self._draw_sobol(k), ["sobol"] * k
+            return self._sobol_batch(min(q, self.initial_design - self.num_proposed))
         if len(self._observations) < 2:
-            return self._draw_sobol(q), ["sobol"] * q
+            return self._sobol_batch(q)
         return self._propose_by_model(q)
 
     def _draw_sobol(self, k: int) -> Tensor:
         """Next ``k x d`` points of the scrambled Sobol sequence (never repeats)."""
         return self._sobol.draw(k, dtype=torch.double)
 
+    def _sobol_batch(self, k: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
+        """``k`` Sobol points, their origins, and no explanations (no model chose them)."""
+        return self._draw_sobol(k), ["sobol"] * k, [None] * k
+
+    @property
+    def _sign(self) -> float:
+        """+1 to maximise the objective as it is, -1 to maximise its negation."""
+        return 1.0 if self.objective.direction == "maximize" else -1.0
+
     def _training_data(self) -> tuple[Tensor, Tensor]:
         """``train_X: n x d`` (unit cube) and ``train_Y: n x 1`` (to maximise), told order."""
-        sign = 1.0 if self.objective.direction == "maximize" else -1.0
         train_X = self.space.to_unit([o.parameters for o in self._observations])
-        train_Y = torch.tensor([[sign * o.value] for o in self._observations], dtype=torch.double)
+        values = [[self._sign * o.value] for o in self._observations]
+        train_Y = torch.tensor(values, dtype=torch.double)
         return train_X, train_Y
 
-    def _propose_by_model(self, q: int) -> tuple[Tensor, list[str]]:
+    def _propose_by_model(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
         train_X, train_Y = self._training_data()
         X_pending = self.space.to_unit(list(self._pending.values())) if self._pending else None
         try:
-            X = propose_by_model(
+            step = propose_by_model(
                 train_X,
                 train_Y,
                 X_pending,
@@ -110,23 +124,54 @@ class BayesianPlanner(AskTellPlanner):
             )
         except MODEL_FAILURES as error:
             logger.warning("model step failed (%r); proposing Sobol points instead", error)
-            return self._draw_sobol(q), ["sobol"] * q
-        return self._keep_apart(X, X_pending)
+            return self._sobol_batch(q)
+        return self._keep_apart(step.X, X_pending, self._explain(step))
 
-    def _keep_apart(self, X: Tensor, X_pending: Tensor | None) -> tuple[Tensor, list[str]]:
+    def _explain(self, step: ModelStep) -> list[Explanation]:
+        """One ``Explanation`` per point of ``step``, in objective and parameter units."""
+        ranges = (self.space.bounds[1] - self.space.bounds[0]).tolist()
+        length_scales = {
+            name: float(scale) * width
+            for name, scale, width in zip(
+                self.space.names, step.lengthscales.tolist(), ranges, strict=True
+            )
+        }
+        return [
+            Explanation(
+                predicted_mean=_finite_or_none(self._sign * mean),
+                predicted_std=_finite_or_none(std),
+                acquisition_value=_finite_or_none(step.acq_value),
+                length_scales=dict(length_scales),
+                noise_std=_finite_or_none(step.noise_std),
+                n_observations=step.num_observations,
+            )
+            for mean, std in zip(step.mean.tolist(), step.std.tolist(), strict=True)
+        ]
+
+    def _keep_apart(
+        self, X: Tensor, X_pending: Tensor | None, explanations: Sequence[Explanation]
+    ) -> tuple[Tensor, list[str], list[Explanation | None]]:
         """Replace any of ``X: q x d`` closer than ``MIN_SEPARATION`` to a pending point (or
         an earlier point of the batch) by the next Sobol point, so nothing in flight is
-        proposed again."""
+        proposed again; a replaced point loses its explanation."""
         taken = X_pending if X_pending is not None else X.new_zeros(0, X.shape[-1])
         rows: list[Tensor] = []
         origins: list[str] = []
-        for x in X:
+        kept: list[Explanation | None] = []
+        for x, explanation in zip(X, explanations, strict=True):
             if taken.shape[0] and (taken - x).abs().amax(dim=-1).min() < MIN_SEPARATION:
                 logger.warning("model proposed an in-flight point again; using a Sobol point")
                 x = self._draw_sobol(1)[0]
                 origins.append("sobol")
+                kept.append(None)
             else:
                 origins.append("model")
+                kept.append(explanation)
             rows.append(x)
             taken = torch.cat([taken, x.unsqueeze(0)])
-        return torch.stack(rows), origins
+        return torch.stack(rows), origins, kept
+
+
+def _finite_or_none(value: float) -> float | None:
+    """``value`` as a float, or None if it is NaN or infinite (not valid JSON)."""
+    return float(value) if math.isfinite(value) else None

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS trials (
     state TEXT NOT NULL,
     parameters_json TEXT NOT NULL,
     origin TEXT NOT NULL,
+    explanation_json TEXT,
     outcome REAL,
     reason TEXT NOT NULL DEFAULT '',
     run_uid TEXT,
@@ -97,6 +98,7 @@ class TrialRow:
     state: TrialState
     parameters: dict[str, float]
     origin: str
+    explanation: dict[str, Any] | None
     outcome: float | None
     reason: str
     run_uid: str | None
@@ -220,20 +222,27 @@ class CampaignRecord:
 
     # -------------------------------------------------------------------- trials
     def add_trial(
-        self, campaign_id: str, trial_id: str, *, parameters: Mapping[str, float], origin: str
+        self,
+        campaign_id: str,
+        trial_id: str,
+        *,
+        parameters: Mapping[str, float],
+        origin: str,
+        explanation: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record a new PROPOSED trial."""
+        """Record a new PROPOSED trial, with why the planner chose it (if it said)."""
         now = time.time()
         with self._write() as db:
             db.execute(
                 "INSERT INTO trials (campaign_id, trial_id, state, parameters_json, origin,"
-                " proposed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " explanation_json, proposed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     campaign_id,
                     trial_id,
                     TrialState.PROPOSED,
                     json.dumps(dict(parameters)),
                     origin,
+                    None if explanation is None else json.dumps(dict(explanation)),
                     now,
                     now,
                 ),
@@ -285,14 +294,24 @@ class CampaignRecord:
         """The campaign's trials in the order they were proposed."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT campaign_id, trial_id, state, parameters_json, origin, outcome, reason,"
-                " run_uid, proposed_at, updated_at FROM trials WHERE campaign_id = ?"
-                " ORDER BY proposed_at, trial_id",
+                "SELECT campaign_id, trial_id, state, parameters_json, origin, explanation_json,"
+                " outcome, reason, run_uid, proposed_at, updated_at FROM trials"
+                " WHERE campaign_id = ? ORDER BY proposed_at, trial_id",
                 (campaign_id,),
             ).fetchall()
         return [
             TrialRow(
-                r[0], r[1], TrialState(r[2]), json.loads(r[3]), r[4], r[5], r[6], r[7], r[8], r[9]
+                campaign_id=r[0],
+                trial_id=r[1],
+                state=TrialState(r[2]),
+                parameters=json.loads(r[3]),
+                origin=r[4],
+                explanation=None if r[5] is None else json.loads(r[5]),
+                outcome=r[6],
+                reason=r[7],
+                run_uid=r[8],
+                proposed_at=r[9],
+                updated_at=r[10],
             )
             for r in rows
         ]
@@ -319,6 +338,14 @@ class CampaignRecord:
                 (uid, campaign_id, trial_id, name, json.dumps(dict(doc)), time.time()),
             )
             return cursor.rowcount == 1
+
+    def document_count(self, campaign_id: str) -> int:
+        """How many documents of the campaign are stored."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM documents WHERE campaign_id = ?", (campaign_id,)
+            ).fetchone()
+        return int(row[0])
 
     def documents(self, campaign_id: str, trial_id: str | None = None) -> list[DocumentRow]:
         """Stored documents of a campaign (or of one trial), in the order received."""

@@ -147,6 +147,30 @@ def test_run_on_embedded_broker_then_show(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_show_trial_explains_why_the_model_chose_it(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "initial_design: 6", "initial_design: 3")
+    record = tmp_path / "r.sqlite"
+    result = cli.invoke(app, ["run", str(path), "--budget", "5", "--record", str(record)])
+    assert result.exit_code == 0, result.output
+    text = cli.invoke(app, ["show", str(record), "--trial", "t0005"])
+    assert text.exit_code == 0
+    lines = text.output.splitlines()
+    assert lines[0].startswith("trial t0005 of colour-mixing-") and "COMPLETED" in lines[0]
+    assert "chosen by: model" in lines
+    assert any(line.startswith("  model predicted colour_error = ") for line in lines)
+    assert any("RUNNING -> COMPLETED" in line for line in lines)
+    assert "documents: start, descriptor, event, stop" in lines
+    detail = json.loads(cli.invoke(app, ["show", str(record), "--trial", "t0005", "--json"]).output)
+    why = detail["explanation"]
+    assert why["n_observations"] == 4 and why["predicted_std"] > 0
+    assert set(why["length_scales"]) == {"cyan", "magenta", "yellow"}
+    sobol = json.loads(cli.invoke(app, ["show", str(record), "--trial", "t0001", "--json"]).output)
+    assert sobol["origin"] == "sobol" and sobol["explanation"] is None
+    missing = cli.invoke(app, ["show", str(record), "--trial", "t0099"])
+    assert missing.exit_code == 2 and "no trial 't0099'" in missing.output
+
+
+@pytest.mark.slow
 @pytest.mark.mosquitto
 def test_worker_and_orchestrator_in_separate_processes(
     system_mosquitto: str, tmp_path: Path

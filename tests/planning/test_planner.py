@@ -14,6 +14,7 @@ from torch import Tensor
 from genesis_lab.errors import PlannerError
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal, RandomPlanner
 from genesis_lab.planning import _bayesian as bayesian_module
+from genesis_lab.planning._acquisition import ModelStep
 from genesis_lab.spec import (
     CampaignSpec,
     ContinuousParameter,
@@ -67,6 +68,20 @@ def in_model_phase(seed: int = 0, objective: Objective = MAXIMIZE) -> BayesianPl
     for proposal in planner.ask(3):
         planner.tell(proposal.trial_id, {objective.name: bowl(proposal.parameters)})
     return planner
+
+
+def stub_step(X: Tensor, n: int) -> ModelStep:
+    """A ``ModelStep`` choosing ``X: q x d``, with placeholder model statistics."""
+    q, d = X.shape
+    return ModelStep(
+        X=X,
+        mean=torch.zeros(q, dtype=torch.double),
+        std=torch.ones(q, dtype=torch.double),
+        acq_value=0.0,
+        lengthscales=torch.ones(d, dtype=torch.double),
+        noise_std=0.1,
+        num_observations=n,
+    )
 
 
 def assert_within_bounds(proposal: Proposal, space: list[ContinuousParameter]) -> None:
@@ -134,6 +149,7 @@ def test_initial_design_is_the_scrambled_sobol_sequence_within_bounds() -> None:
     proposals = planner.ask(2) + planner.ask(4)
     assert [p.trial_id for p in proposals] == [f"t{i:04d}" for i in range(1, 7)]
     assert [p.origin for p in proposals] == ["sobol"] * 6
+    assert all(p.explanation is None for p in proposals)
     expected = torch.quasirandom.SobolEngine(2, scramble=True, seed=5).draw(6, dtype=torch.double)
     for proposal, u in zip(proposals, expected.tolist(), strict=True):
         assert_within_bounds(proposal, PARAMETERS)
@@ -155,6 +171,7 @@ def test_random_planner_is_uniform_seeded_and_within_bounds() -> None:
     assert [p.parameters for p in proposals] == [p.parameters for p in again]
     assert [p.parameters for p in proposals] != [p.parameters for p in other]
     assert {p.origin for p in proposals} == {"random"}
+    assert all(p.explanation is None for p in proposals)
     for proposal in proposals:
         assert_within_bounds(proposal, PARAMETERS)
 
@@ -191,26 +208,28 @@ def test_a_model_point_on_top_of_a_pending_one_is_replaced(
 
     def echo_pending(
         train_X: Tensor, train_Y: Tensor, X_pending: Tensor | None, **_: object
-    ) -> Tensor:
+    ) -> ModelStep:
         assert X_pending is not None
-        return X_pending[:1].clone()
+        return stub_step(X_pending[:1].clone(), train_X.shape[0])
 
     monkeypatch.setattr(bayesian_module, "propose_by_model", echo_pending)
     (again,) = planner.ask()
     assert again.origin == "sobol"
+    assert again.explanation is None  # the replacement was not the model's choice
     assert normalized_distance(pending, again) > 1e-3
 
 
 def test_a_failed_model_step_falls_back_to_sobol(monkeypatch: pytest.MonkeyPatch) -> None:
     from linear_operator.utils.errors import NotPSDError
 
-    def fail(*args: object, **kwargs: object) -> Tensor:
+    def fail(*args: object, **kwargs: object) -> ModelStep:
         raise NotPSDError("matrix not positive definite")
 
     planner = in_model_phase()
     monkeypatch.setattr(bayesian_module, "propose_by_model", fail)
     (proposal,) = planner.ask()
     assert proposal.origin == "sobol"
+    assert proposal.explanation is None
     assert_within_bounds(proposal, PARAMETERS)
 
 
@@ -221,9 +240,10 @@ def test_model_sees_results_and_pending_but_not_forgotten_trials(
 
     def spy(
         train_X: Tensor, train_Y: Tensor, X_pending: Tensor | None, *, q: int, **_: object
-    ) -> Tensor:
+    ) -> ModelStep:
         seen.update(train_X=train_X, train_Y=train_Y, X_pending=X_pending)
-        return torch.full((q, train_X.shape[-1]), 0.5, dtype=torch.double)
+        X = torch.full((q, train_X.shape[-1]), 0.5, dtype=torch.double)
+        return stub_step(X, train_X.shape[0])
 
     planner = in_model_phase(objective=MINIMIZE)
     kept, dropped = planner.ask(2)

@@ -86,3 +86,12 @@ def test_not_a_record_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(RecordError, match="genesis-lab record"):
         CampaignRecord(path)
+
+
+def test_a_trial_keeps_its_explanation(record: CampaignRecord) -> None:
+    why = {"predicted_mean": 1.5, "predicted_std": 0.2, "length_scales": {"a": 0.3}}
+    record.add_trial("c1", "t0001", parameters={"a": 1.0}, origin="model", explanation=why)
+    record.add_trial("c1", "t0002", parameters={"a": 2.0}, origin="sobol")
+    first, second = record.trials("c1")
+    assert first.explanation == why and second.explanation is None
+    assert record.document_count("c1") == 0
