@@ -160,9 +160,9 @@ class CampaignRunner:
             spec_text=self.spec_text,
             versions=package_versions(),
         )
-        self._stopwatch = StopWatch(self.spec)  # the clock starts with the run
-        self._client.connect()
+        self._stopwatch.restart()  # the wall clock counts from the start of the run
         try:
+            self._client.connect()
             self._client.subscribe(campaign_results_topic(self.campaign_id), self._on_result)
             self._client.subscribe(station_status_topic(self.station_id), self._on_presence)
             self._wait_for_station()

@@ -24,6 +24,10 @@ class StopWatch:
         self._best: float | None = None
         self._since_improvement = 0
 
+    def restart(self) -> None:
+        """Start the wall clock now."""
+        self._started = time.monotonic()
+
     def observe(self, outcome: float) -> None:
         """Account for a completed experiment's objective value."""
         if self._best is None or self._sign * outcome > self._sign * self._best:

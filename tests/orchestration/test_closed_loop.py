@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from event_model import DocumentNames, schema_validators
 
-from genesis_lab.errors import StationError
+from genesis_lab.errors import BrokerError, StationError
 from genesis_lab.messages import (
     DocumentMessage,
     TrialStatusMessage,
@@ -224,3 +224,19 @@ def test_malformed_results_are_counted_not_fatal(embedded_broker: str, tmp_path:
     assert result.states == {"COMPLETED": 3}
     assert result.rejected_messages == injected[0] == 7
     assert_complete_record(tmp_path / "r.sqlite", spec)
+
+
+def test_unreachable_broker_is_recorded_as_a_failed_campaign(
+    unused_port: int, tmp_path: Path
+) -> None:
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        runner = CampaignRunner(
+            small_spec(budget=2),
+            spec_text="",
+            record=record,
+            broker_url=f"mqtt://127.0.0.1:{unused_port}",
+        )
+        with pytest.raises(BrokerError):
+            runner.run()
+        [campaign] = record.campaigns()
+    assert campaign.status == "failed" and "BrokerError" in campaign.stop_reason
