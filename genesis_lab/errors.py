@@ -4,6 +4,7 @@
 
     GenesisLabError
     ├── CampaignFileError (ValueError)      a campaign file is unreadable or invalid
+    ├── DataFileError (ValueError)          a data file (prior results CSV) is invalid
     ├── StationError (LookupError)          a station plugin is missing or misconfigured
     ├── MessageError (ValueError)           a wire message is malformed or of the wrong schema
     ├── BrokerError (ConnectionError)       the MQTT broker cannot be reached or started
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 __all__ = [
     "BrokerError",
     "CampaignFileError",
+    "DataFileError",
     "FieldProblem",
     "GenesisLabError",
     "MessageError",
@@ -53,17 +55,28 @@ class FieldProblem:
         return f"{where}{name}{self.message}"
 
 
+def _problems_text(path: str, problems: list[FieldProblem]) -> str:
+    return "\n".join(
+        f"{path}:{p.line}: {p.field}: {p.message}" if p.line else f"{path}: {p}" for p in problems
+    )
+
+
 class CampaignFileError(GenesisLabError, ValueError):
     """A campaign file could not be read or does not validate."""
 
     def __init__(self, path: str, problems: list[FieldProblem]) -> None:
         self.path = path
         self.problems = problems
-        lines = [
-            f"{path}:{p.line}: {p.field}: {p.message}" if p.line else f"{path}: {p}"
-            for p in problems
-        ]
-        super().__init__("\n".join(lines))
+        super().__init__(_problems_text(path, problems))
+
+
+class DataFileError(GenesisLabError, ValueError):
+    """A data file (prior results as CSV) could not be read or does not fit the campaign."""
+
+    def __init__(self, path: str, problems: list[FieldProblem]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(_problems_text(path, problems))
 
 
 class StationError(GenesisLabError, LookupError):

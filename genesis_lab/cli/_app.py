@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import signal
 import threading
+import uuid
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
 import yaml
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.cli._render import CampaignProgress, trial_report, trial_table
 from genesis_lab.cli._session import broker_session, local_worker
-from genesis_lab.errors import CampaignFileError, GenesisLabError, StationError
-from genesis_lab.orchestration import CampaignRunner, new_campaign_id, summarize, trial_detail
+from genesis_lab.errors import CampaignFileError, DataFileError, GenesisLabError, StationError
+from genesis_lab.messages import ManualTrialRequest, campaign_control_topic, encode_message
+from genesis_lab.messaging import MqttClient
+from genesis_lab.orchestration import (
+    CampaignRunner,
+    new_campaign_id,
+    read_prior_csv,
+    summarize,
+    trial_detail,
+)
 from genesis_lab.spec import (
     CampaignFile,
     CampaignSpec,
@@ -151,6 +162,13 @@ def run(
     presence_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the station's worker to come online.")
     ] = 30.0,
+    prior: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of earlier results (columns: every parameter and the objective) "
+            "the model starts from; they are recorded as 'prior' trials."
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
     """Run a campaign: propose, run and learn from experiments until the budget is spent.
@@ -169,6 +187,12 @@ def run(
             "a worker in another process cannot reach this process's embedded broker",
             EXIT_BAD_INPUT,
         )
+    try:
+        prior_results = [] if prior is None else read_prior_csv(prior, spec)
+    except DataFileError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(prior))} does not fit the campaign:")
+        err.print(str(exc), highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     campaign_id = new_campaign_id(spec.name)
     record_path = record or Path("records") / f"{campaign_id}.sqlite"
     try:
@@ -187,6 +211,8 @@ def run(
                     campaign_id=campaign_id,
                     progress=progress,
                     presence_timeout_s=presence_timeout,
+                    prior=prior_results,
+                    prior_source=str(prior or ""),
                 )
                 if local_worker_:
                     with local_worker(spec.station, url):
@@ -213,12 +239,12 @@ def run(
 
 
 # -------------------------------------------------------------------- worker
-def _parse_options(options: list[str]) -> dict[str, Any]:
+def _parse_options(options: list[str], *, what: str = "--option") -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     for item in options:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            _fail(f"--option takes KEY=VALUE, got {item!r}", EXIT_BAD_INPUT)
+            _fail(f"{what} takes KEY=VALUE, got {item!r}", EXIT_BAD_INPUT)
         parsed[key] = yaml.safe_load(value)
     return parsed
 
@@ -297,6 +323,47 @@ def worker(
         _fail(str(exc), EXIT_RUNTIME)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+# ------------------------------------------------------------------- suggest
+@app.command()
+def suggest(
+    campaign_id: Annotated[
+        str,
+        typer.Argument(
+            help="Id of the running campaign (printed when it starts).", show_default=False
+        ),
+    ],
+    values: Annotated[
+        list[str],
+        typer.Argument(help="NAME=VALUE for every parameter of the campaign.", show_default=False),
+    ],
+    broker: Annotated[
+        str, typer.Option(help="Broker the campaign runs on, mqtt://HOST:PORT.")
+    ] = "mqtt://127.0.0.1:1883",
+    by: Annotated[
+        str | None, typer.Option(help="Who asks (recorded with the trial). Default: your login.")
+    ] = None,
+) -> None:
+    """Ask a running campaign to run an experiment of your own choosing next.
+
+    The orchestrator checks the values against the campaign's parameters and runs the
+    experiment before its next proposal; the planner learns from it like any other. A
+    refused request is logged by the orchestrator and shows in no trial.
+    """
+    _check_broker_url(broker)
+    parameters = _parse_options(values, what="parameter")
+    try:
+        request = ManualTrialRequest(
+            campaign_id=campaign_id, parameters=parameters, requested_by=by or getpass.getuser()
+        )
+        with MqttClient(broker, client_id=f"genesis-lab-suggest-{uuid.uuid4().hex[:8]}") as client:
+            client.publish_and_wait(campaign_control_topic(campaign_id), encode_message(request))
+    except ValidationError as exc:
+        _fail(f"not a valid manual trial: {exc.errors()[0]['msg']}", EXIT_BAD_INPUT)
+    except GenesisLabError as exc:
+        _fail(str(exc), EXIT_RUNTIME)
+    out.print(f"sent to campaign {campaign_id}: " + ", ".join(values), highlight=False)
 
 
 # ---------------------------------------------------------------------- show

@@ -51,8 +51,12 @@ def trial_report(detail: TrialDetail) -> str:
         f"{detail.objective}: {_fmt(trial.outcome)}",
         f"chosen by: {trial.origin}",
     ]
-    why = trial.explanation
-    if why:
+    why = trial.explanation or {}
+    if "requested_by" in why:
+        lines.append(f"  requested by {why['requested_by']}")
+    elif "retry_of" in why:
+        lines.append(f"  retry of {why['retry_of']} (attempt {why.get('attempt')})")
+    elif why:
         lines.append(
             f"  model predicted {detail.objective} = {_fmt(why.get('predicted_mean'))}"
             f" ± {_fmt(why.get('predicted_std'))} (1 sd), fitted on "
@@ -61,7 +65,7 @@ def trial_report(detail: TrialDetail) -> str:
         lines.append(f"  acquisition value: {_fmt(why.get('acquisition_value'))}")
         scales = why.get("length_scales") or {}
         lines.append("  length scales: " + ", ".join(f"{k}={_fmt(v)}" for k, v in scales.items()))
-    elif trial.origin != "model":
+    elif trial.origin in ("sobol", "random"):
         lines.append("  (no model yet: a space-filling design point)")
     lines.append("history:")
     for old, new, reason, at in detail.history:

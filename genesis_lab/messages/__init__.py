@@ -5,6 +5,7 @@ from genesis_lab.messages._models import (
     SCHEMA_VERSION,
     DocumentMessage,
     ExperimentRequest,
+    ManualTrialRequest,
     StationStatus,
     TrialStatusMessage,
     WorkerMessage,
@@ -14,6 +15,7 @@ from genesis_lab.messages._models import (
 )
 from genesis_lab.messages._topics import (
     TOPIC_PREFIX,
+    campaign_control_topic,
     campaign_results_topic,
     check_topic_segment,
     station_requests_topic,
@@ -26,9 +28,11 @@ __all__ = [
     "TOPIC_PREFIX",
     "DocumentMessage",
     "ExperimentRequest",
+    "ManualTrialRequest",
     "StationStatus",
     "TrialStatusMessage",
     "WorkerMessage",
+    "campaign_control_topic",
     "campaign_results_topic",
     "check_topic_segment",
     "decode_message",

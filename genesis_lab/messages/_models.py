@@ -14,6 +14,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "DocumentMessage",
     "ExperimentRequest",
+    "ManualTrialRequest",
     "StationStatus",
     "TrialStatusMessage",
     "WorkerMessage",
@@ -82,6 +83,17 @@ class TrialStatusMessage(_Message):
     documents: int = Field(
         default=0, ge=0, description="Documents the worker published for this trial so far."
     )
+
+
+class ManualTrialRequest(_Message):
+    """Operator -> orchestrator: run this experiment of my own choosing next."""
+
+    kind: Literal["manual_trial"] = "manual_trial"
+    campaign_id: str = Field(pattern=_ID)
+    parameters: dict[str, float | int | str] = Field(
+        min_length=1, description="Campaign parameter name -> value, in the parameter's units."
+    )
+    requested_by: str = Field(default="", max_length=200, description="Who asked for it.")
 
 
 class StationStatus(_Message):

@@ -7,6 +7,7 @@ topic                                          publisher -> receiver    payload
 ``genesis-lab/v1/stations/{station}/status``    worker (retained, will)  :class:`StationStatus`
 ``genesis-lab/v1/campaigns/{campaign}/results`` worker -> orchestrator  :class:`DocumentMessage`,
                                                                         :class:`TrialStatusMessage`
+``genesis-lab/v1/campaigns/{campaign}/control`` operator -> orchestr.  :class:`ManualTrialRequest`
 =============================================  ======================  ===========================
 
 A worker serves one station and may serve several campaigns; an orchestrator listens
@@ -20,6 +21,7 @@ import re
 
 __all__ = [
     "TOPIC_PREFIX",
+    "campaign_control_topic",
     "campaign_results_topic",
     "check_topic_segment",
     "station_requests_topic",
@@ -47,6 +49,11 @@ def station_requests_topic(station_id: str) -> str:
 def station_status_topic(station_id: str) -> str:
     """Retained topic holding the worker's presence for ``station_id``."""
     return f"{TOPIC_PREFIX}/stations/{check_topic_segment(station_id, 'station id')}/status"
+
+
+def campaign_control_topic(campaign_id: str) -> str:
+    """Topic where operators send a campaign's orchestrator requests (manual trials)."""
+    return f"{TOPIC_PREFIX}/campaigns/{check_topic_segment(campaign_id, 'campaign id')}/control"
 
 
 def campaign_results_topic(campaign_id: str) -> str:

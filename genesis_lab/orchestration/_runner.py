@@ -12,15 +12,19 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from genesis_lab.errors import MessageError, StationError
+from genesis_lab.errors import MessageError, PlannerError, StationError
 from genesis_lab.messages import (
     DocumentMessage,
     ExperimentRequest,
+    ManualTrialRequest,
     StationStatus,
     TrialStatusMessage,
+    campaign_control_topic,
     campaign_results_topic,
     decode_message,
     decode_worker_message,
@@ -30,6 +34,7 @@ from genesis_lab.messages import (
 )
 from genesis_lab.messaging import MqttClient
 from genesis_lab.orchestration._documents import document_problem
+from genesis_lab.orchestration._prior import PriorResult
 from genesis_lab.orchestration._provenance import package_versions
 from genesis_lab.orchestration._stopping import StopWatch
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal
@@ -83,7 +88,6 @@ class _InFlight:
     run_uid: str | None = None
     stop_seen: bool = False
     worker_done: TrialStatusMessage | None = None
-    documents: set[str] = field(default_factory=set)
 
 
 class CampaignRunner:
@@ -101,6 +105,8 @@ class CampaignRunner:
         progress: Callable[[Progress], None] | None = None,
         presence_timeout_s: float = 30.0,
         poll_s: float = 0.2,
+        prior: Sequence[PriorResult] = (),
+        prior_source: str = "",
     ) -> None:
         self.spec = spec
         self.spec_text = spec_text
@@ -112,13 +118,20 @@ class CampaignRunner:
         self.progress = progress
         self.presence_timeout_s = presence_timeout_s
         self.poll_s = poll_s
+        self.prior_source = prior_source
         self.rejected_messages = 0
         self.duplicate_documents = 0
-        self._inbox: queue.Queue[DocumentMessage | TrialStatusMessage] = queue.Queue()
+        self._inbox: queue.Queue[DocumentMessage | TrialStatusMessage | ManualTrialRequest] = (
+            queue.Queue()
+        )
         self._station_online = threading.Event()
         self._in_flight: dict[str, _InFlight] = {}
         self._dispatched: set[str] = set()
         self._stopwatch = StopWatch(spec)
+        # Manual trials and retries, already pending in the planner, dispatched before asking.
+        self._next: deque[tuple[Proposal, dict[str, Any]]] = deque()
+        self._attempt: dict[str, int] = {}  # trial id -> attempt number of its parameters
+        self.prior = list(prior)
         self._finished = 0
         self._client = MqttClient(
             broker_url, client_id=f"genesis-lab-orchestrator-{self.campaign_id}"
@@ -137,6 +150,19 @@ class CampaignRunner:
             log.warning("rejected message for campaign %s on %s", message.campaign_id, topic)
             return
         self._inbox.put(message)
+
+    def _on_control(self, topic: str, payload: bytes) -> None:
+        try:
+            request = decode_message(payload, ManualTrialRequest, topic=topic)
+        except MessageError as exc:
+            self.rejected_messages += 1
+            log.warning("rejected control message on %s: %s", topic, exc)
+            return
+        if request.campaign_id != self.campaign_id:
+            self.rejected_messages += 1
+            log.warning("rejected control message for campaign %s", request.campaign_id)
+            return
+        self._inbox.put(request)
 
     def _on_presence(self, topic: str, payload: bytes) -> None:
         try:
@@ -165,6 +191,8 @@ class CampaignRunner:
             self._client.connect()
             self._client.subscribe(campaign_results_topic(self.campaign_id), self._on_result)
             self._client.subscribe(station_status_topic(self.station_id), self._on_presence)
+            self._client.subscribe(campaign_control_topic(self.campaign_id), self._on_control)
+            self._import_prior()
             self._wait_for_station()
             reason = self._loop()
             status = "completed"
@@ -195,16 +223,26 @@ class CampaignRunner:
 
     def _loop(self) -> str:
         """Keep ``batch_size`` trials in flight until the budget or a stopping rule ends it."""
-        dispatched = 0
         stop_reason: str | None = None
         while True:
             stop_reason = stop_reason or self._stopwatch.reason()
-            free = min(self.spec.batch_size - len(self._in_flight), self.spec.budget - dispatched)
+            free = min(
+                self.spec.batch_size - len(self._in_flight),
+                self.spec.budget - len(self._dispatched),
+            )
             if stop_reason is None and free > 0:
-                for proposal in self.planner.ask(free):
-                    self._dispatch(proposal)
-                dispatched += free
+                batch = [self._next.popleft() for _ in range(min(free, len(self._next)))]
+                if len(batch) < free:
+                    batch += [(p, {}) for p in self.planner.ask(free - len(batch))]
+                for proposal, note in batch:
+                    self._dispatch(proposal, note)
             if not self._in_flight:
+                for proposal, _note in self._next:
+                    log.warning(
+                        "%s trial %s was not run: the campaign ended",
+                        proposal.origin,
+                        proposal.trial_id,
+                    )
                 return stop_reason or f"budget of {self.spec.budget} experiments spent"
             try:
                 message = self._inbox.get(timeout=self.poll_s)
@@ -213,10 +251,58 @@ class CampaignRunner:
                 continue
             if isinstance(message, DocumentMessage):
                 self._ingest_document(message)
-            else:
+            elif isinstance(message, TrialStatusMessage):
                 self._ingest_status(message)
+            else:
+                self._accept_manual(message)
 
-    def _dispatch(self, proposal: Proposal) -> None:
+    def _import_prior(self) -> None:
+        """Tell the planner the results of earlier work, and record them as COMPLETED."""
+        for result in self.prior:
+            outcomes = {self.spec.objective.name: result.outcome}
+            try:
+                trial_id = self.planner.observe(result.parameters, outcomes, origin="prior")
+            except PlannerError as exc:
+                raise PlannerError(f"prior result on line {result.line}: {exc}") from exc
+            self.record.add_prior_trial(
+                self.campaign_id,
+                trial_id,
+                parameters=result.parameters,
+                outcome=result.outcome,
+                source=f"{self.prior_source or 'prior data'}, line {result.line}",
+            )
+            self._stopwatch.observe(result.outcome)
+
+    def _accept_manual(self, request: ManualTrialRequest) -> None:
+        """An operator's own experiment: validated by the planner, run before new proposals."""
+        if len(self._dispatched) + len(self._next) >= self.spec.budget:
+            self.rejected_messages += 1
+            log.warning(
+                "manual trial from %s refused: the budget is taken",
+                request.requested_by or "an operator",
+            )
+            return
+        try:
+            proposal = self.planner.suggest(request.parameters, origin="manual")
+        except PlannerError as exc:
+            self.rejected_messages += 1
+            log.warning("manual trial refused: %s", exc)
+            return
+        self._next.append((proposal, {"requested_by": request.requested_by or "unknown"}))
+        log.info("manual trial %s queued: %s", proposal.trial_id, proposal.parameters)
+
+    def _queue_retry(self, trial_id: str, trial: _InFlight) -> None:
+        """Run a FAILED experiment again, if the retry policy and the budget allow it."""
+        attempt = self._attempt.get(trial_id, 1)
+        room = self.spec.budget - len(self._dispatched) - len(self._next)
+        if attempt > self.spec.retry.max_retries or room <= 0:
+            return
+        retry = self.planner.suggest(trial.proposal.parameters, origin="retry")
+        self._attempt[retry.trial_id] = attempt + 1
+        self._next.append((retry, {"retry_of": trial_id, "attempt": attempt + 1}))
+
+    def _dispatch(self, proposal: Proposal, note: dict[str, Any]) -> None:
+        """Record and send one trial; ``note`` says why it was chosen when the model did not."""
         trial_id = proposal.trial_id
         why = proposal.explanation
         self.record.add_trial(
@@ -224,7 +310,7 @@ class CampaignRunner:
             trial_id,
             parameters=proposal.parameters,
             origin=proposal.origin,
-            explanation=None if why is None else why.to_json(),
+            explanation=note or (None if why is None else why.to_json()),
         )
         setpoints = {p.actuator: proposal.parameters[p.name] for p in self.spec.parameters}
         request = ExperimentRequest(
@@ -330,6 +416,8 @@ class CampaignRunner:
             self._stopwatch.observe(outcome)
         else:
             self.planner.forget(trial_id)
+            if new is TrialState.FAILED:
+                self._queue_retry(trial_id, trial)
         self._finished += 1
         log.info(
             "trial %s %s %s", trial_id, new, reason or (outcome if outcome is not None else "")

@@ -17,6 +17,14 @@ No instrument, messaging or storage code is imported here.
 from ._bayesian import BayesianPlanner
 from ._offline import run_offline
 from ._random import RandomPlanner
-from ._types import Explanation, Planner, Proposal
+from ._types import Explanation, ParameterValue, Planner, Proposal
 
-__all__ = ["BayesianPlanner", "Explanation", "Planner", "Proposal", "RandomPlanner", "run_offline"]
+__all__ = [
+    "BayesianPlanner",
+    "Explanation",
+    "ParameterValue",
+    "Planner",
+    "Proposal",
+    "RandomPlanner",
+    "run_offline",
+]

@@ -29,7 +29,8 @@ parameter's range (max-norm in the unit cube); closer counts as the same experim
 class BayesianPlanner(AskTellPlanner):
     """Ask/tell Bayesian optimisation of one objective over a box of continuous parameters.
 
-    The first ``initial_design`` proposals are a scrambled Sobol design. Then, once at least
+    The first ``initial_design`` trials are a scrambled Sobol design (trials given by
+    ``suggest`` or ``observe`` count towards it, so prior data shortens it). Then, once at least
     two results are in, every ask fits a ``SingleTaskGP`` (unit-cube inputs, standardised
     outputs, double precision) and maximises qLogNoisyExpectedImprovement with the pending
     points as ``X_pending``; until then it keeps drawing Sobol points. Minimisation is done

@@ -7,6 +7,8 @@ planner's boundary only in the parameters' own units.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -62,6 +64,36 @@ class SearchSpace:
                 row[name] = min(max(value, lower), upper)
             rows.append(row)
         return rows
+
+    def validate(self, parameters: Mapping[str, object]) -> dict[str, float]:
+        """Check an experiment given in parameter units and return it as a proposal row.
+
+        Every parameter must be present, with a legal value (a finite real number within
+        its bounds); no other key is allowed. Raises ``PlannerError`` naming the parameter.
+        """
+        if not isinstance(parameters, Mapping):
+            raise PlannerError(
+                f"parameters must be a mapping of name to value, got {type(parameters).__name__}"
+            )
+        unknown = sorted(str(name) for name in parameters if name not in self.names)
+        if unknown:
+            raise PlannerError(
+                f"unknown parameters {unknown}; the search space has {list(self.names)}"
+            )
+        row: dict[str, float] = {}
+        for name, lower, upper in zip(self.names, self._lower, self._upper, strict=True):
+            if name not in parameters:
+                raise PlannerError(f"parameter {name!r} is missing; give a value for it")
+            raw = parameters[name]
+            if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
+                raise PlannerError(f"parameter {name!r} must be a real number, got {raw!r}")
+            value = float(raw)
+            if not (math.isfinite(value) and lower <= value <= upper):
+                raise PlannerError(
+                    f"parameter {name!r} is {value}, outside its bounds [{lower}, {upper}]"
+                )
+            row[name] = value
+        return row
 
     def to_unit(self, rows: Sequence[Mapping[str, float]]) -> Tensor:
         """Map ``n`` dicts in parameter units to unit-cube points ``X: n x d`` (double)."""

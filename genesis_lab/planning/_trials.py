@@ -19,7 +19,7 @@ from genesis_lab.errors import PlannerError
 from genesis_lab.spec import ContinuousParameter, Objective
 
 from ._space import SearchSpace
-from ._types import Explanation, Proposal
+from ._types import Explanation, ParameterValue, Proposal
 
 __all__ = ["AskTellPlanner", "Observation"]
 
@@ -57,7 +57,7 @@ class AskTellPlanner(ABC):
 
     @property
     def num_proposed(self) -> int:
-        """How many proposals this planner has made so far."""
+        """How many trials this planner has numbered so far: asked, suggested and observed."""
         return self._proposed
 
     @property
@@ -79,8 +79,7 @@ class AskTellPlanner(ABC):
             X, origins, explanations = self._generate(n - len(proposals))
             rows = self.space.to_parameters(X)
             for row, origin, explanation in zip(rows, origins, explanations, strict=True):
-                self._proposed += 1
-                trial_id = f"t{self._proposed:04d}"
+                trial_id = self._next_trial_id()
                 self._pending[trial_id] = row
                 proposals.append(
                     Proposal(
@@ -92,6 +91,43 @@ class AskTellPlanner(ABC):
                 )
         return proposals
 
+    def suggest(
+        self, parameters: Mapping[str, ParameterValue], *, origin: str = "manual"
+    ) -> Proposal:
+        """Take an experiment chosen elsewhere (an operator's own, or a retry).
+
+        ``parameters`` is validated against the search space (``PlannerError`` naming the
+        parameter otherwise); the experiment gets the next trial id and becomes pending
+        exactly like an asked proposal, so later asks keep away from it. It counts towards
+        the initial design. The proposal carries ``origin`` and no explanation.
+        """
+        row = self.space.validate(parameters)
+        trial_id = self._next_trial_id()
+        self._pending[trial_id] = row
+        return Proposal(trial_id=trial_id, parameters=dict(row), origin=origin)
+
+    def observe(
+        self,
+        parameters: Mapping[str, ParameterValue],
+        outcomes: Mapping[str, float],
+        *,
+        origin: str = "prior",
+    ) -> str:
+        """Record a result obtained elsewhere (prior data imported from a file).
+
+        ``parameters`` is validated as in ``suggest`` and ``outcomes`` as in ``tell``; the
+        result gets the next trial id and is an observation at once (the model uses it, and
+        it counts towards the initial design). Returns the trial id. ``origin`` is accepted
+        for symmetry with ``suggest`` and for the caller's record; the planner keeps only the
+        observation.
+        """
+        row = self.space.validate(parameters)
+        value = self._objective_value(None, outcomes)
+        trial_id = self._next_trial_id()
+        self._told.add(trial_id)
+        self._observations.append(Observation(trial_id, row, value))
+        return trial_id
+
     def tell(self, trial_id: str, outcomes: Mapping[str, float]) -> None:
         """Record the result of pending trial ``trial_id``.
 
@@ -100,30 +136,45 @@ class AskTellPlanner(ABC):
         corrected value or forgotten.
         """
         self._check_pending(trial_id, "tell")
+        value = self._objective_value(trial_id, outcomes)
+        parameters = self._pending.pop(trial_id)
+        self._told.add(trial_id)
+        self._observations.append(Observation(trial_id, parameters, value))
+
+    def _next_trial_id(self) -> str:
+        self._proposed += 1
+        return f"t{self._proposed:04d}"
+
+    def _objective_value(self, trial_id: str | None, outcomes: Mapping[str, float]) -> float:
+        """The objective's value in ``outcomes``, a finite float, or ``PlannerError``.
+
+        ``trial_id`` is the pending trial being told, or None for an ``observe``.
+        """
         name = self.objective.name
+        what = f"trial {trial_id}" if trial_id is not None else "the observed experiment"
         if not isinstance(outcomes, Mapping) or name not in outcomes:
             keys = sorted(outcomes) if isinstance(outcomes, Mapping) else type(outcomes).__name__
+            fix = "" if trial_id is None else ", or forget() the trial if it produced no value"
             raise PlannerError(
-                f"outcomes of trial {trial_id} lack the objective {name!r} (got {keys}); "
-                f"pass {{{name!r}: value}}, or forget() the trial if it produced no value",
+                f"outcomes of {what} lack the objective {name!r} (got {keys}); "
+                f"pass {{{name!r}: value}}{fix}",
                 trial_id=trial_id,
             )
         raw = outcomes[name]
         if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
             raise PlannerError(
-                f"objective {name!r} of trial {trial_id} must be a real number, got {raw!r}",
+                f"objective {name!r} of {what} must be a real number, got {raw!r}",
                 trial_id=trial_id,
             )
         value = float(raw)
         if not math.isfinite(value):
+            fix = "drop it" if trial_id is None else "forget() the trial"
             raise PlannerError(
-                f"objective {name!r} of trial {trial_id} is {value}, not a finite number; "
-                "forget() the trial if the measurement failed",
+                f"objective {name!r} of {what} is {value}, not a finite number; "
+                f"{fix} if the measurement failed",
                 trial_id=trial_id,
             )
-        parameters = self._pending.pop(trial_id)
-        self._told.add(trial_id)
-        self._observations.append(Observation(trial_id, parameters, value))
+        return value
 
     def forget(self, trial_id: str) -> None:
         """Drop pending trial ``trial_id`` (failed or abandoned) without an observation."""

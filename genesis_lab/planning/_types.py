@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
-__all__ = ["Explanation", "Planner", "Proposal"]
+__all__ = ["Explanation", "ParameterValue", "Planner", "Proposal"]
+
+ParameterValue: TypeAlias = float | int | str
+"""A parameter's value in its own units: a float (continuous), an int (integer), a float on
+a grid (discrete), a string (categorical), or a fixed parameter's number or string."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ class Proposal:
     ``trial_id`` is ``"t0001"``, ``"t0002"``, ... in the order the planner proposed them;
     ``parameters`` maps each parameter name to its value in that parameter's units;
     ``origin`` says why the point was chosen: ``"sobol"`` (space-filling design),
-    ``"model"`` (maximiser of the acquisition function) or ``"random"`` (uniform draw);
+    ``"model"`` (maximiser of the acquisition function), ``"random"`` (uniform draw), or
+    whatever the caller of ``suggest`` passed (``"manual"`` by default, ``"retry"``);
     ``explanation`` is what the model said about a ``"model"`` point when it chose it, and
     None for every other origin (no model was consulted).
     """
@@ -86,6 +91,24 @@ class Planner(Protocol):
 
     def forget(self, trial_id: str) -> None:
         """Drop a pending trial that will never report (failed or abandoned)."""
+        ...
+
+    def suggest(
+        self, parameters: Mapping[str, ParameterValue], *, origin: str = "manual"
+    ) -> Proposal:
+        """Take an experiment chosen elsewhere (an operator, a retry): validated against the
+        search space, given the next trial id, pending like an asked proposal."""
+        ...
+
+    def observe(
+        self,
+        parameters: Mapping[str, ParameterValue],
+        outcomes: Mapping[str, float],
+        *,
+        origin: str = "prior",
+    ) -> str:
+        """Record a result obtained elsewhere (prior data): validated, given the next trial
+        id, and used by the model at once. Returns the trial id."""
         ...
 
     @property

@@ -12,6 +12,7 @@ __all__ = [
     "ContinuousParameter",
     "Objective",
     "PlannerSettings",
+    "RetryPolicy",
     "StationRef",
     "StoppingRules",
     "StrictModel",
@@ -126,6 +127,18 @@ class StoppingRules(StrictModel):
     )
 
 
+class RetryPolicy(StrictModel):
+    """What to do with a FAILED trial (a device fault, a failed measurement)."""
+
+    max_retries: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Run a failed experiment again, with the same parameters, up to this many "
+        "times; each retry is a new trial and counts against the budget.",
+    )
+
+
 class PlannerSettings(StrictModel):
     """Knobs of the acquisition optimiser; the defaults suit a handful of parameters."""
 
@@ -158,6 +171,7 @@ class CampaignSpec(StrictModel):
         description="Experiments in flight at once; each new proposal treats them as pending.",
     )
     stopping: StoppingRules = Field(default_factory=StoppingRules)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
     planner: PlannerSettings = Field(default_factory=PlannerSettings)
 
     @field_validator("broker")

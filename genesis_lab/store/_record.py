@@ -253,6 +253,43 @@ class CampaignRecord:
                 (campaign_id, trial_id, TrialState.PROPOSED, now),
             )
 
+    def add_prior_trial(
+        self,
+        campaign_id: str,
+        trial_id: str,
+        *,
+        parameters: Mapping[str, Any],
+        outcome: float,
+        source: str,
+    ) -> None:
+        """Record a result of earlier work: COMPLETED on arrival, origin ``prior``.
+
+        It was not run by this campaign, so its history is one entry saying where it came
+        from, not the dispatch and run a campaign trial goes through.
+        """
+        now = time.time()
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO trials (campaign_id, trial_id, state, parameters_json, origin,"
+                " outcome, reason, proposed_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'prior', ?, ?, ?, ?)",
+                (
+                    campaign_id,
+                    trial_id,
+                    TrialState.COMPLETED,
+                    json.dumps(dict(parameters)),
+                    outcome,
+                    f"imported from {source}",
+                    now,
+                    now,
+                ),
+            )
+            db.execute(
+                "INSERT INTO transitions (campaign_id, trial_id, from_state, to_state, reason, at)"
+                " VALUES (?, ?, NULL, ?, ?, ?)",
+                (campaign_id, trial_id, TrialState.COMPLETED, f"imported from {source}", now),
+            )
+
     def transition(
         self,
         campaign_id: str,
