@@ -18,7 +18,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from genesis_lab.cli._render import CampaignProgress, trial_report, trial_table
+from genesis_lab.cli._render import (
+    CampaignProgress,
+    format_parameters,
+    trial_report,
+    trial_table,
+)
 from genesis_lab.cli._session import broker_session, local_worker
 from genesis_lab.errors import CampaignFileError, DataFileError, GenesisLabError, StationError
 from genesis_lab.messages import ManualTrialRequest, campaign_control_topic, encode_message
@@ -227,7 +232,7 @@ def run(
     states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.states.items()))
     out.print(f"done: {result.stop_reason}; {states}", highlight=False)
     if result.best_parameters is not None:
-        values = ", ".join(f"{k}={v:.4g}" for k, v in result.best_parameters.items())
+        values = format_parameters(result.best_parameters)
         out.print(
             f"best: {spec.objective.name}={result.best_value:.4g} at {values} "
             f"(trial {result.best_trial})",
@@ -409,7 +414,7 @@ def show(
         highlight=False,
     )
     if summary.best is not None:
-        values = ", ".join(f"{k}={v:.4g}" for k, v in summary.best.parameters.items())
+        values = format_parameters(summary.best.parameters)
         out.print(
             f"best: {summary.objective}={summary.best.outcome:.4g} at {values} "
             f"(trial {summary.best.trial_id})",

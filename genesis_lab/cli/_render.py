@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -12,11 +13,27 @@ from rich.table import Table
 from genesis_lab.orchestration import CampaignSummary, TrialDetail
 from genesis_lab.orchestration import Progress as TrialProgress
 
-__all__ = ["CampaignProgress", "trial_report", "trial_table"]
+__all__ = [
+    "CampaignProgress",
+    "format_parameters",
+    "format_value",
+    "trial_report",
+    "trial_table",
+]
 
 
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4g}"
+def format_value(value: object) -> str:
+    """A number to four significant digits; text (a category) as it is; None as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_parameters(parameters: Mapping[str, object]) -> str:
+    """``name=value, ...`` for a trial's parameters."""
+    return ", ".join(f"{name}={format_value(value)}" for name, value in parameters.items())
 
 
 def trial_table(summary: CampaignSummary) -> Table:
@@ -34,8 +51,8 @@ def trial_table(summary: CampaignSummary) -> Table:
         table.add_row(
             trial.trial_id + marker,
             trial.state.value,
-            *(_fmt(trial.parameters.get(n)) for n in names),
-            _fmt(trial.outcome),
+            *(format_value(trial.parameters.get(n)) for n in names),
+            format_value(trial.outcome),
             trial.reason,
         )
     return table
@@ -47,8 +64,8 @@ def trial_report(detail: TrialDetail) -> str:
     lines = [
         f"trial {trial.trial_id} of {detail.campaign_id}: {trial.state.value}"
         + (f" ({trial.reason})" if trial.reason else ""),
-        "parameters: " + ", ".join(f"{k}={v:.6g}" for k, v in trial.parameters.items()),
-        f"{detail.objective}: {_fmt(trial.outcome)}",
+        "parameters: " + format_parameters(trial.parameters),
+        f"{detail.objective}: {format_value(trial.outcome)}",
         f"chosen by: {trial.origin}",
     ]
     why = trial.explanation or {}
@@ -58,13 +75,15 @@ def trial_report(detail: TrialDetail) -> str:
         lines.append(f"  retry of {why['retry_of']} (attempt {why.get('attempt')})")
     elif why:
         lines.append(
-            f"  model predicted {detail.objective} = {_fmt(why.get('predicted_mean'))}"
-            f" ± {_fmt(why.get('predicted_std'))} (1 sd), fitted on "
-            f"{why.get('n_observations')} results; noise sd {_fmt(why.get('noise_std'))}"
+            f"  model predicted {detail.objective} = {format_value(why.get('predicted_mean'))}"
+            f" ± {format_value(why.get('predicted_std'))} (1 sd), fitted on "
+            f"{why.get('n_observations')} results; noise sd {format_value(why.get('noise_std'))}"
         )
-        lines.append(f"  acquisition value: {_fmt(why.get('acquisition_value'))}")
+        lines.append(f"  acquisition value: {format_value(why.get('acquisition_value'))}")
         scales = why.get("length_scales") or {}
-        lines.append("  length scales: " + ", ".join(f"{k}={_fmt(v)}" for k, v in scales.items()))
+        lines.append(
+            "  length scales: " + ", ".join(f"{k}={format_value(v)}" for k, v in scales.items())
+        )
     elif trial.origin in ("sobol", "random"):
         lines.append("  (no model yet: a space-filling design point)")
     lines.append("history:")
@@ -104,9 +123,11 @@ class CampaignProgress:
         self._bar.stop()
 
     def __call__(self, update: TrialProgress) -> None:
-        self._bar.update(self._task, completed=update.finished, best=_fmt(update.best_value))
+        self._bar.update(
+            self._task, completed=update.finished, best=format_value(update.best_value)
+        )
         self._console.print(
-            f"{update.trial_id} {update.state.value:<9} {self._objective}={_fmt(update.outcome)}"
-            f"  best={_fmt(update.best_value)}",
+            f"{update.trial_id} {update.state.value:<9} {self._objective}={format_value(update.outcome)}"
+            f"  best={format_value(update.best_value)}",
             highlight=False,
         )

@@ -294,3 +294,10 @@ def test_worker_needs_a_station() -> None:
 def test_worker_with_an_unknown_plugin_exits_2() -> None:
     result = cli.invoke(app, ["worker", "--station", "no-such-bench"])
     assert result.exit_code == 2 and "no station plugin named 'no-such-bench'" in result.output
+
+
+def test_values_of_every_kind_are_shown() -> None:
+    from genesis_lab.cli._render import format_parameters
+
+    shown = format_parameters({"temp": 412.123456, "stages": 3, "solvent": "toluene"})
+    assert shown == "temp=412.1, stages=3, solvent=toluene"
