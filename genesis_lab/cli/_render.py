@@ -123,11 +123,10 @@ class CampaignProgress:
         self._bar.stop()
 
     def __call__(self, update: TrialProgress) -> None:
-        self._bar.update(
-            self._task, completed=update.finished, best=format_value(update.best_value)
-        )
+        best = format_value(update.best_value)
+        self._bar.update(self._task, completed=update.finished, best=best)
         self._console.print(
-            f"{update.trial_id} {update.state.value:<9} {self._objective}={format_value(update.outcome)}"
-            f"  best={format_value(update.best_value)}",
+            f"{update.trial_id} {update.state.value:<9} "
+            f"{self._objective}={format_value(update.outcome)}  best={best}",
             highlight=False,
         )
