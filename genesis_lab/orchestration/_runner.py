@@ -173,8 +173,14 @@ class CampaignRunner:
             return
         if status.state == "online":
             self._station_online.set()
-        else:
+        elif self._station_online.is_set():
             self._station_online.clear()
+            log.warning(
+                "station %s went offline; trials in flight are abandoned after "
+                "trial_timeout_s=%g s unless its worker comes back",
+                self.station_id,
+                self.spec.trial_timeout_s,
+            )
 
     # -------------------------------------------------------------------- loop
     def run(self) -> CampaignResult:
