@@ -240,3 +240,34 @@ def test_unreachable_broker_is_recorded_as_a_failed_campaign(
             runner.run()
         [campaign] = record.campaigns()
     assert campaign.status == "failed" and "BrokerError" in campaign.stop_reason
+
+
+@pytest.mark.slow
+def test_trials_of_a_vanished_worker_are_abandoned_after_their_timeout(
+    embedded_broker: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = small_spec(budget=3).model_dump()
+    data["trial_timeout_s"] = 1.0
+    spec = CampaignSpec.model_validate(data)
+    with worker_for(spec, embedded_broker) as worker, CampaignRecord(tmp_path / "r") as record:
+
+        def stop_worker_after_first(progress: Progress) -> None:
+            if progress.finished == 1:
+                worker.stop()
+
+        runner = CampaignRunner(
+            spec,
+            spec_text="",
+            record=record,
+            broker_url=embedded_broker,
+            progress=stop_worker_after_first,
+        )
+        result = runner.run()
+        trials = record.trials(result.campaign_id)
+    assert [t.state for t in trials] == [
+        TrialState.COMPLETED,
+        TrialState.ABANDONED,
+        TrialState.ABANDONED,
+    ]
+    assert all("no result within trial_timeout_s=1.0" in t.reason for t in trials[1:])
+    assert any("went offline" in r.getMessage() for r in caplog.records)
