@@ -48,10 +48,11 @@ class ExperimentRequest(_Message):
     campaign_id: str = Field(pattern=_ID)
     trial_id: str = Field(pattern=_ID)
     station_id: str = Field(pattern=_ID)
-    setpoints: dict[str, float] = Field(
-        min_length=1, description="Actuator name -> value, in the actuator's units."
+    setpoints: dict[str, float | int | str] = Field(
+        min_length=1,
+        description="Actuator name -> value, in the actuator's units (text for a choice).",
     )
-    parameters: dict[str, float] = Field(
+    parameters: dict[str, float | int | str] = Field(
         description="Campaign parameter name -> value, recorded in the run's start document."
     )
     readings: list[str] = Field(

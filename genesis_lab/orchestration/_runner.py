@@ -37,7 +37,7 @@ from genesis_lab.orchestration._documents import document_problem
 from genesis_lab.orchestration._prior import PriorResult
 from genesis_lab.orchestration._provenance import package_versions
 from genesis_lab.orchestration._stopping import StopWatch
-from genesis_lab.planning import BayesianPlanner, Planner, Proposal
+from genesis_lab.planning import BayesianPlanner, ParameterValue, Planner, Proposal
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
 
@@ -71,7 +71,7 @@ class CampaignResult:
     record_path: str
     states: dict[str, int]
     best_trial: str | None
-    best_parameters: dict[str, float] | None
+    best_parameters: dict[str, ParameterValue] | None
     best_value: float | None
     stop_reason: str
     rejected_messages: int

@@ -1,7 +1,8 @@
 """Planning: choose the next experiments from the results so far (pure computation).
 
-Ask/tell planners over a box of continuous parameters. ``BayesianPlanner`` starts with a
-scrambled Sobol design and continues with a BoTorch GP and qLogNoisyExpectedImprovement;
+Ask/tell planners over typed parameters (continuous on a linear or log scale, integer,
+discrete, categorical, fixed). ``BayesianPlanner`` starts with a scrambled Sobol design
+and continues with a BoTorch GP and qLogNoisyExpectedImprovement;
 ``RandomPlanner`` is the uniform baseline. Each model proposal carries an ``Explanation``
 (predicted mean and spread, acquisition value, fitted length scales and noise). Both
 satisfy the ``Planner`` protocol::
@@ -10,6 +11,8 @@ satisfy the ``Planner`` protocol::
     for proposal in planner.ask(2):
         ...  # run the experiment
         planner.tell(proposal.trial_id, {spec.objective.name: value})
+    planner.suggest({...}, origin="manual")  # an operator's own experiment, pending
+    planner.observe({...}, {spec.objective.name: value})  # prior data, used at once
 
 No instrument, messaging or storage code is imported here.
 """

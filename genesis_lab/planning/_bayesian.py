@@ -11,13 +11,13 @@ from torch import Tensor
 from torch.quasirandom import SobolEngine
 
 from genesis_lab.errors import PlannerError
-from genesis_lab.spec import CampaignSpec, ContinuousParameter, Objective
+from genesis_lab.spec import CampaignSpec, Objective, Parameter
 
 from ._acquisition import MODEL_FAILURES, ModelStep, derive_seed, propose_by_model
 from ._trials import AskTellPlanner
 from ._types import Explanation
 
-__all__ = ["MIN_SEPARATION", "BayesianPlanner"]
+__all__ = ["MIN_SEPARATION", "SOBOL_TRIES", "BayesianPlanner"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,15 +25,23 @@ MIN_SEPARATION = 1e-4
 """Smallest distance a new model point keeps from in-flight points, as a fraction of each
 parameter's range (max-norm in the unit cube); closer counts as the same experiment."""
 
+SOBOL_TRIES = 64
+"""Sobol points drawn, at most, to replace a model point that repeats an in-flight one."""
+
 
 class BayesianPlanner(AskTellPlanner):
-    """Ask/tell Bayesian optimisation of one objective over a box of continuous parameters.
+    """Ask/tell Bayesian optimisation of one objective over typed parameters.
 
     The first ``initial_design`` trials are a scrambled Sobol design (trials given by
-    ``suggest`` or ``observe`` count towards it, so prior data shortens it). Then, once at least
-    two results are in, every ask fits a ``SingleTaskGP`` (unit-cube inputs, standardised
-    outputs, double precision) and maximises qLogNoisyExpectedImprovement with the pending
-    points as ``X_pending``; until then it keeps drawing Sobol points. Minimisation is done
+    ``suggest`` or ``observe`` count towards it, so prior data shortens it), each integer,
+    discrete or categorical column binned onto its allowed values. Then, once at least two
+    results are in, every ask fits a ``SingleTaskGP`` (unit-cube inputs, categorical columns
+    one-hot, standardised outputs, double precision) and maximises
+    qLogNoisyExpectedImprovement with the pending points as ``X_pending``: by
+    ``optimize_acqf`` over a continuous space, by ``optimize_acqf_mixed_alternating`` when
+    there are grid or categorical columns (so every model point is legal). Until then it
+    keeps drawing Sobol points. Fixed parameters are not modelled; they are added to every
+    proposal. Minimisation is done
     by maximising the negated objective. The same seed and the same history of asks, tells
     and forgets give the same proposals.
 
@@ -48,7 +56,7 @@ class BayesianPlanner(AskTellPlanner):
 
     def __init__(
         self,
-        parameters: Sequence[ContinuousParameter],
+        parameters: Sequence[Parameter],
         objective: Objective,
         *,
         seed: int = 0,
@@ -91,8 +99,9 @@ class BayesianPlanner(AskTellPlanner):
         return self._propose_by_model(q)
 
     def _draw_sobol(self, k: int) -> Tensor:
-        """Next ``k x d`` points of the scrambled Sobol sequence (never repeats)."""
-        return self._sobol.draw(k, dtype=torch.double)
+        """Next ``k x d`` points of the scrambled Sobol sequence (never repeats), each grid
+        or categorical column binned onto its allowed values (``SearchSpace.from_uniform``)."""
+        return self.space.from_uniform(self._sobol.draw(k, dtype=torch.double))
 
     def _sobol_batch(self, k: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
         """``k`` Sobol points, their origins, and no explanations (no model chose them)."""
@@ -122,19 +131,21 @@ class BayesianPlanner(AskTellPlanner):
                 num_restarts=self.num_restarts,
                 raw_samples=self.raw_samples,
                 seed=derive_seed(self.seed, self.num_proposed),
+                discrete_dims=self.space.discrete_dims or None,
+                cat_dims=self.space.cat_dims or None,
             )
         except MODEL_FAILURES as error:
             logger.warning("model step failed (%r); proposing Sobol points instead", error)
             return self._sobol_batch(q)
-        return self._keep_apart(step.X, X_pending, self._explain(step))
+        X = self.space.round(step.X)  # already legal; guards against float drift
+        return self._keep_apart(X, X_pending, self._explain(step))
 
     def _explain(self, step: ModelStep) -> list[Explanation]:
         """One ``Explanation`` per point of ``step``, in objective and parameter units."""
-        ranges = (self.space.bounds[1] - self.space.bounds[0]).tolist()
         length_scales = {
             name: float(scale) * width
             for name, scale, width in zip(
-                self.space.names, step.lengthscales.tolist(), ranges, strict=True
+                self.space.searched, step.lengthscales.tolist(), self.space.widths, strict=True
             )
         }
         return [
@@ -154,15 +165,26 @@ class BayesianPlanner(AskTellPlanner):
     ) -> tuple[Tensor, list[str], list[Explanation | None]]:
         """Replace any of ``X: q x d`` closer than ``MIN_SEPARATION`` to a pending point (or
         an earlier point of the batch) by the next Sobol point, so nothing in flight is
-        proposed again; a replaced point loses its explanation."""
+        proposed again; a replaced point loses its explanation. On a small grid a Sobol point
+        may land on a taken one too, so up to ``SOBOL_TRIES`` are drawn; if every one is
+        taken (the finite space is exhausted), the last is used."""
         taken = X_pending if X_pending is not None else X.new_zeros(0, X.shape[-1])
+
+        def is_taken(x: Tensor) -> bool:
+            return bool(taken.shape[0]) and bool(
+                (taken - x).abs().amax(dim=-1).min() < MIN_SEPARATION
+            )
+
         rows: list[Tensor] = []
         origins: list[str] = []
         kept: list[Explanation | None] = []
         for x, explanation in zip(X, explanations, strict=True):
-            if taken.shape[0] and (taken - x).abs().amax(dim=-1).min() < MIN_SEPARATION:
+            if is_taken(x):
                 logger.warning("model proposed an in-flight point again; using a Sobol point")
-                x = self._draw_sobol(1)[0]
+                for _ in range(SOBOL_TRIES):
+                    x = self._draw_sobol(1)[0]
+                    if not is_taken(x):
+                        break
                 origins.append("sobol")
                 kept.append(None)
             else:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from genesis_lab.planning._types import Planner, Proposal
+from genesis_lab.planning._types import ParameterValue, Planner, Proposal
 
 __all__ = ["run_offline"]
 
 
 def run_offline(
     planner: Planner,
-    evaluate: Callable[[dict[str, float]], float],
+    evaluate: Callable[[dict[str, ParameterValue]], float],
     *,
     budget: int,
     objective: str,

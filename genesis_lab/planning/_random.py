@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from genesis_lab.spec import CampaignSpec, ContinuousParameter, Objective
+from genesis_lab.spec import CampaignSpec, Objective, Parameter
 
 from ._trials import AskTellPlanner
 from ._types import Explanation
@@ -23,7 +23,7 @@ class RandomPlanner(AskTellPlanner):
 
     def __init__(
         self,
-        parameters: Sequence[ContinuousParameter],
+        parameters: Sequence[Parameter],
         objective: Objective,
         *,
         seed: int = 0,
@@ -38,6 +38,8 @@ class RandomPlanner(AskTellPlanner):
         return cls(spec.parameters, spec.objective, seed=spec.seed)
 
     def _generate(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
-        """``X: q x d`` uniform in the unit cube; no model, so no explanations."""
-        X = torch.rand(q, self.space.dim, generator=self._generator, dtype=torch.double)
+        """``X: q x d`` uniform in the unit cube (each allowed value of a grid or categorical
+        column equally likely); no model, so no explanations."""
+        U = torch.rand(q, self.space.dim, generator=self._generator, dtype=torch.double)
+        X = self.space.from_uniform(U)
         return X, ["random"] * q, [None] * q

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from genesis_lab.errors import PlannerError
-from genesis_lab.spec import ContinuousParameter, Objective
+from genesis_lab.spec import Objective, Parameter
 
 from ._space import SearchSpace
 from ._types import Explanation, ParameterValue, Proposal
@@ -29,18 +29,18 @@ class Observation:
     """A completed trial: the parameters that were run and the objective value measured."""
 
     trial_id: str
-    parameters: dict[str, float]
+    parameters: dict[str, ParameterValue]
     value: float
 
 
 class AskTellPlanner(ABC):
     """Base of the planners: keeps proposals, pending trials and observations in order."""
 
-    def __init__(self, parameters: Sequence[ContinuousParameter], objective: Objective) -> None:
+    def __init__(self, parameters: Sequence[Parameter], objective: Objective) -> None:
         self.space = SearchSpace(parameters)
         self.objective = objective
         self._proposed = 0
-        self._pending: dict[str, dict[str, float]] = {}
+        self._pending: dict[str, dict[str, ParameterValue]] = {}
         self._observations: list[Observation] = []
         self._told: set[str] = set()
         self._forgotten: set[str] = set()
@@ -61,7 +61,7 @@ class AskTellPlanner(ABC):
         return self._proposed
 
     @property
-    def pending(self) -> dict[str, dict[str, float]]:
+    def pending(self) -> dict[str, dict[str, ParameterValue]]:
         """Trials asked but neither told nor forgotten: ``trial_id -> parameters``."""
         return {trial_id: dict(row) for trial_id, row in self._pending.items()}
 
@@ -183,7 +183,7 @@ class AskTellPlanner(ABC):
         self._forgotten.add(trial_id)
 
     @property
-    def best(self) -> tuple[str, dict[str, float], float] | None:
+    def best(self) -> tuple[str, dict[str, ParameterValue], float] | None:
         """``(trial_id, parameters, value)`` of the best observation, by the objective's
         direction (first one wins a tie); ``None`` before any result."""
         if not self._observations:

@@ -26,8 +26,11 @@ class Explanation:
     function). ``acquisition_value`` is the log expected improvement (qLogNEI) of the whole
     batch the point was proposed in, jointly, given the trials then in flight; for an
     ``ask(1)`` it is the point's own value, and every point of one batch shares it.
-    ``length_scales`` maps each parameter name to its fitted ARD length scale in that
-    parameter's units (larger: the objective changes more slowly along it). ``noise_std``
+    ``length_scales`` maps each searched parameter's name to its fitted ARD length scale in
+    that parameter's units (larger: the objective changes more slowly along it); on a log
+    scale the units are natural-log units of the value (e-folds); for a categorical
+    parameter it is the shortest length scale of its one-hot columns (dimensionless:
+    well below 1, the choice matters). Fixed parameters have none. ``noise_std``
     is the fitted observation-noise standard deviation in objective units.
     ``n_observations`` is how many results the model was fitted on. A model value is None
     when it could not be computed as a finite number.
@@ -58,7 +61,9 @@ class Proposal:
     """One experiment the planner wants run.
 
     ``trial_id`` is ``"t0001"``, ``"t0002"``, ... in the order the planner proposed them;
-    ``parameters`` maps each parameter name to its value in that parameter's units;
+    ``parameters`` maps each parameter name, in campaign order, to its value in that
+    parameter's units: a float (continuous, discrete), an int (integer), a choice's string
+    (categorical), the declared value (fixed);
     ``origin`` says why the point was chosen: ``"sobol"`` (space-filling design),
     ``"model"`` (maximiser of the acquisition function), ``"random"`` (uniform draw), or
     whatever the caller of ``suggest`` passed (``"manual"`` by default, ``"retry"``);
@@ -67,7 +72,7 @@ class Proposal:
     """
 
     trial_id: str
-    parameters: dict[str, float]
+    parameters: dict[str, ParameterValue]
     origin: str
     explanation: Explanation | None = None
 
@@ -112,6 +117,6 @@ class Planner(Protocol):
         ...
 
     @property
-    def best(self) -> tuple[str, dict[str, float], float] | None:
+    def best(self) -> tuple[str, dict[str, ParameterValue], float] | None:
         """``(trial_id, parameters, objective value)`` of the best result so far, or None."""
         ...

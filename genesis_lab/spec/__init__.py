@@ -2,9 +2,16 @@
 
 from genesis_lab.spec._loader import CampaignFile, load_campaign, parse_campaign
 from genesis_lab.spec._models import (
+    DISCRETE_MAX_VALUES,
+    AnyParameter,
     CampaignSpec,
+    CategoricalParameter,
     ContinuousParameter,
+    DiscreteParameter,
+    FixedParameter,
+    IntegerParameter,
     Objective,
+    Parameter,
     PlannerSettings,
     RetryPolicy,
     StationRef,
@@ -14,10 +21,17 @@ from genesis_lab.spec._models import (
 )
 
 __all__ = [
+    "DISCRETE_MAX_VALUES",
+    "AnyParameter",
     "CampaignFile",
     "CampaignSpec",
+    "CategoricalParameter",
     "ContinuousParameter",
+    "DiscreteParameter",
+    "FixedParameter",
+    "IntegerParameter",
     "Objective",
+    "Parameter",
     "PlannerSettings",
     "RetryPolicy",
     "StationRef",

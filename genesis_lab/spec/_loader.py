@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -62,7 +62,7 @@ def parse_campaign(text: str, path: str = "<campaign>") -> CampaignFile:
     try:
         spec = CampaignSpec.model_validate(data)
     except ValidationError as exc:
-        raise CampaignFileError(path, _problems(exc, root, CampaignSpec)) from None
+        raise CampaignFileError(path, _problems(exc, root, CampaignSpec, data)) from None
     return CampaignFile(spec=spec, path=path, text=text, _root=root)
 
 
@@ -118,14 +118,14 @@ def _yaml_problem(exc: yaml.YAMLError) -> FieldProblem:
 
 
 def _problems(
-    exc: ValidationError, root: yaml.Node | None, model: type[BaseModel]
+    exc: ValidationError, root: yaml.Node | None, model: type[BaseModel], data: Any
 ) -> list[FieldProblem]:
     problems = []
     for error in exc.errors():
         loc = list(error["loc"])
         message = error["msg"]
         if error["type"] == "extra_forbidden":
-            message = "unknown field" + _suggestion(loc, model)
+            message = "unknown field" + _suggestion(loc, model, data)
         elif error["type"] == "missing":
             message = "required field is missing"
         elif message.startswith("Value error, "):
@@ -135,18 +135,27 @@ def _problems(
     return problems
 
 
-def _suggestion(loc: list[str | int], model: type[BaseModel]) -> str:
-    """' (did you mean 'bounds'?)' for a misspelt key, found by walking the model."""
+def _suggestion(loc: list[str | int], model: type[BaseModel], data: Any) -> str:
+    """' (did you mean 'bounds'?)' for a misspelt key, found by walking model and data.
+
+    Where a field holds one of several models (the parameter types), the item's ``type``
+    key says which one the misspelt key belongs to.
+    """
     current: Any = model
+    pending: list[type[BaseModel]] = []
     for part in loc[:-1]:
+        data = _step(data, part)
         if isinstance(part, int):
             continue
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:
             return ""
-        current = _model_in(field.annotation)
+        pending = _models_in(field.annotation)
+        current = _pick(pending, data)
         if current is None:
             return ""
+    if pending and len(pending) > 1:
+        current = _pick(pending, data)
     names = list(getattr(current, "model_fields", {}))
     close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
     if close:
@@ -154,14 +163,33 @@ def _suggestion(loc: list[str | int], model: type[BaseModel]) -> str:
     return f"; expected one of: {', '.join(sorted(names))}"
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def _step(data: Any, part: str | int) -> Any:
+    if isinstance(part, int):
+        return data[part] if isinstance(data, list) and 0 <= part < len(data) else None
+    return data.get(part) if isinstance(data, dict) else None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in getattr(annotation, "__args__", ()):
-        found = _model_in(argument)
-        if found is not None:
-            return found
-    return None
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for argument in get_args(annotation):
+        found.extend(m for m in _models_in(argument) if m not in found)
+    return found
+
+
+def _pick(models: list[type[BaseModel]], item: Any) -> type[BaseModel] | None:
+    """The model among ``models`` that an item with this ``type`` key validates as."""
+    if len(models) <= 1 or not isinstance(item, dict):
+        return models[0] if models else None
+    for candidate in models:
+        type_field = candidate.model_fields.get("type")
+        if type_field is None:
+            continue
+        allowed = get_args(type_field.annotation) or (type_field.default,)
+        if item.get("type", type_field.default) in allowed:
+            return candidate
+    return models[0]
 
 
 def _dotted(loc: Loc) -> str:

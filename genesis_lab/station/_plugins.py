@@ -8,7 +8,13 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from genesis_lab.errors import FieldProblem, StationError
-from genesis_lab.spec import CampaignFile, StationRef
+from genesis_lab.spec import (
+    CampaignFile,
+    CategoricalParameter,
+    FixedParameter,
+    Parameter,
+    StationRef,
+)
 from genesis_lab.station._contract import Station, StationPlugin
 
 __all__ = [
@@ -85,6 +91,17 @@ def check_campaign_fits(campaign: CampaignFile) -> list[FieldProblem]:
         station.close()
 
 
+def _numeric_span(parameter: Parameter) -> tuple[float, float] | None:
+    """The range of numbers a parameter can send to its actuator (None for categories)."""
+    if isinstance(parameter, CategoricalParameter):
+        return None
+    if isinstance(parameter, FixedParameter):
+        if isinstance(parameter.value, str):
+            return None
+        return (float(parameter.value), float(parameter.value))
+    return (float(parameter.bounds[0]), float(parameter.bounds[1]))
+
+
 def _option_message(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown option"
@@ -107,11 +124,15 @@ def _device_problems(campaign: CampaignFile, station: Station) -> list[FieldProb
             )
             continue
         limits = station.limits(parameter.actuator)
-        low, high = parameter.bounds
-        if limits is not None and (low < limits[0] or high > limits[1]):
+        span = _numeric_span(parameter)
+        if limits is None or span is None:
+            continue
+        low, high = span
+        if low < limits[0] or high > limits[1]:
+            key = "value" if isinstance(parameter, FixedParameter) else "bounds"
             problems.append(
                 campaign.problem(
-                    ("parameters", index, "bounds"),
+                    ("parameters", index, key),
                     f"bounds [{low}, {high}] leave the limits of {parameter.actuator!r} "
                     f"[{limits[0]}, {limits[1]}]",
                 )

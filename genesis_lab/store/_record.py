@@ -96,7 +96,7 @@ class TrialRow:
     campaign_id: str
     trial_id: str
     state: TrialState
-    parameters: dict[str, float]
+    parameters: dict[str, Any]
     origin: str
     explanation: dict[str, Any] | None
     outcome: float | None
@@ -226,7 +226,7 @@ class CampaignRecord:
         campaign_id: str,
         trial_id: str,
         *,
-        parameters: Mapping[str, float],
+        parameters: Mapping[str, Any],
         origin: str,
         explanation: Mapping[str, Any] | None = None,
     ) -> None:

@@ -14,12 +14,18 @@ from genesis_lab.station import Station
 __all__ = ["envelope_violations"]
 
 
-def envelope_violations(station: Station, setpoints: Mapping[str, float]) -> list[str]:
-    """Why ``setpoints`` may not be run on ``station`` (empty when they may)."""
+def envelope_violations(station: Station, setpoints: Mapping[str, float | int | str]) -> list[str]:
+    """Why ``setpoints`` may not be run on ``station`` (empty when they may).
+
+    Text setpoints (a choice, such as a solvent) are left to the actuator, which refuses a
+    choice it does not have; numbers must be finite and within the actuator's limits.
+    """
     problems: list[str] = []
     for name, value in setpoints.items():
         if name not in station.actuators:
             problems.append(f"{name}: no such actuator on this station")
+            continue
+        if isinstance(value, str):
             continue
         if not math.isfinite(value):
             problems.append(f"{name}: setpoint {value} is not a finite number")

@@ -21,7 +21,7 @@ PLAN_NAME = "genesis_lab_experiment"
 
 def experiment_plan(
     actuators: Mapping[str, Movable],
-    setpoints: Mapping[str, float],
+    setpoints: Mapping[str, float | int | str],
     detectors: Sequence[Readable],
     md: Mapping[str, Any],
 ) -> MsgGenerator[str]:

@@ -301,3 +301,37 @@ def test_values_of_every_kind_are_shown() -> None:
 
     shown = format_parameters({"temp": 412.123456, "stages": 3, "solvent": "toluene"})
     assert shown == "temp=412.1, stages=3, solvent=toluene"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "campaigns").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_campaign_validates_against_its_station(path: Path) -> None:
+    result = cli.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.slow
+def test_typed_parameters_reach_the_instrument_as_legal_values(tmp_path: Path) -> None:
+    record = tmp_path / "r.sqlite"
+    result = cli.invoke(
+        app,
+        [
+            "run",
+            str(REPO / "campaigns" / "colour_mixing_typed.yaml"),
+            "--budget",
+            "8",
+            "--record",
+            str(record),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(cli.invoke(app, ["show", str(record), "--json"]).output)
+    assert [t["state"] for t in data["trials"]] == ["COMPLETED"] * 8
+    for trial in data["trials"]:
+        values = trial["parameters"]
+        assert isinstance(values["cyan"], int) and 0 <= values["cyan"] <= 10
+        assert values["magenta"] * 2 == int(values["magenta"] * 2)  # on the 0.5 mL grid
+        assert values["yellow"] == 1.5
+    with CampaignRecord(record, read_only=True) as store:
+        [campaign] = store.campaigns()
+        starts = [d.doc for d in store.documents(campaign.campaign_id) if d.name == "start"]
+    assert all(s["setpoints"]["pump_yellow"] == 1.5 for s in starts)

@@ -123,3 +123,129 @@ def test_broker_urls(url: str, expected: tuple[str, int]) -> None:
 def test_bad_broker_urls(url: str) -> None:
     with pytest.raises(ValueError):
         parse_broker_url(url)
+
+
+# --- parameter types -------------------------------------------------------------------------
+
+TYPED = """\
+name: typed
+parameters:
+  - name: volume
+    bounds: [0, 10]
+    units: mL
+  - name: rate
+    type: continuous
+    scale: log
+    bounds: [0.01, 100]
+    units: mL/min
+  - name: cycles
+    type: integer
+    bounds: [1, 6]
+    units: cycles
+  - name: temperature
+    type: discrete
+    bounds: [20, 80]
+    step: 7.5
+    units: degC
+  - name: solvent
+    type: categorical
+    choices: [water, ethanol, dmso]
+  - name: buffer
+    type: fixed
+    value: PBS
+  - name: ph
+    type: fixed
+    value: 7.4
+    units: pH
+objective:
+  name: score
+  direction: maximize
+  reading: det_score
+budget: 12
+station:
+  plugin: colour-bench
+"""
+
+
+def test_every_parameter_type_validates() -> None:
+    from genesis_lab.spec import (
+        CategoricalParameter,
+        ContinuousParameter,
+        DiscreteParameter,
+        FixedParameter,
+        IntegerParameter,
+    )
+
+    volume, rate, cycles, temperature, solvent, buffer, ph = parse_campaign(TYPED).spec.parameters
+    assert isinstance(volume, ContinuousParameter) and volume.scale == "linear"
+    assert isinstance(rate, ContinuousParameter) and rate.scale == "log"
+    assert isinstance(cycles, IntegerParameter) and cycles.bounds == (1, 6)
+    assert isinstance(temperature, DiscreteParameter)
+    assert temperature.values == (20.0, 27.5, 35.0, 42.5, 50.0, 57.5, 65.0, 72.5, 80.0)
+    assert isinstance(solvent, CategoricalParameter) and solvent.choices[1] == "ethanol"
+    assert isinstance(buffer, FixedParameter) and buffer.value == "PBS"
+    assert isinstance(ph, FixedParameter) and ph.value == 7.4 and ph.actuator == "ph"
+
+
+def test_typed_spec_survives_a_dump_and_reload() -> None:
+    from genesis_lab.spec import CampaignSpec
+
+    spec = parse_campaign(TYPED).spec
+    assert CampaignSpec.model_validate(spec.model_dump()) == spec
+    assert CampaignSpec.model_validate_json(spec.model_dump_json()) == spec
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "says"),
+    [
+        ("    bounds: [0.01, 100]", "    bounds: [0, 100]", 9, "parameters.1.bounds", "above zero"),
+        ("    bounds: [1, 6]", "    bounds: [1, 6.5]", 13, "parameters.2.bounds.1", "integer"),
+        ("    step: 7.5", "    step: 7", 18, "parameters.3.step", "whole number of steps"),
+        ("    step: 7.5", "", 15, "parameters.3.step", "missing"),
+        ("    step: 7.5", "    step: 0", 18, "parameters.3.step", "greater than 0"),
+        ("choices: [water, ethanol, dmso]", "choices: [water]", 22, "parameters.4.choices", "2"),
+        (
+            "choices: [water, ethanol, dmso]",
+            "choices: [a, a]",
+            22,
+            "parameters.4.choices",
+            "unique",
+        ),
+        ("    type: integer", "    type: whole", 12, "parameters.2.type", "unknown parameter type"),
+        (
+            "    value: 7.4\n    units: pH",
+            "    value: 7.4",
+            26,
+            "parameters.6.units",
+            "needs units",
+        ),
+        ("    value: PBS", "    value: [PBS]", 25, "parameters.5.value", "number or a string"),
+        ("    value: PBS", "    value: true", 25, "parameters.5.value", "number or a string"),
+    ],
+)
+def test_bad_typed_parameters_name_field_and_line(
+    old: str, new: str, line: int, field: str, says: str
+) -> None:
+    assert old in TYPED
+    problems = _problems(TYPED.replace(old, new))
+    matching = [p for p in problems if p[1] == field]
+    assert matching, problems
+    assert matching[0][0] == line
+    assert says in matching[0][2]
+
+
+def test_misspelt_key_of_a_typed_parameter_names_key_and_line() -> None:
+    problems = _problems(TYPED.replace("    choices:", "    choises:"))
+    assert any(
+        (line, field) == (22, "parameters.4.choises") and "unknown field" in message
+        for line, field, message in problems
+    )
+
+
+def test_misspelt_key_of_another_parameter_type_gets_that_types_suggestion() -> None:
+    text = GOOD.replace(
+        "objective:",
+        "  - name: solvent\n    type: categorical\n    choises: [water, ethanol]\nobjective:",
+    )
+    problems = _problems(text)
+    assert (9, "parameters.1.choises", "unknown field (did you mean 'choices'?)") in problems
