@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import torch
+from scipy.optimize import OptimizeWarning
 from torch import Tensor
 
 # linear_operator and gpytorch decorate functions with ``torch.jit.script`` at import, which
@@ -209,6 +210,8 @@ def propose_by_model(
     seed: int,
     discrete_dims: Mapping[int, Sequence[float]] | None = None,
     cat_dims: Mapping[int, Sequence[float]] | None = None,
+    inequality_constraints: list[tuple[Tensor, Tensor, float]] | None = None,
+    equality_constraints: list[tuple[Tensor, Tensor, float]] | None = None,
 ) -> ModelStep:
     """Fit a ``SingleTaskGP`` and return the ``q`` points that jointly maximise qLogNEI.
 
@@ -223,6 +226,9 @@ def propose_by_model(
         discrete_dims: ordered grid columns (integer, discrete) -> their allowed values.
         cat_dims: categorical columns -> their codes; the GP sees them one-hot
             (``CodesToOneHot``), and each reports its shortest choice length scale.
+        inequality_constraints: BoTorch's ``(indices, coefficients, rhs)`` meaning
+            ``sum(coefficients * X[..., indices]) >= rhs``, on unit-cube columns, or None.
+        equality_constraints: the same with ``==``, or None.
 
     With grid or categorical columns the acquisition is maximised by BoTorch's
     ``optimize_acqf_mixed_alternating`` (local search over the grids and categories,
@@ -264,15 +270,23 @@ def propose_by_model(
             prune_baseline=True,
         )
         if discrete_dims or cat_dims:
-            X, _ = optimize_acqf_mixed_alternating(
-                acq_function=acqf,
-                bounds=bounds,
-                discrete_dims=discrete_dims,
-                cat_dims=cat_dims,
-                q=q,
-                num_restarts=num_restarts,
-                raw_samples=raw_samples,
-            )
+            with warnings.catch_warnings():
+                # With constraints the continuous steps use SLSQP, which does not know the
+                # "tol" option BoTorch always passes it; it is ignored, harmlessly.
+                warnings.filterwarnings(
+                    "ignore", message="Unknown solver options: tol", category=OptimizeWarning
+                )
+                X, _ = optimize_acqf_mixed_alternating(
+                    acq_function=acqf,
+                    bounds=bounds,
+                    discrete_dims=discrete_dims,
+                    cat_dims=cat_dims,
+                    q=q,
+                    num_restarts=num_restarts,
+                    raw_samples=raw_samples,
+                    inequality_constraints=inequality_constraints,
+                    equality_constraints=equality_constraints,
+                )
             # Sequential greedy: the joint value of the batch is read afterwards.
             with torch.no_grad():
                 acq_value = acqf(X.detach().reshape(1, q, d))
@@ -283,6 +297,8 @@ def propose_by_model(
                 q=q,
                 num_restarts=num_restarts,
                 raw_samples=raw_samples,
+                inequality_constraints=inequality_constraints,
+                equality_constraints=equality_constraints,
                 # L-BFGS-B often ends "ABNORMAL" on a flat acquisition surface near
                 # convergence; the best restart is still good, and a retry would double
                 # the time of an ask.

@@ -11,7 +11,7 @@ from torch import Tensor
 from torch.quasirandom import SobolEngine
 
 from genesis_lab.errors import PlannerError
-from genesis_lab.spec import CampaignSpec, Objective, Parameter
+from genesis_lab.spec import CampaignSpec, LinearConstraint, Objective, Parameter
 
 from ._acquisition import MODEL_FAILURES, ModelStep, derive_seed, propose_by_model
 from ._trials import AskTellPlanner
@@ -63,8 +63,9 @@ class BayesianPlanner(AskTellPlanner):
         initial_design: int = 5,
         num_restarts: int = 8,
         raw_samples: int = 256,
+        constraints: Sequence[LinearConstraint] = (),
     ) -> None:
-        super().__init__(parameters, objective)
+        super().__init__(parameters, objective, constraints)
         for name, value, least in (
             ("seed", seed, 0),
             ("initial_design", initial_design, 0),
@@ -89,6 +90,7 @@ class BayesianPlanner(AskTellPlanner):
             initial_design=spec.initial_design,
             num_restarts=spec.planner.num_restarts,
             raw_samples=spec.planner.raw_samples,
+            constraints=spec.linear_constraints,
         )
 
     def _generate(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
@@ -100,7 +102,17 @@ class BayesianPlanner(AskTellPlanner):
 
     def _draw_sobol(self, k: int) -> Tensor:
         """Next ``k x d`` points of the scrambled Sobol sequence (never repeats), each grid
-        or categorical column binned onto its allowed values (``SearchSpace.from_uniform``)."""
+        or categorical column binned onto its allowed values (``SearchSpace.from_uniform``).
+
+        With linear constraints, only the feasible Sobol points are kept (or, with an
+        equality, hit-and-run samples of the feasible polytope, seeded from the planner's
+        seed and proposal count)."""
+        if self.constraints:
+            seed = derive_seed(self.seed, self.num_proposed) % 2**62
+            return self.constraints.sample(k, self._draw_unconstrained, seed)
+        return self._draw_unconstrained(k)
+
+    def _draw_unconstrained(self, k: int) -> Tensor:
         return self.space.from_uniform(self._sobol.draw(k, dtype=torch.double))
 
     def _sobol_batch(self, k: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
@@ -133,12 +145,27 @@ class BayesianPlanner(AskTellPlanner):
                 seed=derive_seed(self.seed, self.num_proposed),
                 discrete_dims=self.space.discrete_dims or None,
                 cat_dims=self.space.cat_dims or None,
+                **self.constraints.for_optimizer(),
             )
         except MODEL_FAILURES as error:
             logger.warning("model step failed (%r); proposing Sobol points instead", error)
             return self._sobol_batch(q)
         X = self.space.round(step.X)  # already legal; guards against float drift
         return self._keep_apart(X, X_pending, self._explain(step))
+
+    def _feasible_or_sobol(
+        self, X: Tensor, origins: list[str], explanations: list[Explanation | None]
+    ) -> tuple[Tensor, list[str], list[Explanation | None]]:
+        """Replace any point of ``X`` that violates a constraint by a feasible Sobol point."""
+        if not self.constraints:
+            return X, origins, explanations
+        bad = ~self.constraints.feasible(X)
+        for i in bad.nonzero().flatten().tolist():
+            logger.warning("model point violates a constraint; using a feasible Sobol point")
+            X[i] = self._draw_sobol(1)[0]
+            origins[i] = "sobol"
+            explanations[i] = None
+        return X, origins, explanations
 
     def _explain(self, step: ModelStep) -> list[Explanation]:
         """One ``Explanation`` per point of ``step``, in objective and parameter units."""
@@ -192,7 +219,7 @@ class BayesianPlanner(AskTellPlanner):
                 kept.append(explanation)
             rows.append(x)
             taken = torch.cat([taken, x.unsqueeze(0)])
-        return torch.stack(rows), origins, kept
+        return self._feasible_or_sobol(torch.stack(rows), origins, kept)
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from genesis_lab.spec import CampaignSpec, Objective, Parameter
+from genesis_lab.spec import CampaignSpec, LinearConstraint, Objective, Parameter
 
 from ._trials import AskTellPlanner
 from ._types import Explanation
@@ -19,6 +19,8 @@ class RandomPlanner(AskTellPlanner):
     """Proposes points drawn uniformly within the bounds, from its own seeded generator.
 
     Ignores every result (except for ``best``); the same seed gives the same sequence.
+    With linear ``constraints``, draws are uniform over the feasible region (rejection
+    sampling; hit-and-run when there is an equality).
     """
 
     def __init__(
@@ -27,19 +29,33 @@ class RandomPlanner(AskTellPlanner):
         objective: Objective,
         *,
         seed: int = 0,
+        constraints: Sequence[LinearConstraint] = (),
     ) -> None:
-        super().__init__(parameters, objective)
+        super().__init__(parameters, objective, constraints)
         self.seed = seed
         self._generator = torch.Generator().manual_seed(seed)
 
     @classmethod
     def from_spec(cls, spec: CampaignSpec) -> RandomPlanner:
         """A random planner over the campaign's parameters, with the campaign's seed."""
-        return cls(spec.parameters, spec.objective, seed=spec.seed)
+        return cls(
+            spec.parameters,
+            spec.objective,
+            seed=spec.seed,
+            constraints=spec.linear_constraints,
+        )
 
     def _generate(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
         """``X: q x d`` uniform in the unit cube (each allowed value of a grid or categorical
         column equally likely); no model, so no explanations."""
-        U = torch.rand(q, self.space.dim, generator=self._generator, dtype=torch.double)
-        X = self.space.from_uniform(U)
+        if self.constraints:
+            seed = int(torch.randint(2**62, (1,), generator=self._generator))
+            X = self.constraints.sample(q, self._draw, seed)
+        else:
+            X = self._draw(q)
         return X, ["random"] * q, [None] * q
+
+    def _draw(self, k: int) -> Tensor:
+        """``k x d`` uniform legal points of the unit cube."""
+        U = torch.rand(k, self.space.dim, generator=self._generator, dtype=torch.double)
+        return self.space.from_uniform(U)

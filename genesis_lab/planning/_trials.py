@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from genesis_lab.errors import PlannerError
-from genesis_lab.spec import Objective, Parameter
+from genesis_lab.spec import LinearConstraint, Objective, Parameter
 
+from ._constraints import UnitConstraints
 from ._space import SearchSpace
 from ._types import Explanation, ParameterValue, Proposal
 
@@ -36,8 +37,14 @@ class Observation:
 class AskTellPlanner(ABC):
     """Base of the planners: keeps proposals, pending trials and observations in order."""
 
-    def __init__(self, parameters: Sequence[Parameter], objective: Objective) -> None:
+    def __init__(
+        self,
+        parameters: Sequence[Parameter],
+        objective: Objective,
+        constraints: Sequence[LinearConstraint] = (),
+    ) -> None:
         self.space = SearchSpace(parameters)
+        self.constraints = UnitConstraints(self.space, constraints)
         self.objective = objective
         self._proposed = 0
         self._pending: dict[str, dict[str, ParameterValue]] = {}
@@ -99,9 +106,11 @@ class AskTellPlanner(ABC):
         ``parameters`` is validated against the search space (``PlannerError`` naming the
         parameter otherwise); the experiment gets the next trial id and becomes pending
         exactly like an asked proposal, so later asks keep away from it. It counts towards
-        the initial design. The proposal carries ``origin`` and no explanation.
+        the initial design. The proposal carries ``origin`` and no explanation. A point
+        that violates a linear constraint (beyond a relative 1e-6) is refused.
         """
         row = self.space.validate(parameters)
+        self.constraints.check(row)
         trial_id = self._next_trial_id()
         self._pending[trial_id] = row
         return Proposal(trial_id=trial_id, parameters=dict(row), origin=origin)
@@ -122,6 +131,7 @@ class AskTellPlanner(ABC):
         observation.
         """
         row = self.space.validate(parameters)
+        self.constraints.check(row)
         value = self._objective_value(None, outcomes)
         trial_id = self._next_trial_id()
         self._told.add(trial_id)

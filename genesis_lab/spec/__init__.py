@@ -10,6 +10,7 @@ from genesis_lab.spec._models import (
     DiscreteParameter,
     FixedParameter,
     IntegerParameter,
+    LinearConstraint,
     Objective,
     Parameter,
     PlannerSettings,
@@ -18,6 +19,7 @@ from genesis_lab.spec._models import (
     StoppingRules,
     StrictModel,
     parse_broker_url,
+    parse_constraint,
 )
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "DiscreteParameter",
     "FixedParameter",
     "IntegerParameter",
+    "LinearConstraint",
     "Objective",
     "Parameter",
     "PlannerSettings",
@@ -40,4 +43,5 @@ __all__ = [
     "load_campaign",
     "parse_broker_url",
     "parse_campaign",
+    "parse_constraint",
 ]

@@ -249,3 +249,46 @@ def test_misspelt_key_of_another_parameter_type_gets_that_types_suggestion() -> 
     )
     problems = _problems(text)
     assert (9, "parameters.1.choises", "unknown field (did you mean 'choices'?)") in problems
+
+
+# --- linear constraints --------------------------------------------------------------------
+
+CONSTRAINED = GOOD.replace(
+    "objective:\n",
+    "  - name: magenta\n    bounds: [0, 10]\n    units: mL\n"
+    "  - name: stages\n    type: integer\n    bounds: [1, 4]\n    units: cycles\n"
+    "constraints:\n  - cyan + magenta <= 12\nobjective:\n",
+)
+
+
+def test_capped_colour_campaign_loads_with_its_constraint() -> None:
+    spec = load_campaign(REPO / "campaigns" / "colour_mixing_capped.yaml").spec
+    assert spec.name == "colour-mixing-capped"
+    assert spec.budget == 20
+    (cap,) = spec.linear_constraints
+    assert cap.coefficients == {"cyan": 1.0, "magenta": 1.0, "yellow": 1.0}
+    assert (cap.relation, cap.rhs) == ("<=", 12.0)
+    assert cap.rhs >= 3.2 + 6.1 + 1.5  # the known optimum is feasible
+
+
+def test_constraints_default_to_none() -> None:
+    assert parse_campaign(GOOD).spec.constraints == []
+    assert parse_campaign(CONSTRAINED).spec.linear_constraints[0].rhs == 12.0
+
+
+@pytest.mark.parametrize(
+    ("constraint", "message"),
+    [
+        ("cyan + stages <= 3", "constraint 0: 'stages' is an integer parameter; only continuous"),
+        ("cyan + teal <= 3", "unknown parameter 'teal'; the campaign has ['cyan', 'magenta'"),
+        ("cyan + magenta <= -1", "no point within the bounds satisfies"),
+        ("cyan magenta <= 1", "cannot read 'magenta'"),
+        ("cyan = 1", "exactly one relation"),
+    ],
+)
+def test_bad_constraints_name_the_field_and_line(constraint: str, message: str) -> None:
+    problems = _problems(CONSTRAINED.replace("cyan + magenta <= 12", constraint))
+    assert len(problems) == 1
+    line, field, text = problems[0]
+    assert (line, field) == (15, "constraints.0")  # the item's own line
+    assert message in text
