@@ -1,25 +1,25 @@
 """Campaign files: pydantic models and a loader that names the field and line of each problem."""
 
+from genesis_lab.spec._base import StrictModel, parse_broker_url
+from genesis_lab.spec._constraints import LinearConstraint, parse_constraint
 from genesis_lab.spec._loader import CampaignFile, load_campaign, parse_campaign
 from genesis_lab.spec._models import (
+    CampaignSpec,
+    Objective,
+    PlannerSettings,
+    RetryPolicy,
+    StationRef,
+    StoppingRules,
+)
+from genesis_lab.spec._parameters import (
     DISCRETE_MAX_VALUES,
     AnyParameter,
-    CampaignSpec,
     CategoricalParameter,
     ContinuousParameter,
     DiscreteParameter,
     FixedParameter,
     IntegerParameter,
-    LinearConstraint,
-    Objective,
     Parameter,
-    PlannerSettings,
-    RetryPolicy,
-    StationRef,
-    StoppingRules,
-    StrictModel,
-    parse_broker_url,
-    parse_constraint,
 )
 
 __all__ = [

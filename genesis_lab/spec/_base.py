@@ -1,0 +1,33 @@
+"""What every campaign-file model shares: strictness, name patterns, broker URLs."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+)
+
+__all__ = ["StrictModel", "parse_broker_url"]
+
+_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_SLUG = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_BROKER_URL = re.compile(r"^mqtt://(?P<host>[A-Za-z0-9_.:\[\]-]+?):(?P<port>[0-9]{1,5})/?$")
+
+
+class StrictModel(BaseModel):
+    """Base of every boundary model: unknown keys are errors, values are not coerced loosely."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+def parse_broker_url(url: str) -> tuple[str, int]:
+    """Split ``mqtt://HOST:PORT`` into ``(host, port)``; raise ``ValueError`` otherwise."""
+    match = _BROKER_URL.match(url)
+    if match is None:
+        raise ValueError(f"broker must be 'embedded' or 'mqtt://HOST:PORT', got {url!r}")
+    port = int(match["port"])
+    if not 0 < port < 65536:
+        raise ValueError(f"broker port must be 1..65535, got {port}")
+    return match["host"].strip("[]"), port
