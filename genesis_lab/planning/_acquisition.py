@@ -20,6 +20,8 @@ import torch
 from scipy.optimize import OptimizeWarning
 from torch import Tensor
 
+from ._model import fit_gp
+
 # linear_operator and gpytorch decorate functions with ``torch.jit.script`` at import, which
 # torch 2.13 deprecates with a DeprecationWarning we cannot act on; silence exactly that one,
 # only while BoTorch is imported, so the package imports cleanly under ``-W error``.
@@ -28,32 +30,24 @@ with warnings.catch_warnings():
         "ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning
     )
     from botorch.acquisition.logei import qLogNoisyExpectedImprovement
-    from botorch.exceptions.errors import (
-        CandidateGenerationError,
-        ModelFittingError,
-        OptimizationGradientError,
-    )
+    from botorch.exceptions.errors import CandidateGenerationError, OptimizationGradientError
     from botorch.exceptions.warnings import (
         BadInitialCandidatesWarning,
         NumericsWarning,
         OptimizationWarning,
     )
-    from botorch.fit import fit_gpytorch_mll
     from botorch.models import SingleTaskGP
-    from botorch.models.transforms.input import InputTransform
     from botorch.models.transforms.outcome import Standardize
     from botorch.optim import optimize_acqf
     from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
     from botorch.sampling import SobolQMCNormalSampler
     from gpytorch import settings as gpytorch_settings
-    from gpytorch.mlls import ExactMarginalLogLikelihood
     from linear_operator.utils.errors import NanError, NotPSDError
     from linear_operator.utils.warnings import NumericalWarning
 
 __all__ = [
     "MC_SAMPLES",
     "MODEL_FAILURES",
-    "CodesToOneHot",
     "ModelStep",
     "derive_seed",
     "propose_by_model",
@@ -112,49 +106,6 @@ class ModelStep:
     lengthscales: Tensor
     noise_std: float
     num_observations: int
-
-
-class CodesToOneHot(InputTransform):
-    """Input transform: each categorical code column becomes one-hot columns for the kernel.
-
-    The planner keeps one column per categorical parameter (choice ``i`` of ``k`` at code
-    ``i / (k - 1)``), so pending points, the optimiser's local search (``cat_dims``) and
-    the records stay compact; the GP sees ``k`` indicator columns instead, so its ARD RBF
-    kernel treats every pair of choices as equally far apart (no false order). A
-    ``SingleTaskGP`` on one-hot columns fits in a fraction of the time of a
-    ``MixedSingleTaskGP`` on small data. Not differentiable in the code columns, which the
-    optimiser only changes by discrete moves.
-
-    ``levels`` maps each categorical column of the ``d``-column input to its number of
-    choices ``k``; ``columns[j]`` lists the output columns that input column ``j`` becomes.
-    """
-
-    def __init__(self, d: int, levels: Mapping[int, int]) -> None:
-        super().__init__()
-        self.transform_on_train = True
-        self.transform_on_eval = True
-        self.transform_on_fantasize = True
-        self.levels = dict(levels)
-        self.columns: list[list[int]] = []
-        width = 0
-        for j in range(d):
-            k = self.levels.get(j, 1)
-            self.columns.append(list(range(width, width + k)))
-            width += k
-
-    def transform(self, X: Tensor) -> Tensor:
-        """``batch x n x d`` codes to ``batch x n x d'`` with one-hot categorical columns."""
-        parts: list[Tensor] = []
-        for j in range(X.shape[-1]):
-            column = X[..., j : j + 1]
-            k = self.levels.get(j)
-            if k is None:
-                parts.append(column)
-            else:
-                index = (column.detach() * (k - 1)).round().clamp(0, k - 1)
-                choices = torch.arange(k, dtype=X.dtype, device=X.device)
-                parts.append((index == choices).to(X.dtype))
-        return torch.cat(parts, dim=-1)
 
 
 def derive_seed(seed: int, count: int) -> int:
@@ -249,19 +200,9 @@ def propose_by_model(
     bounds[1] = 1.0
     with torch.random.fork_rng(devices=[]), single_threaded(), tolerated_warnings():
         torch.manual_seed(seed)
-        standardize = Standardize(m=1)
-        encoding = (
-            CodesToOneHot(d, {j: len(codes) for j, codes in cat_dims.items()}) if cat_dims else None
-        )
-        model = SingleTaskGP(
-            train_X, train_Y, outcome_transform=standardize, input_transform=encoding
-        )
-        mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        try:
-            fit_gpytorch_mll(mll)
-        except ModelFittingError as error:
-            logger.warning("GP fit failed (%s); using the prior hyperparameters", error)
-            model.eval()
+        cat_levels = {j: len(codes) for j, codes in cat_dims.items()} if cat_dims else None
+        fitted = fit_gp(train_X, train_Y, cat_levels=cat_levels)
+        model, standardize, encoding = fitted.model, fitted.standardize, fitted.encoding
         acqf = qLogNoisyExpectedImprovement(
             model=model,
             X_baseline=train_X,

@@ -13,9 +13,17 @@ from torch.quasirandom import SobolEngine
 from genesis_lab.errors import PlannerError
 from genesis_lab.spec import CampaignSpec, LinearConstraint, Objective, Parameter
 
-from ._acquisition import MODEL_FAILURES, ModelStep, derive_seed, propose_by_model
+from ._acquisition import (
+    MODEL_FAILURES,
+    ModelStep,
+    derive_seed,
+    propose_by_model,
+    single_threaded,
+    tolerated_warnings,
+)
+from ._recommend import recommend_index
 from ._trials import AskTellPlanner
-from ._types import Explanation
+from ._types import Explanation, ParameterValue
 
 __all__ = ["MIN_SEPARATION", "SOBOL_TRIES", "BayesianPlanner"]
 
@@ -186,6 +194,22 @@ class BayesianPlanner(AskTellPlanner):
             )
             for mean, std in zip(step.mean.tolist(), step.std.tolist(), strict=True)
         ]
+
+    @property
+    def recommended(self) -> tuple[str, dict[str, ParameterValue], float] | None:
+        """``(trial_id, parameters, measured value)`` of the observed experiment the model
+        believes best (highest posterior mean, ``recommend_index``), which under noise is a
+        better report than the best single measurement (``best``); None before any result.
+        Fits a model (and seeds the RNG from the planner's seed), so it costs one fit."""
+        if not self._observations:
+            return None
+        train_X, train_Y = self._training_data()
+        cat_levels = {j: len(codes) for j, codes in self.space.cat_dims.items()} or None
+        with torch.random.fork_rng(devices=[]), single_threaded(), tolerated_warnings():
+            torch.manual_seed(derive_seed(self.seed, -1))
+            index = recommend_index(train_X, train_Y, cat_levels=cat_levels)
+        chosen = self._observations[index]
+        return chosen.trial_id, dict(chosen.parameters), chosen.value
 
     def _keep_apart(
         self, X: Tensor, X_pending: Tensor | None, explanations: Sequence[Explanation]
