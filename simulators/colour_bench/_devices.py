@@ -4,8 +4,11 @@
   position in mL, limits enforced before anything moves (``ophyd.utils.LimitError``, a
   ``ValueError``), optional per-move latency and fault injection.
 - :class:`Spectrophotometer` is an Ophyd ``Device`` (``Triggerable`` and ``Readable``):
-  ``trigger()`` samples the pumps' volumes, computes the absorbances (with noise) and
-  publishes them when its status finishes, after ``latency_s``.
+  ``trigger()`` samples the pumps' volumes (and the solvent, if the bench has a selector),
+  computes the absorbances (with noise) and publishes them when its status finishes, after
+  ``latency_s``; in the failure region the dyes precipitate and the status fails.
+- :class:`DosingMeter` is an Ophyd ``Device`` (``Triggerable`` and ``Readable``): the
+  pumps' controller totting up the dye dispensed (mL) and its price (EUR).
 
 Latency runs on ``threading.Timer`` threads that end when the move or measurement
 finishes; ``stop()`` cancels them and ``close()`` also waits for them, so no thread
@@ -29,15 +32,33 @@ from ophyd.utils.errors import LimitError
 
 from simulators.colour_bench._model import (
     BANDS_NM,
+    REFERENCE_SOLVENT,
     VOLUME_LIMITS_ML,
+    dye_cost,
     error_from_absorbances,
     measure,
+    min_transmittance,
+    precipitates,
+    total_dye,
 )
+from simulators.colour_bench._selector import SolventSelector
 
-__all__ = ["DyePump", "InjectedFaultError", "Spectrophotometer"]
+__all__ = [
+    "ABSORBANCE_UNITS",
+    "COLOUR_ERROR_UNITS",
+    "COST_UNITS",
+    "TRANSMITTANCE_UNITS",
+    "DosingMeter",
+    "DyePump",
+    "InjectedFaultError",
+    "PrecipitationError",
+    "Spectrophotometer",
+]
 
 ABSORBANCE_UNITS = "AU"
 COLOUR_ERROR_UNITS = "ΔA×100"
+TRANSMITTANCE_UNITS = "%"
+COST_UNITS = "EUR"
 
 
 class InjectedFaultError(RuntimeError):
@@ -46,6 +67,19 @@ class InjectedFaultError(RuntimeError):
     def __init__(self, message: str, *, device: str) -> None:
         self.device = device
         super().__init__(message)
+
+
+class PrecipitationError(InjectedFaultError):
+    """The dyes precipitated: the experiment lies in the failure region (not a random fault).
+
+    ``total_dye_mL`` is what the pumps had dispensed, ``limit_mL`` the bench's
+    ``precipitate_above_ml``; the same experiment fails every time.
+    """
+
+    def __init__(self, message: str, *, device: str, total_dye_mL: float, limit_mL: float):
+        self.total_dye_mL = total_dye_mL
+        self.limit_mL = limit_mL
+        super().__init__(message, device=device)
 
 
 class _Timers:
@@ -238,10 +272,16 @@ class Spectrophotometer(Device):
     """A spectrophotometer reading the cuvette the dye pumps fill.
 
     Data keys (device named ``spectro``): ``spectro_absorbance_450``, ``..._500``,
-    ``..._550``, ``..._650`` (AU) and ``spectro_colour_error`` (ΔA×100, hinted).
+    ``..._550``, ``..._650`` (AU), ``spectro_colour_error`` (ΔA×100, hinted) and
+    ``spectro_min_transmittance`` (%, the darkest band's, from the measured absorbances).
     Configuration: ``spectro_noise_std`` (AU), ``spectro_latency_s`` (s),
     ``spectro_fault_rate`` (probability per trigger). Readings are NaN until the first
     trigger finishes.
+
+    ``solvent`` is the bench's selector (water when None). With ``precipitate_above_mL``
+    set, a trigger with more dye than that in the cuvette fails with
+    :class:`PrecipitationError`; the noise and fault draws are taken all the same, so the
+    stream of readings stays fixed by the seed.
     """
 
     absorbance_450 = Cpt(_ReadingSignal, value=math.nan, units=ABSORBANCE_UNITS, kind="normal")
@@ -249,6 +289,9 @@ class Spectrophotometer(Device):
     absorbance_550 = Cpt(_ReadingSignal, value=math.nan, units=ABSORBANCE_UNITS, kind="normal")
     absorbance_650 = Cpt(_ReadingSignal, value=math.nan, units=ABSORBANCE_UNITS, kind="normal")
     colour_error = Cpt(_ReadingSignal, value=math.nan, units=COLOUR_ERROR_UNITS, kind="hinted")
+    min_transmittance = Cpt(
+        _ReadingSignal, value=math.nan, units=TRANSMITTANCE_UNITS, kind="normal"
+    )
     noise_std = Cpt(_ReadingSignal, value=0.0, units=ABSORBANCE_UNITS, kind="config")
     latency_s = Cpt(_ReadingSignal, value=0.0, units="s", kind="config")
     fault_rate = Cpt(_ReadingSignal, value=0.0, kind="config")
@@ -262,6 +305,8 @@ class Spectrophotometer(Device):
         noise_std: float = 0.0,
         latency_s: float = 0.0,
         fault_rate: float = 0.0,
+        solvent: SolventSelector | None = None,
+        precipitate_above_mL: float | None = None,
         **kwargs: Any,
     ) -> None:
         if noise_std < 0.0:
@@ -270,8 +315,12 @@ class Spectrophotometer(Device):
             raise ValueError(f"latency_s must be >= 0 s, got {latency_s}")
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be within [0, 1], got {fault_rate}")
+        if precipitate_above_mL is not None and not precipitate_above_mL > 0.0:
+            raise ValueError(f"precipitate_above_mL must be > 0 mL, got {precipitate_above_mL}")
         super().__init__(name=name, **kwargs)
         self._pumps = tuple(pumps)
+        self._solvent = solvent
+        self._precipitate_above_mL = precipitate_above_mL
         self._rng = rng
         self._timers = _Timers(name)
         self.noise_std.put(float(noise_std))
@@ -283,9 +332,11 @@ class Spectrophotometer(Device):
         """Measure the cuvette as the pumps have filled it now; finish after ``latency_s``."""
         status = DeviceStatus(self)
         volumes = [float(pump.position) for pump in self._pumps]
+        solvent = REFERENCE_SOLVENT if self._solvent is None else str(self._solvent.get())
         # One uniform draw per trigger, fault or not, keeps the stream fixed by the seed.
         fault = bool(self._rng.random() < float(self.fault_rate.get()))
-        measured = measure(volumes, self._rng, float(self.noise_std.get()))
+        measured = measure(volumes, self._rng, float(self.noise_std.get()), solvent=solvent)
+        precipitated = precipitates(volumes, self._precipitate_above_mL)
 
         def finish() -> None:
             if fault:
@@ -297,9 +348,13 @@ class Spectrophotometer(Device):
                     )
                 )
                 return
+            if precipitated:
+                status.set_exception(self._precipitation(volumes))
+                return
             for signal, value in zip(self._bands, measured, strict=True):
                 signal.put(float(value))
             self.colour_error.put(error_from_absorbances(measured))
+            self.min_transmittance.put(min_transmittance(measured))
             status.set_finished()
 
         def abandon() -> None:
@@ -314,6 +369,18 @@ class Spectrophotometer(Device):
             finish()
         return status
 
+    def _precipitation(self, volumes: Sequence[float]) -> PrecipitationError:
+        total = total_dye(volumes)
+        limit = float(self._precipitate_above_mL or 0.0)
+        return PrecipitationError(
+            f"{self.name}: the dyes precipitated ({total:g} mL of dye in all, above the "
+            f"bench's precipitate_above_ml of {limit:g} mL); the measurement failed, and "
+            "it will fail again with this much dye",
+            device=self.name,
+            total_dye_mL=total,
+            limit_mL=limit,
+        )
+
     def stop(self, *, success: bool = False) -> None:
         """Abandon a measurement in flight (its status never finishes successfully)."""
         self._timers.cancel()
@@ -322,3 +389,28 @@ class Spectrophotometer(Device):
     def close(self) -> None:
         """Cancel and join any latency timer (call once, when the station closes)."""
         self._timers.close()
+
+
+class DosingMeter(Device):
+    """The dye pumps' controller totting up what they dispensed into the cuvette.
+
+    Data keys (device named ``dosing``): ``dosing_total_dye`` (mL, the sum of the pumps'
+    volumes) and ``dosing_dye_cost`` (EUR, at ``DYE_PRICE_EUR_PER_ML``). Exact (metered, no
+    noise); ``trigger()`` samples the pumps and finishes at once. NaN until triggered.
+    """
+
+    total_dye = Cpt(_ReadingSignal, value=math.nan, units="mL", kind="normal")
+    dye_cost = Cpt(_ReadingSignal, value=math.nan, units=COST_UNITS, kind="normal")
+
+    def __init__(self, *, name: str, pumps: Sequence[DyePump], **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+        self._pumps = tuple(pumps)
+
+    def trigger(self) -> DeviceStatus:
+        """Read the pumps' volumes now and publish the totals."""
+        volumes = [float(pump.position) for pump in self._pumps]
+        self.total_dye.put(total_dye(volumes))
+        self.dye_cost.put(dye_cost(volumes))
+        status = DeviceStatus(self)
+        status.set_finished()
+        return status

@@ -8,11 +8,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from genesis_lab.station import Station
-from simulators.colour_bench._devices import DyePump, Spectrophotometer
-from simulators.colour_bench._model import ACTUATOR_NAMES
+from simulators.colour_bench._devices import DosingMeter, DyePump, Spectrophotometer
+from simulators.colour_bench._model import ACTUATOR_NAMES, SOLVENT_ACTUATOR
+from simulators.colour_bench._selector import SolventSelector
 
 __all__ = [
     "DETECTOR_NAME",
+    "DOSING_NAME",
     "OBJECTIVE_READING",
     "PLUGIN",
     "ColourBenchOptions",
@@ -21,6 +23,8 @@ __all__ = [
 
 #: Ophyd name of the spectrophotometer; its data keys start with ``spectro_``.
 DETECTOR_NAME = "spectro"
+#: Ophyd name of the dosing meter; its data keys start with ``dosing_``.
+DOSING_NAME = "dosing"
 #: The data key to minimise.
 OBJECTIVE_READING = f"{DETECTOR_NAME}_colour_error"
 
@@ -49,15 +53,36 @@ class ColourBenchOptions(BaseModel):
     seed: int = Field(
         default=0, description="Seed of the noise and fault stream; same seed, same readings."
     )
+    solvent_selector: bool = Field(
+        default=False,
+        description=(
+            "Fit the solvent selector: a categorical actuator 'solvent' (water, ethanol, "
+            "glycerol, acetone). Without it the cuvette holds water, as with 'water' chosen."
+        ),
+    )
+    precipitate_above_ml: float | None = Field(
+        default=None,
+        gt=0.0,
+        description=(
+            "Failure region: with more than this much dye in all (mL; cyan + magenta + "
+            "yellow), the dyes precipitate and the measurement fails, every time. "
+            "None (the default): never. The optimum needs 10.8 mL."
+        ),
+    )
 
 
 class ColourBenchPlugin:
-    """Builds a fresh colour bench (three dye pumps and a spectrophotometer) per call."""
+    """Builds a fresh colour bench per call: three dye pumps, a spectrophotometer, a dosing
+    meter, and (option ``solvent_selector``) a solvent selector."""
 
     description = (
         "Simulated colour-mixing bench: three dye pumps (pump_cyan, pump_magenta, "
-        "pump_yellow; 0-10 mL) and a spectrophotometer 'spectro'; minimise "
-        "spectro_colour_error (optimum 0.0 at cyan 3.2, magenta 6.1, yellow 1.5 mL)."
+        "pump_yellow; 0-10 mL), optionally a solvent selector 'solvent' (water, ethanol, "
+        "glycerol, acetone; option solvent_selector), a spectrophotometer 'spectro' and a "
+        "dosing meter 'dosing'; minimise spectro_colour_error (optimum 0.0 in water at "
+        "cyan 3.2, magenta 6.1, yellow 1.5 mL); trade it off against dosing_total_dye (mL) "
+        "or dosing_dye_cost (EUR); bound spectro_min_transmittance (%); option "
+        "precipitate_above_ml makes experiments with more dye than that fail."
     )
     options_model: type[BaseModel] = ColourBenchOptions
 
@@ -66,6 +91,10 @@ class ColourBenchPlugin:
         settings = ColourBenchOptions.model_validate(options)
         rng = np.random.default_rng(settings.seed)
         pumps = [DyePump(name=name) for name in ACTUATOR_NAMES]
+        actuators: dict[str, Any] = {pump.name: pump for pump in pumps}
+        solvent = SolventSelector(name=SOLVENT_ACTUATOR) if settings.solvent_selector else None
+        if solvent is not None:
+            actuators[solvent.name] = solvent
         spectro = Spectrophotometer(
             name=DETECTOR_NAME,
             pumps=pumps,
@@ -73,21 +102,23 @@ class ColourBenchPlugin:
             noise_std=settings.noise_std,
             latency_s=settings.latency_s,
             fault_rate=settings.fault_rate,
+            solvent=solvent,
+            precipitate_above_mL=settings.precipitate_above_ml,
         )
-        units = {name: "mL" for name in ACTUATOR_NAMES}
-        units.update({key: str(info.get("units", "")) for key, info in spectro.describe().items()})
+        dosing = DosingMeter(name=DOSING_NAME, pumps=pumps)
+        units = {
+            key: str(info["units"])
+            for device in [*actuators.values(), spectro, dosing]
+            for key, info in device.describe().items()
+            if info.get("units")
+        }
 
         def close() -> None:
             for pump in pumps:
                 pump.close()
             spectro.close()
 
-        return Station(
-            actuators={pump.name: pump for pump in pumps},
-            detectors=[spectro],
-            units=units,
-            close=close,
-        )
+        return Station(actuators=actuators, detectors=[spectro, dosing], units=units, close=close)
 
 
 #: The entry point ``colour-bench`` in the ``genesis_lab.stations`` group.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import bluesky.plan_stubs as bps
@@ -28,24 +27,10 @@ READINGS = [
     "spectro_absorbance_650",
     "spectro_colour_error",
 ]
+NEW_READINGS = ["spectro_min_transmittance", "dosing_total_dye", "dosing_dye_cost"]
 TARGET = dict(zip(cb.ACTUATOR_NAMES, cb.TARGET_VOLUMES_ML.tolist(), strict=True))
 
 Documents = list[tuple[str, dict[str, Any]]]
-
-
-@pytest.fixture
-def make_station() -> Iterator[Any]:
-    """Build colour benches with given options; close every one after the test."""
-    built: list[Station] = []
-
-    def make(**options: Any) -> Station:
-        station = build_station(StationRef(plugin="colour-bench", options=options))
-        built.append(station)
-        return station
-
-    yield make
-    for station in built:
-        station.close()
 
 
 def run(engine: RunEngine, plan: Any) -> Documents:
@@ -148,11 +133,12 @@ def test_station_shape(make_station: Any) -> None:
         assert isinstance(pump, Movable) and isinstance(pump, Readable)
         assert station.limits(name) == (0.0, 10.0)
         assert pump.describe()[name]["units"] == "mL"
-    (spectro,) = station.detectors
-    assert spectro.name == "spectro"
-    assert isinstance(spectro, Triggerable) and isinstance(spectro, Readable)
-    assert station.readings() == READINGS
-    assert list(spectro.read()) == READINGS
+    spectro, dosing = station.detectors
+    assert (spectro.name, dosing.name) == ("spectro", "dosing")
+    for detector in station.detectors:
+        assert isinstance(detector, Triggerable) and isinstance(detector, Readable)
+    assert station.readings() == [*READINGS, *NEW_READINGS]
+    assert list(spectro.read()) == [*READINGS, "spectro_min_transmittance"]
     assert station.units["spectro_colour_error"] == "ΔA×100"
     assert station.units["spectro_absorbance_450"] == "AU"
     assert station.units["pump_cyan"] == "mL"
@@ -241,7 +227,7 @@ def test_pump_latency_and_fault_injection(run_engine: RunEngine) -> None:
 
 
 def test_stop_abandons_a_measurement_in_flight(make_station: Any) -> None:
-    (spectro,) = make_station(latency_s=5.0).detectors
+    spectro = make_station(latency_s=5.0).detectors[0]
     status = spectro.trigger()
     assert not status.done
     spectro.stop()
@@ -277,6 +263,7 @@ def test_plugin_is_registered_and_satisfies_the_contract() -> None:
         0.0,
         0,
     )
+    assert (defaults.solvent_selector, defaults.precipitate_above_ml) == (False, None)
 
 
 @pytest.mark.parametrize(
@@ -286,6 +273,8 @@ def test_plugin_is_registered_and_satisfies_the_contract() -> None:
         ({"noise_std": -1}, "option noise_std"),
         ({"fault_rate": 1.5}, "option fault_rate"),
         ({"latency_s": "slow"}, "option latency_s"),
+        ({"precipitate_above_ml": 0}, "option precipitate_above_ml"),
+        ({"solvent_selector": "maybe"}, "option solvent_selector"),
     ],
 )
 def test_bad_options_raise_station_error(options: dict[str, Any], message: str) -> None:
