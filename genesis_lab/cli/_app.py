@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from genesis_lab.cli._bench import bench_app
 from genesis_lab.cli._render import (
     CampaignProgress,
     format_parameters,
@@ -60,6 +61,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(bench_app, name="bench")
 
 out = Console()
 err = Console(stderr=True)
