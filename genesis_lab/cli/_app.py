@@ -22,6 +22,7 @@ from genesis_lab.cli._bench import bench_app
 from genesis_lab.cli._render import (
     CampaignProgress,
     format_parameters,
+    goals_text,
     trial_report,
     trial_table,
 )
@@ -118,9 +119,7 @@ def validate(path: CampaignPath) -> None:
     spec = campaign.spec
     out.print(
         f"[green]ok[/] {path}: campaign {spec.name!r}, {len(spec.parameters)} parameters, "
-        f"{spec.objective.direction} {spec.objective.name} (reading "
-        f"{spec.objective.reading!r}), budget {spec.budget}, station "
-        f"{spec.station.station_id!r}",
+        f"{goals_text(spec)}, budget {spec.budget}, station {spec.station.station_id!r}",
         highlight=False,
     )
 
@@ -209,7 +208,7 @@ def run(
                 f"{spec.station.station_id!r} via {url}",
                 highlight=False,
             )
-            with CampaignProgress(out, spec.budget, spec.objective.name) as progress:
+            with CampaignProgress(out, spec.budget, spec.primary_objective.name) as progress:
                 runner = CampaignRunner(
                     spec,
                     spec_text=campaign.text,
@@ -236,7 +235,7 @@ def run(
     if result.best_parameters is not None:
         values = format_parameters(result.best_parameters)
         out.print(
-            f"best: {spec.objective.name}={result.best_value:.4g} at {values} "
+            f"best: {spec.primary_objective.name}={result.best_value:.4g} at {values} "
             f"(trial {result.best_trial})",
             highlight=False,
         )
@@ -422,3 +421,11 @@ def show(
             f"(trial {summary.best.trial_id})",
             highlight=False,
         )
+    if summary.pareto_front:
+        out.print(f"Pareto front ({len(summary.pareto_front)} trials, marked P):", highlight=False)
+        for trial in summary.pareto_front:
+            out.print(
+                f"  {trial.trial_id}: {format_parameters(trial.outcomes or {})}"
+                f" at {format_parameters(trial.parameters)}",
+                highlight=False,
+            )

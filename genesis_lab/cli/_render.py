@@ -12,11 +12,13 @@ from rich.table import Table
 
 from genesis_lab.orchestration import CampaignSummary, TrialDetail
 from genesis_lab.orchestration import Progress as TrialProgress
+from genesis_lab.spec import CampaignSpec
 
 __all__ = [
     "CampaignProgress",
     "format_parameters",
     "format_value",
+    "goals_text",
     "trial_report",
     "trial_table",
 ]
@@ -36,23 +38,40 @@ def format_parameters(parameters: Mapping[str, object]) -> str:
     return ", ".join(f"{name}={format_value(value)}" for name, value in parameters.items())
 
 
+def goals_text(spec: CampaignSpec) -> str:
+    """What a campaign optimises, e.g. ``minimize colour_error (reading 'spectro_colour_error')``,
+    with every objective, the trade-off method and the outcome constraints."""
+    parts = [f"{o.direction} {o.name} (reading {o.reading!r})" for o in spec.all_objectives]
+    text = " and ".join(parts)
+    if len(parts) > 1:
+        text += " (Pareto front)" if spec.pareto else " (weighted sum)"
+    if spec.outcome_constraints:
+        text += " subject to " + ", ".join(c.describe() for c in spec.outcome_constraints)
+    return text
+
+
 def trial_table(summary: CampaignSummary) -> Table:
-    """The trials of a campaign as a rich table."""
+    """The trials of a campaign as a rich table: ``*`` marks the best, ``P`` a member of the
+    Pareto front."""
     table = Table(title=f"{summary.campaign.name} ({summary.campaign.campaign_id})")
     table.add_column("trial")
     table.add_column("state")
     names = list(summary.trials[0].parameters) if summary.trials else []
     for name in names:
         table.add_column(name, justify="right")
-    table.add_column(f"{summary.objective} ({summary.direction})", justify="right")
+    for name, goal in summary.measured:
+        table.add_column(f"{name} ({goal})", justify="right")
     table.add_column("reason", overflow="fold")
+    front = {trial.trial_id for trial in summary.pareto_front}
     for trial in summary.trials:
         marker = " *" if summary.best and trial.trial_id == summary.best.trial_id else ""
+        marker += " P" if trial.trial_id in front else ""
+        outcomes: Mapping[str, float | None] = trial.outcomes or {summary.objective: trial.outcome}
         table.add_row(
             trial.trial_id + marker,
             trial.state.value,
             *(format_value(trial.parameters.get(n)) for n in names),
-            format_value(trial.outcome),
+            *(format_value(outcomes.get(name)) for name, _ in summary.measured),
             trial.reason,
         )
     return table
@@ -65,7 +84,7 @@ def trial_report(detail: TrialDetail) -> str:
         f"trial {trial.trial_id} of {detail.campaign_id}: {trial.state.value}"
         + (f" ({trial.reason})" if trial.reason else ""),
         "parameters: " + format_parameters(trial.parameters),
-        f"{detail.objective}: {format_value(trial.outcome)}",
+        "measured: " + format_parameters(trial.outcomes or {detail.objective: trial.outcome}),
         f"chosen by: {trial.origin}",
     ]
     why = trial.explanation or {}
@@ -79,6 +98,13 @@ def trial_report(detail: TrialDetail) -> str:
             f" ± {format_value(why.get('predicted_std'))} (1 sd), fitted on "
             f"{why.get('n_observations')} results; noise sd {format_value(why.get('noise_std'))}"
         )
+        predictions = why.get("predictions") or {}
+        for name, predicted in predictions.items():
+            if name != detail.objective:
+                lines.append(
+                    f"  model predicted {name} = {format_value(predicted.get('mean'))}"
+                    f" ± {format_value(predicted.get('std'))}"
+                )
         lines.append(f"  acquisition value: {format_value(why.get('acquisition_value'))}")
         scales = why.get("length_scales") or {}
         lines.append(

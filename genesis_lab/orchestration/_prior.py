@@ -1,7 +1,8 @@
 """Prior results from earlier work, read from CSV: one row an experiment.
 
-The header names the campaign's parameters and its objective; other columns (notes, dates)
-are ignored. Numbers are read as numbers; anything else is kept as text (categories).
+The header names the campaign's parameters, its objectives and its outcome constraints;
+other columns (notes, dates) are ignored. Numbers are read as numbers; anything else is
+kept as text (categories).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ __all__ = ["PriorResult", "read_prior_csv"]
 
 @dataclass(frozen=True)
 class PriorResult:
-    """One earlier experiment: its parameter values, objective value, and CSV line."""
+    """One earlier experiment: its parameter values, its objective and outcome-constraint
+    values by name, and its CSV line."""
 
     parameters: dict[str, float | str]
-    outcome: float
+    outcomes: dict[str, float]
     line: int
 
 
@@ -43,7 +45,9 @@ def read_prior_csv(path: str | Path, spec: CampaignSpec) -> list[PriorResult]:
         raise DataFileError(where, [FieldProblem("", f"cannot read file: {exc.strerror}")]) from exc
     reader = csv.DictReader(text.splitlines())
     header = reader.fieldnames or []
-    wanted = [p.name for p in spec.parameters] + [spec.objective.name]
+    measured = list(spec.readings)
+    objectives = {o.name for o in spec.all_objectives}
+    wanted = [p.name for p in spec.parameters] + measured
     missing = [name for name in wanted if name not in header]
     if missing:
         raise DataFileError(
@@ -52,7 +56,7 @@ def read_prior_csv(path: str | Path, spec: CampaignSpec) -> list[PriorResult]:
                 FieldProblem(
                     "header",
                     f"missing column(s) {', '.join(missing)}; the header must name every "
-                    f"parameter and the objective: {', '.join(wanted)}",
+                    f"parameter, objective and outcome constraint: {', '.join(wanted)}",
                     1,
                 )
             ],
@@ -64,16 +68,17 @@ def read_prior_csv(path: str | Path, spec: CampaignSpec) -> list[PriorResult]:
         if blank:
             problems.append(FieldProblem(blank[0], "empty value", line))
             continue
-        outcome = _value(row[spec.objective.name])
-        if isinstance(outcome, str) or not math.isfinite(outcome):
+        outcomes = {name: _value(row[name]) for name in measured}
+        bad = [(n, v) for n, v in outcomes.items() if isinstance(v, str) or not math.isfinite(v)]
+        if bad:
+            name, value = bad[0]
+            kind = "objective" if name in objectives else "outcome constraint"
             problems.append(
-                FieldProblem(
-                    spec.objective.name, f"objective must be a finite number, got {outcome!r}", line
-                )
+                FieldProblem(name, f"{kind} must be a finite number, got {value!r}", line)
             )
             continue
         parameters = {p.name: _value(row[p.name]) for p in spec.parameters}
-        results.append(PriorResult(parameters, outcome, line))
+        results.append(PriorResult(parameters, {n: float(v) for n, v in outcomes.items()}, line))
     if problems:
         raise DataFileError(where, problems)
     return results

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from genesis_lab.errors import MessageError, PlannerError, StationError
@@ -84,7 +84,7 @@ class _InFlight:
     proposal: Proposal
     dispatched_at: float
     state: TrialState = TrialState.DISPATCHED
-    outcome: float | None = None
+    outcomes: dict[str, float] = field(default_factory=dict)
     run_uid: str | None = None
     stop_seen: bool = False
     worker_done: TrialStatusMessage | None = None
@@ -265,19 +265,19 @@ class CampaignRunner:
     def _import_prior(self) -> None:
         """Tell the planner the results of earlier work, and record them as COMPLETED."""
         for result in self.prior:
-            outcomes = {self.spec.objective.name: result.outcome}
             try:
-                trial_id = self.planner.observe(result.parameters, outcomes, origin="prior")
+                trial_id = self.planner.observe(result.parameters, result.outcomes, origin="prior")
             except PlannerError as exc:
                 raise PlannerError(f"prior result on line {result.line}: {exc}") from exc
             self.record.add_prior_trial(
                 self.campaign_id,
                 trial_id,
                 parameters=result.parameters,
-                outcome=result.outcome,
+                outcome=result.outcomes[self.spec.primary_objective.name],
+                outcomes=result.outcomes,
                 source=f"{self.prior_source or 'prior data'}, line {result.line}",
             )
-            self._stopwatch.observe(result.outcome)
+            self._stopwatch.observe(result.outcomes)
 
     def _accept_manual(self, request: ManualTrialRequest) -> None:
         """An operator's own experiment: validated by the planner, run before new proposals."""
@@ -325,7 +325,7 @@ class CampaignRunner:
             station_id=self.station_id,
             setpoints=setpoints,
             parameters=proposal.parameters,
-            readings=[self.spec.objective.reading],
+            readings=list(self.spec.readings.values()),
         )
         self.record.transition(self.campaign_id, trial_id, TrialState.DISPATCHED)
         self._dispatched.add(trial_id)
@@ -361,9 +361,11 @@ class CampaignRunner:
             trial.run_uid = str(message.doc.get("uid"))
             self._mark_running(message.trial_id, trial)
         elif message.name == "event":
-            value = message.doc.get("data", {}).get(self.spec.objective.reading)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                trial.outcome = float(value)
+            data = message.doc.get("data", {})
+            for name, reading in self.spec.readings.items():
+                value = data.get(reading)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    trial.outcomes[name] = float(value)
         elif message.name == "stop":
             trial.stop_seen = True
             if trial.worker_done is not None:
@@ -399,29 +401,43 @@ class CampaignRunner:
 
     def _finish(self, trial_id: str, trial: _InFlight) -> None:
         """The worker reported completion and the stop document is stored: tell the planner."""
-        reading = self.spec.objective.reading
-        if trial.outcome is None:
+        missing = [r for name, r in self.spec.readings.items() if name not in trial.outcomes]
+        if missing:
             self._end(
                 trial_id,
                 TrialState.FAILED,
-                reason=f"no event carried the objective reading {reading!r}",
+                reason=f"no event carried the reading(s) {', '.join(map(repr, missing))}",
             )
             return
         self._mark_running(trial_id, trial)
-        self._end(trial_id, TrialState.COMPLETED, outcome=trial.outcome)
+        self._end(trial_id, TrialState.COMPLETED, outcomes=trial.outcomes)
 
     def _end(
-        self, trial_id: str, new: TrialState, *, reason: str = "", outcome: float | None = None
+        self,
+        trial_id: str,
+        new: TrialState,
+        *,
+        reason: str = "",
+        outcomes: dict[str, float] | None = None,
     ) -> None:
         trial = self._in_flight.pop(trial_id)
+        outcome = None if outcomes is None else outcomes[self.spec.primary_objective.name]
         self.record.transition(
-            self.campaign_id, trial_id, new, reason=reason, outcome=outcome, run_uid=trial.run_uid
+            self.campaign_id,
+            trial_id,
+            new,
+            reason=reason,
+            outcome=outcome,
+            outcomes=outcomes,
+            run_uid=trial.run_uid,
         )
-        if new is TrialState.COMPLETED and outcome is not None:
-            self.planner.tell(trial_id, {self.spec.objective.name: outcome})
-            self._stopwatch.observe(outcome)
+        if new is TrialState.COMPLETED and outcomes is not None:
+            self.planner.tell(trial_id, outcomes)
+            self._stopwatch.observe(outcomes)
         else:
-            self.planner.forget(trial_id)
+            # A failure or a refusal says something about the point; an abandonment does not.
+            failed = new in (TrialState.FAILED, TrialState.REJECTED)
+            self.planner.forget(trial_id, failed=failed)
             if new is TrialState.FAILED:
                 self._queue_retry(trial_id, trial)
         self._finished += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from genesis_lab.spec import CampaignSpec
 
@@ -14,24 +15,45 @@ class StopWatch:
 
     The budget is the loop's own business (it counts dispatched trials); this covers the
     optional rules of ``spec.stopping``: target value, no improvement, wall-clock limit.
+
+    A result improves the campaign when it satisfies every outcome constraint and, with one
+    objective, beats the best value so far; with several objectives, when no earlier
+    result is at least as good in every objective (it extends the Pareto front); weighted
+    objectives compare their weighted sum.
     """
 
     def __init__(self, spec: CampaignSpec, *, started: float | None = None) -> None:
         self._rules = spec.stopping
-        self._objective = spec.objective.name
-        self._sign = 1.0 if spec.objective.direction == "maximize" else -1.0
+        self._spec = spec
+        self._objective = spec.primary_objective.name
+        self._sign = spec.primary_objective.sign
         self._started = time.monotonic() if started is None else started
         self._best: float | None = None
+        self._seen: list[tuple[float, ...]] = []  # feasible results, signed objectives
         self._since_improvement = 0
 
     def restart(self) -> None:
         """Start the wall clock now."""
         self._started = time.monotonic()
 
-    def observe(self, outcome: float) -> None:
-        """Account for a completed experiment's objective value."""
-        if self._best is None or self._sign * outcome > self._sign * self._best:
-            self._best = outcome
+    def observe(self, outcomes: Mapping[str, float]) -> None:
+        """Account for a completed experiment's objective and outcome-constraint values."""
+        spec = self._spec
+        if not all(c.holds(outcomes[c.name]) for c in spec.outcome_constraints):
+            self._since_improvement += 1
+            return
+        point = tuple(o.sign * outcomes[o.name] for o in spec.all_objectives)
+        if spec.multi_objective.method == "weighted":
+            weights = [o.weight for o in spec.all_objectives]
+            point = (sum(w * v for w, v in zip(weights, point, strict=True)),)
+        improved = not any(
+            all(s >= p for s, p in zip(seen, point, strict=True)) for seen in self._seen
+        )
+        self._seen.append(point)
+        value = outcomes[self._objective]
+        if self._best is None or self._sign * value > self._sign * self._best:
+            self._best = value
+        if improved:
             self._since_improvement = 0
         else:
             self._since_improvement += 1

@@ -20,14 +20,17 @@ No instrument, messaging or storage code is imported here.
 from ._bayesian import BayesianPlanner
 from ._offline import run_offline
 from ._random import RandomPlanner
+from ._trials import Observation, non_dominated
 from ._types import Explanation, ParameterValue, Planner, Proposal
 
 __all__ = [
     "BayesianPlanner",
     "Explanation",
+    "Observation",
     "ParameterValue",
     "Planner",
     "Proposal",
     "RandomPlanner",
+    "non_dominated",
     "run_offline",
 ]

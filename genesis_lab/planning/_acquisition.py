@@ -15,12 +15,15 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import cast
 
 import torch
 from scipy.optimize import OptimizeWarning
 from torch import Tensor
+from torch.quasirandom import SobolEngine
 
-from ._model import fit_gp
+from ._model import FittedGP, fit_gp
+from ._outcomes import FEASIBLE_LEVEL, ModelTargets
 
 # linear_operator and gpytorch decorate functions with ``torch.jit.script`` at import, which
 # torch 2.13 deprecates with a DeprecationWarning we cannot act on; silence exactly that one,
@@ -29,17 +32,22 @@ with warnings.catch_warnings():
     warnings.filterwarnings(
         "ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning
     )
+    from botorch.acquisition import AcquisitionFunction
     from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.acquisition.multi_objective.logei import (
+        qLogNoisyExpectedHypervolumeImprovement,
+    )
     from botorch.exceptions.errors import CandidateGenerationError, OptimizationGradientError
     from botorch.exceptions.warnings import (
         BadInitialCandidatesWarning,
         NumericsWarning,
         OptimizationWarning,
     )
-    from botorch.models import SingleTaskGP
-    from botorch.models.transforms.outcome import Standardize
+    from botorch.models import ModelListGP
+    from botorch.models.model import Model
     from botorch.optim import optimize_acqf
     from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
+    from botorch.posteriors import GPyTorchPosterior, PosteriorList
     from botorch.sampling import SobolQMCNormalSampler
     from gpytorch import settings as gpytorch_settings
     from linear_operator.utils.errors import NanError, NotPSDError
@@ -85,17 +93,20 @@ _TOLERATED: tuple[type[Warning], ...] = (
 class ModelStep:
     """The points one model step chose and what the fitted model says about them.
 
-    All in the model's frame: unit-cube inputs and the objective *as maximised* (negated
+    All in the model's frame: unit-cube inputs and each objective *as maximised* (negated
     for a minimised objective), but with the ``Standardize`` outcome scaling undone.
 
     Attributes:
         X: ``q x d`` double tensor of the chosen points in the unit cube.
-        mean: ``q`` posterior mean of the maximised objective at ``X``.
-        std: ``q`` posterior standard deviation at ``X`` of the latent function (no
+        mean: ``q x m`` posterior mean at ``X`` of each modelled output, in the order of
+            ``train_Y``'s columns, then the feasibility model's if there is one.
+        std: ``q x m`` posterior standard deviation at ``X`` of the latent functions (no
             observation noise).
-        acq_value: qLogNEI of the ``q`` points jointly (log expected improvement).
-        lengthscales: ``d`` fitted ARD length scales, in unit-cube units.
-        noise_std: fitted observation-noise standard deviation.
+        acq_value: the acquisition value of the ``q`` points jointly: qLogNEI (log expected
+            improvement) or, for a Pareto search, qLogNEHVI (log hypervolume improvement).
+        lengthscales: ``d`` fitted ARD length scales of the first objective's model, in
+            unit-cube units.
+        noise_std: fitted observation-noise standard deviation of the first objective.
         num_observations: number of results the GP was fitted on (``n``).
     """
 
@@ -163,12 +174,20 @@ def propose_by_model(
     cat_dims: Mapping[int, Sequence[float]] | None = None,
     inequality_constraints: list[tuple[Tensor, Tensor, float]] | None = None,
     equality_constraints: list[tuple[Tensor, Tensor, float]] | None = None,
+    targets: ModelTargets | None = None,
 ) -> ModelStep:
-    """Fit a ``SingleTaskGP`` and return the ``q`` points that jointly maximise qLogNEI.
+    """Fit GPs and return the ``q`` points that jointly maximise the acquisition.
+
+    With one objective and nothing else to model: one ``SingleTaskGP`` and qLogNEI.
+    Otherwise (``targets``) one GP per column of ``train_Y`` and one for feasibility,
+    joined in a ``ModelListGP``: qLogNEI of the objective (or of the weighted sum of the
+    objectives) with the outcome limits and feasibility as sample constraints, or, for a
+    Pareto search, qLogNEHVI with the same constraints and a reference point.
 
     Args:
         train_X: ``n x d`` double tensor of observed points in the unit cube, ``n >= 2``.
-        train_Y: ``n x 1`` double tensor of observed objective values, to be *maximised*.
+        train_Y: ``n x m`` double tensor of observed outcomes: the objectives, to be
+            *maximised*, then the outcome-constraint values (``targets``); ``n x 1`` alone.
         X_pending: ``p x d`` double tensor of points in flight (unit cube), or None.
         q: number of points to propose jointly.
         num_restarts: starting points of the gradient-based acquisition optimiser.
@@ -180,6 +199,8 @@ def propose_by_model(
         inequality_constraints: BoTorch's ``(indices, coefficients, rhs)`` meaning
             ``sum(coefficients * X[..., indices]) >= rhs``, on unit-cube columns, or None.
         equality_constraints: the same with ``==``, or None.
+        targets: what the columns of ``train_Y`` are and how to use them (``ModelTargets``);
+            None: one objective.
 
     With grid or categorical columns the acquisition is maximised by BoTorch's
     ``optimize_acqf_mixed_alternating`` (local search over the grids and categories,
@@ -201,15 +222,10 @@ def propose_by_model(
     with torch.random.fork_rng(devices=[]), single_threaded(), tolerated_warnings():
         torch.manual_seed(seed)
         cat_levels = {j: len(codes) for j, codes in cat_dims.items()} if cat_dims else None
-        fitted = fit_gp(train_X, train_Y, cat_levels=cat_levels)
-        model, standardize, encoding = fitted.model, fitted.standardize, fitted.encoding
-        acqf = qLogNoisyExpectedImprovement(
-            model=model,
-            X_baseline=train_X,
-            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([MC_SAMPLES]), seed=seed),
-            X_pending=X_pending,
-            prune_baseline=True,
-        )
+        targets = targets or ModelTargets()
+        fits = _fit_outputs(train_X, train_Y, targets, cat_levels)
+        model = fits[0].model if len(fits) == 1 else ModelListGP(*(fit.model for fit in fits))
+        acqf = _acquisition(model, train_X, train_Y, X_pending, targets, seed)
         if discrete_dims or cat_dims:
             with warnings.catch_warnings():
                 # With constraints the continuous steps use SLSQP, which does not know the
@@ -246,7 +262,10 @@ def propose_by_model(
                 retry_on_optimization_warning=False,
             )
         X = X.detach().reshape(q, d).clamp(0.0, 1.0)
-        step = read_posterior(model, standardize, X, acq_value)
+        if targets.feasibility is not None:
+            X = _avoid_predicted_failures(acqf, model, X, targets, raw_samples, seed)
+        step = read_posterior(model, fits[0], X, acq_value)
+        encoding = fits[0].encoding
         if encoding is not None:  # one length scale per parameter: a choice's shortest
             scales = step.lengthscales
             lengthscales = torch.stack([scales[cols].min() for cols in encoding.columns])
@@ -254,25 +273,115 @@ def propose_by_model(
         return step
 
 
-def read_posterior(
-    model: SingleTaskGP, standardize: Standardize, X: Tensor, acq_value: Tensor | None
-) -> ModelStep:
+def _avoid_predicted_failures(
+    acqf: AcquisitionFunction,
+    model: Model,
+    X: Tensor,
+    targets: ModelTargets,
+    raw_samples: int,
+    seed: int,
+) -> Tensor:
+    """Replace each point of ``X`` where the feasibility model predicts failure.
+
+    The constrained acquisition is nearly flat wherever failures are likely, and a gradient
+    optimiser started there can end on a point of large expected improvement that is all
+    but certain to fail. Such a point (feasibility mean below ``FEASIBLE_LEVEL``) is
+    replaced by the best, by acquisition value, of ``raw_samples`` scrambled Sobol points
+    that the model expects to succeed; if none is, the point is kept.
+    """
+    column = targets.feasibility_column
+    with torch.no_grad(), gpytorch_settings.debug(False):
+        likely = _posterior_mean(model, X)[..., column] >= FEASIBLE_LEVEL
+        if bool(likely.all()):
+            return X
+        pool = SobolEngine(X.shape[-1], scramble=True, seed=seed % 2**31).draw(
+            raw_samples, dtype=torch.double
+        )
+        pool = pool[_posterior_mean(model, pool)[..., column] >= FEASIBLE_LEVEL]
+        if pool.shape[0] == 0:
+            return X
+        ranked = pool[acqf(pool.unsqueeze(-2)).argsort(descending=True)]
+    X = X.clone()
+    for rank, i in enumerate((~likely).nonzero().flatten().tolist()):
+        logger.info("model point likely to fail; using the best point expected to succeed")
+        X[i] = ranked[min(rank, ranked.shape[0] - 1)]
+    return X
+
+
+def _posterior_mean(model: Model, X: Tensor) -> Tensor:
+    """``model``'s posterior mean at ``X: n x d``, ``n x m``."""
+    return cast(GPyTorchPosterior | PosteriorList, model.posterior(X)).mean
+
+
+def _fit_outputs(
+    train_X: Tensor, train_Y: Tensor, targets: ModelTargets, cat_levels: Mapping[int, int] | None
+) -> list[FittedGP]:
+    """One fitted GP per column of ``train_Y``, then the feasibility model's, if any."""
+    fits = [
+        fit_gp(train_X, train_Y[:, j : j + 1], cat_levels=cat_levels)
+        for j in range(train_Y.shape[-1])
+    ]
+    if targets.feasibility is not None:
+        X_tried, ok = targets.feasibility
+        fits.append(fit_gp(X_tried, ok.reshape(-1, 1), cat_levels=cat_levels))
+    return fits
+
+
+def _acquisition(
+    model: Model,
+    train_X: Tensor,
+    train_Y: Tensor,
+    X_pending: Tensor | None,
+    targets: ModelTargets,
+    seed: int,
+) -> AcquisitionFunction:
+    """qLogNEI (one number) or qLogNEHVI (a Pareto front) for ``model``, as ``targets`` says."""
+    sampler = SobolQMCNormalSampler(sample_shape=torch.Size([MC_SAMPLES]), seed=seed)
+    if targets.pareto:
+        return qLogNoisyExpectedHypervolumeImprovement(
+            model=model,
+            ref_point=targets.reference_point(train_Y),
+            X_baseline=train_X,
+            sampler=sampler,
+            objective=targets.pareto_objective(),
+            constraints=targets.constraints(),
+            eta=targets.temperatures(train_Y),
+            X_pending=X_pending,
+            prune_baseline=True,
+        )
+    return qLogNoisyExpectedImprovement(
+        model=model,
+        X_baseline=train_X,
+        sampler=sampler,
+        objective=targets.scalar_objective(),
+        X_pending=X_pending,
+        constraints=targets.constraints(),
+        eta=targets.temperatures(train_Y),
+        prune_baseline=True,
+    )
+
+
+def read_posterior(model: Model, first: FittedGP, X: Tensor, acq_value: Tensor | None) -> ModelStep:
     """What the fitted ``model`` says about the chosen points ``X: q x d`` (unit cube).
 
     One posterior call, without gradients, after the points are fixed, so it cannot change
-    them. ``standardize`` is the model's outcome transform, used to bring the likelihood's
-    noise back to ``train_Y`` units; ``acq_value`` is the optimiser's joint qLogNEI of ``X``.
+    them. ``first`` is the first objective's fit, whose length scales and noise (brought
+    back to ``train_Y`` units through its ``Standardize``) are reported; ``acq_value`` is
+    the optimiser's joint acquisition value of ``X``.
     """
     q = X.shape[0]
     # Debug off: gpytorch warns when test points equal the training points, which is
     # harmless for a posterior read.
     with torch.no_grad(), gpytorch_settings.debug(False):
-        posterior = model.posterior(X)  # Standardize is undone: train_Y units
-        mean = posterior.mean.reshape(q)
-        std = posterior.variance.clamp_min(0.0).sqrt().reshape(q)
+        posterior = cast(
+            GPyTorchPosterior | PosteriorList, model.posterior(X)
+        )  # Standardize is undone: train_Y units
+        mean = posterior.mean.reshape(q, -1)
+        std = posterior.variance.clamp_min(0.0).sqrt().reshape(q, -1)
+        gp = first.model
         # The likelihood's noise variance is in standardised units; rescale it.
-        noise_var = model.likelihood.noise.reshape(-1)[0] * standardize.stdvs[0, 0] ** 2
-        lengthscales = model.covar_module.lengthscale.detach().reshape(-1).clone()
+        noise_var = gp.likelihood.noise.reshape(-1)[0] * first.standardize.stdvs[0, 0] ** 2
+        lengthscales = gp.covar_module.lengthscale.detach().reshape(-1).clone()
     return ModelStep(
         X=X,
         mean=mean,
@@ -280,5 +389,5 @@ def read_posterior(
         acq_value=math.nan if acq_value is None else float(acq_value.detach().reshape(-1)[0]),
         lengthscales=lengthscales,
         noise_std=float(noise_var.sqrt()),
-        num_observations=model.train_inputs[0].shape[-2],
+        num_observations=gp.train_inputs[0].shape[-2],
     )

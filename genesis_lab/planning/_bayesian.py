@@ -5,13 +5,20 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor
 from torch.quasirandom import SobolEngine
 
 from genesis_lab.errors import PlannerError
-from genesis_lab.spec import CampaignSpec, LinearConstraint, Objective, Parameter
+from genesis_lab.spec import (
+    CampaignSpec,
+    LinearConstraint,
+    Objective,
+    OutcomeConstraint,
+    Parameter,
+)
 
 from ._acquisition import (
     MODEL_FAILURES,
@@ -21,6 +28,7 @@ from ._acquisition import (
     single_threaded,
     tolerated_warnings,
 )
+from ._outcomes import ModelTargets
 from ._recommend import recommend_index
 from ._trials import AskTellPlanner
 from ._types import Explanation, ParameterValue
@@ -65,15 +73,17 @@ class BayesianPlanner(AskTellPlanner):
     def __init__(
         self,
         parameters: Sequence[Parameter],
-        objective: Objective,
+        objectives: Objective | Sequence[Objective],
         *,
         seed: int = 0,
         initial_design: int = 5,
         num_restarts: int = 8,
         raw_samples: int = 256,
         constraints: Sequence[LinearConstraint] = (),
+        outcome_constraints: Sequence[OutcomeConstraint] = (),
+        method: Literal["pareto", "weighted"] = "pareto",
     ) -> None:
-        super().__init__(parameters, objective, constraints)
+        super().__init__(parameters, objectives, constraints, outcome_constraints, method)
         for name, value, least in (
             ("seed", seed, 0),
             ("initial_design", initial_design, 0),
@@ -93,12 +103,14 @@ class BayesianPlanner(AskTellPlanner):
         """A planner with the campaign's parameters, objective, seed, design and settings."""
         return cls(
             spec.parameters,
-            spec.objective,
+            spec.all_objectives,
             seed=spec.seed,
             initial_design=spec.initial_design,
             num_restarts=spec.planner.num_restarts,
             raw_samples=spec.planner.raw_samples,
             constraints=spec.linear_constraints,
+            outcome_constraints=spec.outcome_constraints,
+            method=spec.multi_objective.method,
         )
 
     def _generate(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
@@ -127,21 +139,41 @@ class BayesianPlanner(AskTellPlanner):
         """``k`` Sobol points, their origins, and no explanations (no model chose them)."""
         return self._draw_sobol(k), ["sobol"] * k, [None] * k
 
-    @property
-    def _sign(self) -> float:
-        """+1 to maximise the objective as it is, -1 to maximise its negation."""
-        return 1.0 if self.objective.direction == "maximize" else -1.0
-
     def _training_data(self) -> tuple[Tensor, Tensor]:
-        """``train_X: n x d`` (unit cube) and ``train_Y: n x 1`` (to maximise), told order."""
+        """``train_X: n x d`` (unit cube) and ``train_Y: n x m`` in told order: each
+        objective signed to be maximised, then each outcome constraint's value as measured."""
         train_X = self.space.to_unit([o.parameters for o in self._observations])
-        values = [[self._sign * o.value] for o in self._observations]
-        train_Y = torch.tensor(values, dtype=torch.double)
-        return train_X, train_Y
+        rows = [
+            [o.outcomes[j.name] * j.sign for j in self.objectives]
+            + [o.outcomes[c.name] for c in self.outcome_constraints]
+            for o in self._observations
+        ]
+        return train_X, torch.tensor(rows, dtype=torch.double)
+
+    def _targets(self, train_X: Tensor) -> ModelTargets:
+        """What the model step fits besides the objectives, from the campaign and history."""
+        feasibility = None
+        if self._failed:
+            X_failed = self.space.to_unit([row for _, row in self._failed])
+            ok = torch.cat([torch.ones(train_X.shape[0]), torch.zeros(X_failed.shape[0])]).to(
+                torch.double
+            )
+            feasibility = (torch.cat([train_X, X_failed]), ok)
+        several = len(self.objectives) > 1
+        return ModelTargets(
+            n_objectives=len(self.objectives),
+            weights=[o.weight for o in self.objectives] if self.weighted or not several else None,
+            outcome_bounds=[(c.min, c.max) for c in self.outcome_constraints],
+            reference=[
+                None if o.reference is None else o.reference * o.sign for o in self.objectives
+            ],
+            feasibility=feasibility,
+        )
 
     def _propose_by_model(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
         train_X, train_Y = self._training_data()
         X_pending = self.space.to_unit(list(self._pending.values())) if self._pending else None
+        targets = self._targets(train_X)
         try:
             step = propose_by_model(
                 train_X,
@@ -153,13 +185,14 @@ class BayesianPlanner(AskTellPlanner):
                 seed=derive_seed(self.seed, self.num_proposed),
                 discrete_dims=self.space.discrete_dims or None,
                 cat_dims=self.space.cat_dims or None,
+                targets=None if targets.plain else targets,
                 **self.constraints.for_optimizer(),
             )
         except MODEL_FAILURES as error:
             logger.warning("model step failed (%r); proposing Sobol points instead", error)
             return self._sobol_batch(q)
         X = self.space.round(step.X)  # already legal; guards against float drift
-        return self._keep_apart(X, X_pending, self._explain(step))
+        return self._keep_apart(X, X_pending, self._explain(step, targets))
 
     def _feasible_or_sobol(
         self, X: Tensor, origins: list[str], explanations: list[Explanation | None]
@@ -175,7 +208,7 @@ class BayesianPlanner(AskTellPlanner):
             explanations[i] = None
         return X, origins, explanations
 
-    def _explain(self, step: ModelStep) -> list[Explanation]:
+    def _explain(self, step: ModelStep, targets: ModelTargets) -> list[Explanation]:
         """One ``Explanation`` per point of ``step``, in objective and parameter units."""
         length_scales = {
             name: float(scale) * width
@@ -183,17 +216,32 @@ class BayesianPlanner(AskTellPlanner):
                 self.space.searched, step.lengthscales.tolist(), self.space.widths, strict=True
             )
         }
-        return [
-            Explanation(
-                predicted_mean=_finite_or_none(self._sign * mean),
-                predicted_std=_finite_or_none(std),
-                acquisition_value=_finite_or_none(step.acq_value),
-                length_scales=dict(length_scales),
-                noise_std=_finite_or_none(step.noise_std),
-                n_observations=step.num_observations,
+        # Model output columns: objectives (signed), outcome constraints, feasibility.
+        outputs = [(o.name, o.sign) for o in self.objectives]
+        outputs += [(c.name, 1.0) for c in self.outcome_constraints]
+        if targets.feasibility is not None:
+            outputs.append(("feasibility", 1.0))
+        explanations = []
+        q = step.X.shape[0]
+        rows = zip(step.mean.reshape(q, -1).tolist(), step.std.reshape(q, -1).tolist(), strict=True)
+        for means, stds in rows:
+            predictions = {
+                name: {"mean": _finite_or_none(sign * mean), "std": _finite_or_none(std)}
+                for (name, sign), mean, std in zip(outputs, means, stds, strict=False)
+            }
+            first = predictions[self.objective.name]
+            explanations.append(
+                Explanation(
+                    predicted_mean=first["mean"],
+                    predicted_std=first["std"],
+                    acquisition_value=_finite_or_none(step.acq_value),
+                    length_scales=dict(length_scales),
+                    noise_std=_finite_or_none(step.noise_std),
+                    n_observations=step.num_observations,
+                    predictions=predictions if len(outputs) > 1 else {},
+                )
             )
-            for mean, std in zip(step.mean.tolist(), step.std.tolist(), strict=True)
-        ]
+        return explanations
 
     @property
     def recommended(self) -> tuple[str, dict[str, ParameterValue], float] | None:
@@ -201,14 +249,16 @@ class BayesianPlanner(AskTellPlanner):
         believes best (highest posterior mean, ``recommend_index``), which under noise is a
         better report than the best single measurement (``best``); None before any result.
         Fits a model (and seeds the RNG from the planner's seed), so it costs one fit."""
-        if not self._observations:
+        candidates = [o for o in self._observations if o.feasible] or self._observations
+        if not candidates:
             return None
-        train_X, train_Y = self._training_data()
+        train_X = self.space.to_unit([o.parameters for o in candidates])
+        train_Y = torch.tensor([[self.score(o)] for o in candidates], dtype=torch.double)
         cat_levels = {j: len(codes) for j, codes in self.space.cat_dims.items()} or None
         with torch.random.fork_rng(devices=[]), single_threaded(), tolerated_warnings():
             torch.manual_seed(derive_seed(self.seed, -1))
             index = recommend_index(train_X, train_Y, cat_levels=cat_levels)
-        chosen = self._observations[index]
+        chosen = candidates[index]
         return chosen.trial_id, dict(chosen.parameters), chosen.value
 
     def _keep_apart(

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor
 
-from genesis_lab.spec import CampaignSpec, LinearConstraint, Objective, Parameter
+from genesis_lab.spec import (
+    CampaignSpec,
+    LinearConstraint,
+    Objective,
+    OutcomeConstraint,
+    Parameter,
+)
 
 from ._trials import AskTellPlanner
 from ._types import Explanation
@@ -26,12 +33,14 @@ class RandomPlanner(AskTellPlanner):
     def __init__(
         self,
         parameters: Sequence[Parameter],
-        objective: Objective,
+        objectives: Objective | Sequence[Objective],
         *,
         seed: int = 0,
         constraints: Sequence[LinearConstraint] = (),
+        outcome_constraints: Sequence[OutcomeConstraint] = (),
+        method: Literal["pareto", "weighted"] = "pareto",
     ) -> None:
-        super().__init__(parameters, objective, constraints)
+        super().__init__(parameters, objectives, constraints, outcome_constraints, method)
         self.seed = seed
         self._generator = torch.Generator().manual_seed(seed)
 
@@ -40,9 +49,11 @@ class RandomPlanner(AskTellPlanner):
         """A random planner over the campaign's parameters, with the campaign's seed."""
         return cls(
             spec.parameters,
-            spec.objective,
+            spec.all_objectives,
             seed=spec.seed,
             constraints=spec.linear_constraints,
+            outcome_constraints=spec.outcome_constraints,
+            method=spec.multi_objective.method,
         )
 
     def _generate(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:

@@ -12,26 +12,59 @@ import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from torch import Tensor
 
 from genesis_lab.errors import PlannerError
-from genesis_lab.spec import LinearConstraint, Objective, Parameter
+from genesis_lab.spec import LinearConstraint, Objective, OutcomeConstraint, Parameter
 
 from ._constraints import UnitConstraints
 from ._space import SearchSpace
 from ._types import Explanation, ParameterValue, Proposal
 
-__all__ = ["AskTellPlanner", "Observation"]
+__all__ = ["AskTellPlanner", "Observation", "as_objectives", "non_dominated"]
+
+
+def as_objectives(objectives: Objective | Sequence[Objective]) -> tuple[Objective, ...]:
+    """One objective or several, as a non-empty tuple with distinct names."""
+    found = (objectives,) if isinstance(objectives, Objective) else tuple(objectives)
+    if not found:
+        raise PlannerError("a planner needs at least one objective")
+    names = [objective.name for objective in found]
+    if len(set(names)) != len(names):
+        raise PlannerError(f"objective names must differ, got {names}")
+    return found
 
 
 @dataclass(frozen=True)
 class Observation:
-    """A completed trial: the parameters that were run and the objective value measured."""
+    """A completed trial: the parameters that were run and what was measured.
+
+    ``outcomes`` holds every objective's and outcome constraint's value by name; ``value``
+    is the first objective's; ``feasible`` says whether every outcome constraint held.
+    """
 
     trial_id: str
     parameters: dict[str, ParameterValue]
     value: float
+    outcomes: dict[str, float]
+    feasible: bool = True
+
+
+def non_dominated(points: Sequence[Sequence[float]]) -> list[bool]:
+    """For each point (larger is better in every coordinate), whether no other point is at
+    least as good everywhere and better somewhere. Exact duplicates all stay."""
+    keep = []
+    for i, a in enumerate(points):
+        dominated = any(
+            j != i
+            and all(x >= y for x, y in zip(b, a, strict=True))
+            and any(x > y for x, y in zip(b, a, strict=True))
+            for j, b in enumerate(points)
+        )
+        keep.append(not dominated)
+    return keep
 
 
 class AskTellPlanner(ABC):
@@ -40,17 +73,23 @@ class AskTellPlanner(ABC):
     def __init__(
         self,
         parameters: Sequence[Parameter],
-        objective: Objective,
+        objectives: Objective | Sequence[Objective],
         constraints: Sequence[LinearConstraint] = (),
+        outcome_constraints: Sequence[OutcomeConstraint] = (),
+        method: Literal["pareto", "weighted"] = "pareto",
     ) -> None:
         self.space = SearchSpace(parameters)
+        self.weighted = method == "weighted"
         self.constraints = UnitConstraints(self.space, constraints)
-        self.objective = objective
+        self.objectives = as_objectives(objectives)
+        self.objective = self.objectives[0]
+        self.outcome_constraints = tuple(outcome_constraints)
         self._proposed = 0
         self._pending: dict[str, dict[str, ParameterValue]] = {}
         self._observations: list[Observation] = []
         self._told: set[str] = set()
         self._forgotten: set[str] = set()
+        self._failed: list[tuple[str, dict[str, ParameterValue]]] = []
 
     @abstractmethod
     def _generate(self, q: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
@@ -76,6 +115,12 @@ class AskTellPlanner(ABC):
     def observations(self) -> tuple[Observation, ...]:
         """Completed trials, in the order they were told."""
         return tuple(self._observations)
+
+    @property
+    def failures(self) -> tuple[tuple[str, dict[str, ParameterValue]], ...]:
+        """``(trial_id, parameters)`` of each trial forgotten as failed or rejected, in order:
+        the points where an experiment could not give a result."""
+        return tuple((trial_id, dict(row)) for trial_id, row in self._failed)
 
     def ask(self, n: int = 1) -> list[Proposal]:
         """Propose ``n`` new experiments; each becomes pending until told or forgotten."""
@@ -132,75 +177,119 @@ class AskTellPlanner(ABC):
         """
         row = self.space.validate(parameters)
         self.constraints.check(row)
-        value = self._objective_value(None, outcomes)
+        values = self._outcome_values(None, outcomes)
         trial_id = self._next_trial_id()
         self._told.add(trial_id)
-        self._observations.append(Observation(trial_id, row, value))
+        self._observations.append(self._observation(trial_id, row, values))
         return trial_id
 
     def tell(self, trial_id: str, outcomes: Mapping[str, float]) -> None:
         """Record the result of pending trial ``trial_id``.
 
-        ``outcomes`` must hold a finite real number under the objective's name; other keys
-        are ignored. On a bad outcome the trial stays pending, so it can be told again with a
-        corrected value or forgotten.
+        ``outcomes`` must hold a finite real number under each objective's and each outcome
+        constraint's name; other keys are ignored. On a bad outcome the trial stays pending,
+        so it can be told again with a corrected value or forgotten.
         """
         self._check_pending(trial_id, "tell")
-        value = self._objective_value(trial_id, outcomes)
+        values = self._outcome_values(trial_id, outcomes)
         parameters = self._pending.pop(trial_id)
         self._told.add(trial_id)
-        self._observations.append(Observation(trial_id, parameters, value))
+        self._observations.append(self._observation(trial_id, parameters, values))
+
+    def _observation(
+        self, trial_id: str, parameters: dict[str, ParameterValue], values: dict[str, float]
+    ) -> Observation:
+        feasible = all(c.holds(values[c.name]) for c in self.outcome_constraints)
+        return Observation(trial_id, parameters, values[self.objective.name], values, feasible)
+
+    def _outcome_values(
+        self, trial_id: str | None, outcomes: Mapping[str, float]
+    ) -> dict[str, float]:
+        """Every objective's and outcome constraint's value in ``outcomes``, checked."""
+        kinds = {o.name: "objective" for o in self.objectives}
+        kinds.update({c.name: "outcome constraint" for c in self.outcome_constraints})
+        return {
+            name: self._outcome_value(trial_id, outcomes, name, kind)
+            for name, kind in kinds.items()
+        }
 
     def _next_trial_id(self) -> str:
         self._proposed += 1
         return f"t{self._proposed:04d}"
 
-    def _objective_value(self, trial_id: str | None, outcomes: Mapping[str, float]) -> float:
-        """The objective's value in ``outcomes``, a finite float, or ``PlannerError``.
+    def _outcome_value(
+        self, trial_id: str | None, outcomes: Mapping[str, float], name: str, kind: str
+    ) -> float:
+        """The value of ``name`` (an objective or outcome constraint, as ``kind`` says) in
+        ``outcomes``, a finite float, or ``PlannerError``.
 
         ``trial_id`` is the pending trial being told, or None for an ``observe``.
         """
-        name = self.objective.name
         what = f"trial {trial_id}" if trial_id is not None else "the observed experiment"
         if not isinstance(outcomes, Mapping) or name not in outcomes:
             keys = sorted(outcomes) if isinstance(outcomes, Mapping) else type(outcomes).__name__
             fix = "" if trial_id is None else ", or forget() the trial if it produced no value"
             raise PlannerError(
-                f"outcomes of {what} lack the objective {name!r} (got {keys}); "
+                f"outcomes of {what} lack the {kind} {name!r} (got {keys}); "
                 f"pass {{{name!r}: value}}{fix}",
                 trial_id=trial_id,
             )
         raw = outcomes[name]
         if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
             raise PlannerError(
-                f"objective {name!r} of {what} must be a real number, got {raw!r}",
+                f"{kind} {name!r} of {what} must be a real number, got {raw!r}",
                 trial_id=trial_id,
             )
         value = float(raw)
         if not math.isfinite(value):
             fix = "drop it" if trial_id is None else "forget() the trial"
             raise PlannerError(
-                f"objective {name!r} of {what} is {value}, not a finite number; "
+                f"{kind} {name!r} of {what} is {value}, not a finite number; "
                 f"{fix} if the measurement failed",
                 trial_id=trial_id,
             )
         return value
 
-    def forget(self, trial_id: str) -> None:
-        """Drop pending trial ``trial_id`` (failed or abandoned) without an observation."""
+    def forget(self, trial_id: str, *, failed: bool = False) -> None:
+        """Drop pending trial ``trial_id`` without an observation.
+
+        ``failed=True`` says the experiment could not give a result *at this point* (a
+        device fault, a measurement that failed, a request refused by the safety envelope):
+        a planner that models feasibility learns to avoid the region. An abandoned trial
+        (lease expired, operator decision) says nothing about the point: ``failed=False``.
+        """
         self._check_pending(trial_id, "forget")
-        del self._pending[trial_id]
+        row = self._pending.pop(trial_id)
         self._forgotten.add(trial_id)
+        if failed:
+            self._failed.append((trial_id, row))
+
+    def score(self, observation: Observation) -> float:
+        """How good ``observation`` is as one number, larger better: the first objective
+        signed by its direction (and with several objectives searched for a Pareto front);
+        ``sum(weight * signed value)`` when the objectives are weighted."""
+        if self.weighted:
+            return sum(o.weight * o.sign * observation.outcomes[o.name] for o in self.objectives)
+        return observation.outcomes[self.objective.name] * self.objective.sign
 
     @property
     def best(self) -> tuple[str, dict[str, ParameterValue], float] | None:
-        """``(trial_id, parameters, value)`` of the best observation, by the objective's
-        direction (first one wins a tie); ``None`` before any result."""
+        """``(trial_id, parameters, first objective's value)`` of the best observation by
+        ``score`` (first one wins a tie), among those that satisfy every outcome constraint
+        (all of them if none does); ``None`` before any result."""
         if not self._observations:
             return None
-        sign = 1.0 if self.objective.direction == "maximize" else -1.0
-        best = max(self._observations, key=lambda observation: sign * observation.value)
+        candidates = [o for o in self._observations if o.feasible] or self._observations
+        best = max(candidates, key=self.score)
         return best.trial_id, dict(best.parameters), best.value
+
+    @property
+    def pareto_front(self) -> tuple[Observation, ...]:
+        """The observations no other dominates in every objective (each by its direction),
+        among those that satisfy every outcome constraint, in the order they were told."""
+        feasible = [o for o in self._observations if o.feasible]
+        points = [[o.outcomes[j.name] * j.sign for j in self.objectives] for o in feasible]
+        return tuple(o for o, keep in zip(feasible, non_dominated(points), strict=True) if keep)
 
     def _check_pending(self, trial_id: str, verb: str) -> None:
         if trial_id in self._pending:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeAlias, runtime_checkable
 
 __all__ = ["Explanation", "ParameterValue", "Planner", "Proposal"]
@@ -23,17 +23,22 @@ class Explanation:
 
     ``predicted_mean`` and ``predicted_std`` are the GP's posterior mean and standard
     deviation of the objective at the point, without observation noise (the latent
-    function). ``acquisition_value`` is the log expected improvement (qLogNEI) of the whole
-    batch the point was proposed in, jointly, given the trials then in flight; for an
-    ``ask(1)`` it is the point's own value, and every point of one batch shares it.
+    function). ``acquisition_value`` is the log expected improvement (qLogNEI; for a Pareto
+    search the log expected hypervolume improvement, qLogNEHVI) of the whole batch the point
+    was proposed in, jointly, given the trials then in flight; for an ``ask(1)`` it is the
+    point's own value, and every point of one batch shares it.
     ``length_scales`` maps each searched parameter's name to its fitted ARD length scale in
     that parameter's units (larger: the objective changes more slowly along it); on a log
     scale the units are natural-log units of the value (e-folds); for a categorical
     parameter it is the shortest length scale of its one-hot columns (dimensionless:
     well below 1, the choice matters). Fixed parameters have none. ``noise_std``
     is the fitted observation-noise standard deviation in objective units.
-    ``n_observations`` is how many results the model was fitted on. A model value is None
-    when it could not be computed as a finite number.
+    ``n_observations`` is how many results the model was fitted on. ``predictions`` maps
+    every modelled outcome (each objective, each outcome constraint, and ``feasibility``
+    when failures are modelled: about 1 where experiments succeed, 0 where they fail) to
+    ``{"mean": ..., "std": ...}`` in its own units; ``predicted_mean`` and
+    ``predicted_std`` repeat the first objective's. A model value is None when it could not
+    be computed as a finite number.
     """
 
     predicted_mean: float | None
@@ -42,6 +47,7 @@ class Explanation:
     length_scales: dict[str, float]
     noise_std: float | None
     n_observations: int
+    predictions: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         """The explanation as plain JSON types (``json.dumps`` accepts it with
@@ -53,6 +59,7 @@ class Explanation:
             "length_scales": dict(self.length_scales),
             "noise_std": self.noise_std,
             "n_observations": self.n_observations,
+            "predictions": {name: dict(value) for name, value in self.predictions.items()},
         }
 
 
@@ -91,11 +98,13 @@ class Planner(Protocol):
         ...
 
     def tell(self, trial_id: str, outcomes: Mapping[str, float]) -> None:
-        """Record the result of a pending trial; ``outcomes`` is keyed by objective name."""
+        """Record the result of a pending trial; ``outcomes`` is keyed by objective (and
+        outcome-constraint) name."""
         ...
 
-    def forget(self, trial_id: str) -> None:
-        """Drop a pending trial that will never report (failed or abandoned)."""
+    def forget(self, trial_id: str, *, failed: bool = False) -> None:
+        """Drop a pending trial that will never report: ``failed`` when the experiment could
+        not give a result at its point (a fault, a refusal), not when it was abandoned."""
         ...
 
     def suggest(

@@ -5,7 +5,9 @@ from genesis_lab.spec._constraints import LinearConstraint, parse_constraint
 from genesis_lab.spec._loader import CampaignFile, load_campaign, parse_campaign
 from genesis_lab.spec._models import (
     CampaignSpec,
+    MultiObjective,
     Objective,
+    OutcomeConstraint,
     PlannerSettings,
     RetryPolicy,
     StationRef,
@@ -33,7 +35,9 @@ __all__ = [
     "FixedParameter",
     "IntegerParameter",
     "LinearConstraint",
+    "MultiObjective",
     "Objective",
+    "OutcomeConstraint",
     "Parameter",
     "PlannerSettings",
     "RetryPolicy",

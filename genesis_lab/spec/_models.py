@@ -9,6 +9,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -18,7 +19,9 @@ from genesis_lab.spec._parameters import AnyParameter, Parameter
 
 __all__ = [
     "CampaignSpec",
+    "MultiObjective",
     "Objective",
+    "OutcomeConstraint",
     "PlannerSettings",
     "RetryPolicy",
     "StationRef",
@@ -27,7 +30,7 @@ __all__ = [
 
 
 class Objective(StrictModel):
-    """The one number a campaign optimises, taken from a detector reading."""
+    """A number a campaign optimises, taken from a detector reading."""
 
     name: str = Field(pattern=_IDENTIFIER)
     direction: Literal["maximize", "minimize"]
@@ -35,6 +38,70 @@ class Objective(StrictModel):
         min_length=1, description="Data key in the event documents that holds the value."
     )
     units: str = ""
+    reference: float | None = Field(
+        default=None,
+        description="With several objectives: the worst value still worth having (the "
+        "hypervolume reference point), in the objective's units; inferred from the data "
+        "when omitted.",
+    )
+    weight: float = Field(
+        default=1.0,
+        gt=0,
+        description="With `multi_objective.method: weighted`: this objective's weight in the "
+        "one number optimised (per unit of the objective).",
+    )
+
+    @property
+    def sign(self) -> float:
+        """+1 when larger is better, -1 when smaller is better."""
+        return 1.0 if self.direction == "maximize" else -1.0
+
+
+class MultiObjective(StrictModel):
+    """How several objectives are traded off."""
+
+    method: Literal["pareto", "weighted"] = Field(
+        default="pareto",
+        description="'pareto': search for the Pareto front (qLogNEHVI); 'weighted': optimise "
+        "the one number sum(weight * value), each value signed so that larger is better.",
+    )
+
+
+class OutcomeConstraint(StrictModel):
+    """A measured quantity that must stay within limits (e.g. purity at least 0.95).
+
+    The planner models it and proposes where it is likely to hold; a result that breaks it
+    is recorded, but never counts as the best.
+    """
+
+    name: str = Field(pattern=_IDENTIFIER)
+    reading: str = Field(
+        min_length=1, description="Data key in the event documents that holds the value."
+    )
+    min: float | None = Field(default=None, description="Smallest acceptable value.")
+    max: float | None = Field(default=None, description="Largest acceptable value.")
+    units: str = ""
+
+    @model_validator(mode="after")
+    def _has_a_limit(self) -> OutcomeConstraint:
+        if self.min is None and self.max is None:
+            raise ValueError(f"outcome constraint {self.name!r} needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"outcome constraint {self.name!r}: min {self.min} > max {self.max}")
+        return self
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` satisfies the limits."""
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+    def describe(self) -> str:
+        """The constraint as an operator writes it, e.g. ``purity >= 0.95``."""
+        parts = []
+        if self.min is not None:
+            parts.append(f"{self.name} >= {self.min:g}")
+        if self.max is not None:
+            parts.append(f"{self.name} <= {self.max:g}")
+        return " and ".join(parts)
 
 
 class StationRef(StrictModel):
@@ -109,7 +176,21 @@ class CampaignSpec(StrictModel):
     parameters: list[AnyParameter] = Field(
         min_length=1, description="What to vary; each item's `type` defaults to continuous."
     )
-    objective: Objective
+    objective: Objective | None = Field(
+        default=None, description="The one objective; or list several under `objectives`."
+    )
+    objectives: list[Objective] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4,
+        description="Several objectives (instead of `objective`), traded off as "
+        "`multi_objective` says.",
+    )
+    multi_objective: MultiObjective = Field(default_factory=MultiObjective)
+    outcome_constraints: list[OutcomeConstraint] = Field(
+        default_factory=list,
+        description="Measured quantities that must stay within limits; modelled by the planner.",
+    )
     budget: int = Field(ge=1, le=100_000, description="Number of experiments to run.")
     initial_design: int = Field(
         default=5, ge=1, description="Experiments drawn from a Sobol design before the model."
@@ -134,6 +215,52 @@ class CampaignSpec(StrictModel):
         description="Linear constraints on continuous linear-scale parameters, in their units, "
         "e.g. 'cyan + magenta + yellow <= 12'; relations '<=', '>=', '=='.",
     )
+
+    @property
+    def all_objectives(self) -> tuple[Objective, ...]:
+        """Every objective, in file order: ``objectives``, or ``objective`` alone."""
+        if self.objectives:
+            return tuple(self.objectives)
+        assert self.objective is not None  # the validator demands one of them
+        return (self.objective,)
+
+    @property
+    def primary_objective(self) -> Objective:
+        """The first objective: the one shown first and used by single-number summaries."""
+        return self.all_objectives[0]
+
+    @property
+    def pareto(self) -> bool:
+        """Whether the planner searches a Pareto front (several objectives, not weighted)."""
+        return len(self.all_objectives) > 1 and self.multi_objective.method == "pareto"
+
+    @property
+    def readings(self) -> dict[str, str]:
+        """Objective and outcome-constraint names -> the data keys that carry them."""
+        readings = {objective.name: objective.reading for objective in self.all_objectives}
+        readings.update({c.name: c.reading for c in self.outcome_constraints})
+        return readings
+
+    @model_validator(mode="after")
+    def _objectives_and_rules(self) -> CampaignSpec:
+        if self.objective is not None and self.objectives is not None:
+            raise ValueError("give 'objective' (one) or 'objectives' (several), not both")
+        if self.objective is None and self.objectives is None:
+            raise ValueError(
+                "the campaign has no objective: give 'objective' (one) or 'objectives' (several)"
+            )
+        names = [o.name for o in self.all_objectives] + [c.name for c in self.outcome_constraints]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"objective and outcome-constraint names must differ; used twice: {repeated}"
+            )
+        if len(self.all_objectives) > 1 and self.stopping.target is not None:
+            raise ValueError(
+                "stopping.target compares one objective's value; with several objectives use "
+                "stopping.no_improvement (a result that improves none of them) instead"
+            )
+        return self
 
     @property
     def linear_constraints(self) -> tuple[LinearConstraint, ...]:

@@ -138,12 +138,24 @@ def _device_problems(campaign: CampaignFile, station: Station) -> list[FieldProb
                 )
             )
     readings = station.readings()
-    if spec.objective.reading not in readings:
-        problems.append(
-            campaign.problem(
-                ("objective", "reading"),
-                f"unknown reading {spec.objective.reading!r}; station {spec.station.plugin!r} "
-                f"reads: {', '.join(sorted(readings))}",
+    measured: list[tuple[tuple[str | int, ...], str]]
+    if spec.objectives is None:
+        measured = [(("objective", "reading"), spec.primary_objective.reading)]
+    else:
+        measured = [
+            (("objectives", i, "reading"), o.reading) for i, o in enumerate(spec.objectives)
+        ]
+    measured += [
+        (("outcome_constraints", i, "reading"), c.reading)
+        for i, c in enumerate(spec.outcome_constraints)
+    ]
+    for loc, reading in measured:
+        if reading not in readings:
+            problems.append(
+                campaign.problem(
+                    loc,
+                    f"unknown reading {reading!r}; station {spec.station.plugin!r} "
+                    f"reads: {', '.join(sorted(readings))}",
+                )
             )
-        )
     return problems

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS trials (
     origin TEXT NOT NULL,
     explanation_json TEXT,
     outcome REAL,
+    outcomes_json TEXT,
     reason TEXT NOT NULL DEFAULT '',
     run_uid TEXT,
     proposed_at REAL NOT NULL,
@@ -100,6 +101,7 @@ class TrialRow:
     origin: str
     explanation: dict[str, Any] | None
     outcome: float | None
+    outcomes: dict[str, float] | None
     reason: str
     run_uid: str | None
     proposed_at: float
@@ -112,6 +114,10 @@ class DocumentRow:
     trial_id: str
     name: str
     doc: dict[str, Any]
+
+
+def _outcomes_json(outcomes: Mapping[str, float] | None) -> str | None:
+    return None if outcomes is None else json.dumps(dict(outcomes), allow_nan=False)
 
 
 def document_key(doc: Mapping[str, Any]) -> str:
@@ -261,6 +267,7 @@ class CampaignRecord:
         parameters: Mapping[str, Any],
         outcome: float,
         source: str,
+        outcomes: Mapping[str, float] | None = None,
     ) -> None:
         """Record a result of earlier work: COMPLETED on arrival, origin ``prior``.
 
@@ -271,14 +278,15 @@ class CampaignRecord:
         with self._write() as db:
             db.execute(
                 "INSERT INTO trials (campaign_id, trial_id, state, parameters_json, origin,"
-                " outcome, reason, proposed_at, updated_at)"
-                " VALUES (?, ?, ?, ?, 'prior', ?, ?, ?, ?)",
+                " outcome, outcomes_json, reason, proposed_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'prior', ?, ?, ?, ?, ?)",
                 (
                     campaign_id,
                     trial_id,
                     TrialState.COMPLETED,
                     json.dumps(dict(parameters)),
                     outcome,
+                    _outcomes_json(outcomes),
                     f"imported from {source}",
                     now,
                     now,
@@ -298,9 +306,13 @@ class CampaignRecord:
         *,
         reason: str = "",
         outcome: float | None = None,
+        outcomes: Mapping[str, float] | None = None,
         run_uid: str | None = None,
     ) -> None:
-        """Move a trial to ``new``; refuse a move the life cycle does not allow."""
+        """Move a trial to ``new``; refuse a move the life cycle does not allow.
+
+        ``outcome`` is the first objective's value; ``outcomes`` every measured objective and
+        outcome-constraint value by name."""
         now = time.time()
         with self._write() as db:
             row = db.execute(
@@ -317,9 +329,19 @@ class CampaignRecord:
                 )
             db.execute(
                 "UPDATE trials SET state = ?, reason = ?, outcome = COALESCE(?, outcome),"
+                " outcomes_json = COALESCE(?, outcomes_json),"
                 " run_uid = COALESCE(?, run_uid), updated_at = ?"
                 " WHERE campaign_id = ? AND trial_id = ?",
-                (new, reason, outcome, run_uid, now, campaign_id, trial_id),
+                (
+                    new,
+                    reason,
+                    outcome,
+                    _outcomes_json(outcomes),
+                    run_uid,
+                    now,
+                    campaign_id,
+                    trial_id,
+                ),
             )
             db.execute(
                 "INSERT INTO transitions (campaign_id, trial_id, from_state, to_state, reason, at)"
@@ -332,7 +354,7 @@ class CampaignRecord:
         with self._lock:
             rows = self._db.execute(
                 "SELECT campaign_id, trial_id, state, parameters_json, origin, explanation_json,"
-                " outcome, reason, run_uid, proposed_at, updated_at FROM trials"
+                " outcome, reason, run_uid, proposed_at, updated_at, outcomes_json FROM trials"
                 " WHERE campaign_id = ? ORDER BY proposed_at, trial_id",
                 (campaign_id,),
             ).fetchall()
@@ -345,6 +367,7 @@ class CampaignRecord:
                 origin=r[4],
                 explanation=None if r[5] is None else json.loads(r[5]),
                 outcome=r[6],
+                outcomes=None if r[11] is None else json.loads(r[11]),
                 reason=r[7],
                 run_uid=r[8],
                 proposed_at=r[9],

@@ -99,7 +99,10 @@ def test_prior_results_are_read_with_their_lines(tmp_path: Path) -> None:
     path = tmp_path / "prior.csv"
     path.write_text(PRIOR)
     results = read_prior_csv(path, small_spec())
-    assert [(r.line, r.outcome) for r in results] == [(2, 2.5), (3, 60.1)]
+    assert [(r.line, r.outcomes) for r in results] == [
+        (2, {"colour_error": 2.5}),
+        (3, {"colour_error": 60.1}),
+    ]
     assert results[0].parameters == {"cyan": 3.0, "magenta": 6.0, "yellow": 1.6}
 
 

@@ -11,6 +11,8 @@ from genesis_lab.orchestration._stopping import StopWatch
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
 
+NAME = small_spec().primary_objective.name
+
 
 def with_rules(direction: str = "minimize", **rules: object) -> CampaignSpec:
     data = small_spec().model_dump()
@@ -22,7 +24,7 @@ def with_rules(direction: str = "minimize", **rules: object) -> CampaignSpec:
 def test_no_rule_never_stops() -> None:
     watch = StopWatch(with_rules(), started=0.0)
     for value in (5.0, 6.0, 7.0):
-        watch.observe(value)
+        watch.observe({NAME: value})
     assert watch.reason(now=1e9) is None
 
 
@@ -38,7 +40,7 @@ def test_no_rule_never_stops() -> None:
 def test_target_respects_direction(direction: str, values: list[float], fires: bool) -> None:
     watch = StopWatch(with_rules(direction, target=1.0), started=0.0)
     for value in values:
-        watch.observe(value)
+        watch.observe({NAME: value})
     reason = watch.reason(now=0.0)
     assert (reason is not None) == fires
     if fires:
@@ -48,10 +50,33 @@ def test_target_respects_direction(direction: str, values: list[float], fires: b
 def test_no_improvement_counts_completed_experiments_since_the_best() -> None:
     watch = StopWatch(with_rules(no_improvement=3), started=0.0)
     for value in (5.0, 6.0, 7.0, 4.0, 8.0, 9.0):
-        watch.observe(value)
+        watch.observe({NAME: value})
         assert watch.reason(now=0.0) is None
-    watch.observe(4.0)  # equal is not better
+    watch.observe({NAME: 4.0})  # equal is not better
     assert "no improvement over the last 3" in (watch.reason(now=0.0) or "")
+
+
+def with_two_objectives(**rules: object) -> CampaignSpec:
+    data = small_spec().model_dump()
+    first = data.pop("objective")
+    second = {**first, "name": "cost", "reading": "meter_cost", "direction": "minimize"}
+    data["objectives"] = [first, second]
+    data["outcome_constraints"] = [{"name": "clarity", "reading": "spectro_t", "min": 0.5}]
+    data["stopping"] = rules
+    return CampaignSpec.model_validate(data)
+
+
+def test_with_several_objectives_a_result_on_the_pareto_front_is_an_improvement() -> None:
+    watch = StopWatch(with_two_objectives(no_improvement=2), started=0.0)
+    ok = {"clarity": 0.9}
+    watch.observe({NAME: 5.0, "cost": 5.0, **ok})
+    watch.observe({NAME: 6.0, "cost": 6.0, **ok})  # dominated
+    assert watch.reason(now=0.0) is None
+    watch.observe({NAME: 6.0, "cost": 1.0, **ok})  # a new trade-off: improves
+    watch.observe({NAME: 0.0, "cost": 0.0, "clarity": 0.1})  # breaks the constraint
+    assert watch.reason(now=0.0) is None
+    watch.observe({NAME: 7.0, "cost": 7.0, **ok})
+    assert "no improvement over the last 2" in (watch.reason(now=0.0) or "")
 
 
 def test_wall_clock_limit() -> None:

@@ -292,3 +292,93 @@ def test_bad_constraints_name_the_field_and_line(constraint: str, message: str) 
     line, field, text = problems[0]
     assert (line, field) == (15, "constraints.0")  # the item's own line
     assert message in text
+
+
+# --- several objectives and outcome constraints -----------------------------------------------
+
+TWO_OBJECTIVES = GOOD.replace(
+    """objective:
+  name: colour_error
+  direction: minimize
+  reading: spectro_colour_error
+""",
+    """objectives:
+  - name: colour_error
+    direction: minimize
+    reading: spectro_colour_error
+    reference: 40
+  - name: dye_cost
+    direction: minimize
+    reading: meter_cost
+outcome_constraints:
+  - name: clarity
+    reading: spectro_transmittance
+    min: 0.2
+    units: "%"
+""",
+)
+
+
+def test_several_objectives_and_an_outcome_constraint_load() -> None:
+    spec = parse_campaign(TWO_OBJECTIVES).spec
+    assert [o.name for o in spec.all_objectives] == ["colour_error", "dye_cost"]
+    assert spec.primary_objective.name == "colour_error"
+    assert spec.pareto and spec.multi_objective.method == "pareto"
+    assert spec.all_objectives[0].reference == 40.0
+    assert spec.outcome_constraints[0].describe() == "clarity >= 0.2"
+    assert spec.readings == {
+        "colour_error": "spectro_colour_error",
+        "dye_cost": "meter_cost",
+        "clarity": "spectro_transmittance",
+    }
+    reloaded = parse_campaign(TWO_OBJECTIVES).spec.model_validate(spec.model_dump(mode="json"))
+    assert reloaded == spec
+
+
+def test_one_objective_is_still_given_as_objective() -> None:
+    spec = parse_campaign(GOOD).spec
+    assert spec.all_objectives == (spec.objective,)
+    assert not spec.pareto and spec.outcome_constraints == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "message"),
+    [
+        (
+            (
+                "objectives:",
+                "objective:\n  name: a\n  direction: maximize\n  reading: r\nobjectives:",
+            ),
+            "",
+            "not both",
+        ),
+        (("    min: 0.2\n", ""), "outcome_constraints.0", "needs 'min', 'max' or both"),
+        (
+            ("    min: 0.2\n", "    min: 0.2\n    max: 0.1\n"),
+            "outcome_constraints.0",
+            "min 0.2 > max 0.1",
+        ),
+        (("  - name: clarity", "  - name: dye_cost"), "", "used twice: ['dye_cost']"),
+        (
+            ("station:", "stopping:\n  target: 1.0\nstation:"),
+            "",
+            "stopping.target compares one objective",
+        ),
+        (
+            ("    reading: meter_cost\n", "    reading: meter_cost\n    weight: 0\n"),
+            "objectives.1.weight",
+            "greater than 0",
+        ),
+    ],
+)
+def test_bad_objectives_and_outcome_constraints_are_explained(
+    edit: tuple[str, str], field: str, message: str
+) -> None:
+    problems = _problems(TWO_OBJECTIVES.replace(*edit))
+    assert any(f == field and message in m for _, f, m in problems), problems
+
+
+def test_neither_objective_nor_objectives_is_refused() -> None:
+    text = GOOD.split("objective:")[0] + "budget: 12\nstation:\n  plugin: colour-bench\n"
+    problems = _problems(text)
+    assert any("the campaign has no objective" in m for _, _, m in problems), problems
