@@ -83,6 +83,19 @@ class Station:
         """Limits of the named actuator, if it declares any."""
         return actuator_limits(self.actuators[actuator])
 
+    def choices(self, actuator: str) -> tuple[str, ...] | None:
+        """The values a choice-taking actuator accepts (the ``choices`` its ``describe()``
+        declares for its own data key, event-model's enum key), or None if it declares none."""
+        device = self.actuators[actuator]
+        if not isinstance(device, Readable):
+            return None
+        description = device.describe()
+        if inspect.isawaitable(description):
+            return None
+        entry: Mapping[str, Any] = description.get(getattr(device, "name", actuator)) or {}
+        found = entry.get("choices")
+        return None if found is None else tuple(str(choice) for choice in found)
+
 
 @runtime_checkable
 class StationPlugin(Protocol):

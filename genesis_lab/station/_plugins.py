@@ -102,6 +102,16 @@ def _numeric_span(parameter: Parameter) -> tuple[float, float] | None:
     return (float(parameter.bounds[0]), float(parameter.bounds[1]))
 
 
+def _text_values(parameter: Parameter) -> list[str]:
+    """The text values a parameter may send to its actuator (a categorical's choices, a
+    fixed text value); empty for a numeric parameter."""
+    if isinstance(parameter, CategoricalParameter):
+        return [str(choice) for choice in parameter.choices]
+    if isinstance(parameter, FixedParameter) and isinstance(parameter.value, str):
+        return [parameter.value]
+    return []
+
+
 def _option_message(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown option"
@@ -123,6 +133,19 @@ def _device_problems(campaign: CampaignFile, station: Station) -> list[FieldProb
                 )
             )
             continue
+        offered = station.choices(parameter.actuator)
+        wanted = _text_values(parameter)
+        if offered is not None and wanted:
+            missing = [value for value in wanted if value not in offered]
+            if missing:
+                key = "value" if isinstance(parameter, FixedParameter) else "choices"
+                problems.append(
+                    campaign.problem(
+                        ("parameters", index, key),
+                        f"{', '.join(map(repr, missing))} not among the choices of "
+                        f"{parameter.actuator!r}: {', '.join(offered)}",
+                    )
+                )
         limits = station.limits(parameter.actuator)
         span = _numeric_span(parameter)
         if limits is None or span is None:

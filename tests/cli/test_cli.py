@@ -335,3 +335,43 @@ def test_typed_parameters_reach_the_instrument_as_legal_values(tmp_path: Path) -
         [campaign] = store.campaigns()
         starts = [d.doc for d in store.documents(campaign.campaign_id) if d.name == "start"]
     assert all(s["setpoints"]["pump_yellow"] == 1.5 for s in starts)
+
+
+@pytest.mark.parametrize(
+    ("campaign", "old", "new", "field", "message"),
+    [
+        (
+            "colour_mixing_solvent.yaml",
+            "choices: [water, ethanol, glycerol, acetone]",
+            "choices: [water, toluene]",
+            "parameters.0.choices",
+            "'toluene' not among the choices of 'solvent'",
+        ),
+        (
+            "colour_mixing_tradeoff.yaml",
+            "reading: spectro_min_transmittance",
+            "reading: spectro_transmittance",
+            "outcome_constraints.0.reading",
+            "unknown reading 'spectro_transmittance'",
+        ),
+        (
+            "colour_mixing_tradeoff.yaml",
+            "reading: dosing_dye_cost",
+            "reading: dosing_cost",
+            "objectives.1.reading",
+            "unknown reading 'dosing_cost'",
+        ),
+    ],
+)
+def test_validate_checks_choices_and_every_reading_against_the_station(
+    tmp_path: Path, campaign: str, old: str, new: str, field: str, message: str
+) -> None:
+    text = (REPO / "campaigns" / campaign).read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / campaign
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    result = cli.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert f":{_line_of(path, new)}: {field}:" in flat, flat
+    assert message in flat

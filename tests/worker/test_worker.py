@@ -116,6 +116,20 @@ def test_envelope_refuses_unknown_nonfinite_and_out_of_limits() -> None:
     assert any("laser: no such actuator" in p for p in problems)
 
 
+def test_envelope_refuses_a_choice_the_actuator_does_not_declare() -> None:
+    station = _station(solvent_selector=True)
+    try:
+        assert station.choices("solvent") == ("water", "ethanol", "glycerol", "acetone")
+        assert station.choices("pump_cyan") is None
+        assert envelope_violations(station, {**TARGET, "solvent": "ethanol"}) == []
+        problems = envelope_violations(station, {**TARGET, "solvent": "toluene"})
+    finally:
+        station.close()
+    assert problems == [
+        "solvent: 'toluene' is not one of its choices (water, ethanol, glycerol, acetone)"
+    ]
+
+
 def test_request_becomes_one_run_streamed_over_mqtt(harness: Harness) -> None:
     harness.request("t0001", TARGET)
     messages = harness.until_terminal("t0001")
