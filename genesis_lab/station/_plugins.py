@@ -112,6 +112,34 @@ def _text_values(parameter: Parameter) -> list[str]:
     return []
 
 
+def _setting_problems(parameter: Parameter, station: Station) -> list[tuple[str, str]]:
+    """``(field, message)`` for each value of ``parameter`` its actuator cannot take: a
+    choice it does not declare, a number beyond its limits."""
+    problems: list[tuple[str, str]] = []
+    fixed = isinstance(parameter, FixedParameter)
+    offered = station.choices(parameter.actuator)
+    missing = [v for v in _text_values(parameter) if offered is not None and v not in offered]
+    if missing and offered is not None:
+        problems.append(
+            (
+                "value" if fixed else "choices",
+                f"{', '.join(map(repr, missing))} not among the choices of "
+                f"{parameter.actuator!r}: {', '.join(offered)}",
+            )
+        )
+    limits = station.limits(parameter.actuator)
+    span = _numeric_span(parameter)
+    if limits is not None and span is not None and (span[0] < limits[0] or span[1] > limits[1]):
+        problems.append(
+            (
+                "value" if fixed else "bounds",
+                f"bounds [{span[0]}, {span[1]}] leave the limits of {parameter.actuator!r} "
+                f"[{limits[0]}, {limits[1]}]",
+            )
+        )
+    return problems
+
+
 def _option_message(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown option"
@@ -133,33 +161,8 @@ def _device_problems(campaign: CampaignFile, station: Station) -> list[FieldProb
                 )
             )
             continue
-        offered = station.choices(parameter.actuator)
-        wanted = _text_values(parameter)
-        if offered is not None and wanted:
-            missing = [value for value in wanted if value not in offered]
-            if missing:
-                key = "value" if isinstance(parameter, FixedParameter) else "choices"
-                problems.append(
-                    campaign.problem(
-                        ("parameters", index, key),
-                        f"{', '.join(map(repr, missing))} not among the choices of "
-                        f"{parameter.actuator!r}: {', '.join(offered)}",
-                    )
-                )
-        limits = station.limits(parameter.actuator)
-        span = _numeric_span(parameter)
-        if limits is None or span is None:
-            continue
-        low, high = span
-        if low < limits[0] or high > limits[1]:
-            key = "value" if isinstance(parameter, FixedParameter) else "bounds"
-            problems.append(
-                campaign.problem(
-                    ("parameters", index, key),
-                    f"bounds [{low}, {high}] leave the limits of {parameter.actuator!r} "
-                    f"[{limits[0]}, {limits[1]}]",
-                )
-            )
+        for key, message in _setting_problems(parameter, station):
+            problems.append(campaign.problem(("parameters", index, key), message))
     readings = station.readings()
     measured: list[tuple[tuple[str | int, ...], str]]
     if spec.objectives is None:
