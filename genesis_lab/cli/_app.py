@@ -27,7 +27,13 @@ from genesis_lab.cli._render import (
     trial_table,
 )
 from genesis_lab.cli._session import broker_session, local_worker
-from genesis_lab.errors import CampaignFileError, DataFileError, GenesisLabError, StationError
+from genesis_lab.errors import (
+    CampaignFileError,
+    DataFileError,
+    GenesisLabError,
+    PlannerError,
+    StationError,
+)
 from genesis_lab.messages import ManualTrialRequest, campaign_control_topic, encode_message
 from genesis_lab.messaging import MqttClient
 from genesis_lab.orchestration import (
@@ -37,6 +43,7 @@ from genesis_lab.orchestration import (
     summarize,
     trial_detail,
 )
+from genesis_lab.planning import BayesianPlanner
 from genesis_lab.spec import (
     CampaignFile,
     CampaignSpec,
@@ -85,6 +92,10 @@ def _checked_campaign(path: Path) -> CampaignFile:
     try:
         campaign = load_campaign(path)
         problems = check_campaign_fits(campaign)
+        try:
+            BayesianPlanner.from_spec(campaign.spec)  # what only the search space can tell
+        except PlannerError as exc:
+            problems.append(campaign.problem(("constraints",), str(exc)))
         if problems:
             raise CampaignFileError(str(path), problems)
     except CampaignFileError as exc:

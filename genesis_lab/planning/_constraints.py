@@ -25,6 +25,7 @@ with warnings.catch_warnings():  # see _acquisition: torch.jit.script deprecatio
         "ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning
     )
     from botorch.utils.sampling import get_polytope_samples
+from scipy.optimize import linprog
 
 __all__ = ["MAX_DRAWS", "TOLERANCE", "UnitConstraints"]
 
@@ -77,6 +78,42 @@ class UnitConstraints:
                 self.inequality.append((index, -coefficient, -float(rhs)))
             else:
                 self.equality.append((index, coefficient, float(rhs)))
+        self._check_satisfiable(space.dim)
+
+    def _check_satisfiable(self, d: int) -> None:
+        """Raise ``PlannerError`` if no point of the box satisfies every constraint at once
+        (each may be satisfiable alone: ``a <= 2`` and ``a >= 5``), found by a linear
+        programme over the unit cube."""
+        if not self.constraints:
+            return
+
+        def rows(constraints: list[BoTorchConstraint]) -> tuple[list[list[float]], list[float]]:
+            matrix, bound = [], []
+            for index, coefficient, rhs in constraints:
+                row = [0.0] * d
+                for i, a in zip(index.tolist(), coefficient.tolist(), strict=True):
+                    row[i] += a
+                matrix.append(row)
+                bound.append(rhs)
+            return matrix, bound
+
+        A_ge, b_ge = rows(self.inequality)
+        A_eq, b_eq = rows(self.equality)
+        result = linprog(
+            c=[0.0] * d,
+            A_ub=[[-a for a in row] for row in A_ge] or None,
+            b_ub=[-b for b in b_ge] or None,
+            A_eq=A_eq or None,
+            b_eq=b_eq or None,
+            bounds=[(0.0, 1.0)] * d,
+            method="highs",
+        )
+        if result.status == 2:  # infeasible
+            listed = "; ".join(f"{n}: {c}" for n, c in enumerate(self.constraints))
+            raise PlannerError(
+                f"the constraints cannot all hold at once within the parameters' bounds "
+                f"({listed}); no experiment satisfies them together"
+            )
 
     def __bool__(self) -> bool:
         return bool(self.constraints)

@@ -375,3 +375,16 @@ def test_validate_checks_choices_and_every_reading_against_the_station(
     flat = " ".join(result.output.split())
     assert f":{_line_of(path, new)}: {field}:" in flat, flat
     assert message in flat
+
+
+def test_validate_refuses_constraints_that_cannot_hold_together(tmp_path: Path) -> None:
+    text = (REPO / "campaigns" / "colour_mixing_capped.yaml").read_text(encoding="utf-8")
+    old = "  - cyan + magenta + yellow <= 12"
+    assert old in text
+    path = tmp_path / "clash.yaml"
+    path.write_text(text.replace(old, old + "\n  - cyan + magenta >= 13"), encoding="utf-8")
+    result = cli.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert f":{_line_of(path, 'constraints:')}: constraints:" in flat, flat
+    assert "cannot all hold at once" in flat

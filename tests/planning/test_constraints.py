@@ -217,3 +217,25 @@ def test_random_feasible_inequalities_hold_for_sobol_and_random_points(
     random = RandomPlanner(DYES, MINIMIZE, seed=seed, constraints=[constraint])
     for proposal in bayesian.ask(4) + random.ask(4):
         assert_satisfies([constraint], proposal)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["c <= 2", "c >= 5"],
+        ["c + m == 4", "c + m >= 6"],
+        ["c + m + y >= 25", "c + m <= 10", "y <= 10"],
+    ],
+)
+def test_constraints_that_clash_are_refused_when_the_planner_is_built(texts: list[str]) -> None:
+    constraints = [parse_constraint(text) for text in texts]
+    with pytest.raises(PlannerError, match="cannot all hold at once"):
+        BayesianPlanner(DYES, MINIMIZE, constraints=constraints)
+    with pytest.raises(PlannerError, match="cannot all hold at once"):
+        RandomPlanner(DYES, MINIMIZE, constraints=constraints)
+
+
+def test_constraints_that_only_touch_are_not_a_clash() -> None:
+    constraints = [parse_constraint("c + m <= 5"), parse_constraint("c + m >= 5")]
+    planner = RandomPlanner(DYES, MINIMIZE, constraints=constraints)  # no PlannerError
+    assert len(planner.constraints.inequality) == 2
