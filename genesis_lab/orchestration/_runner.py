@@ -11,10 +11,8 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from genesis_lab.errors import MessageError, PlannerError, StationError
@@ -37,57 +35,14 @@ from genesis_lab.orchestration._documents import document_problem
 from genesis_lab.orchestration._prior import PriorResult
 from genesis_lab.orchestration._provenance import package_versions
 from genesis_lab.orchestration._stopping import StopWatch
-from genesis_lab.planning import BayesianPlanner, ParameterValue, Planner, Proposal
+from genesis_lab.orchestration._trials import CampaignResult, InFlight, Progress, new_campaign_id
+from genesis_lab.planning import BayesianPlanner, Planner, Proposal
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
 
 __all__ = ["CampaignResult", "CampaignRunner", "Progress", "new_campaign_id"]
 
 log = logging.getLogger(__name__)
-
-
-def new_campaign_id(name: str) -> str:
-    """A fresh campaign id: the campaign name and 8 random hex digits."""
-    return f"{name}-{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What the loop reports after each trial ends."""
-
-    finished: int
-    budget: int
-    trial_id: str
-    state: TrialState
-    outcome: float | None
-    best_value: float | None
-
-
-@dataclass(frozen=True)
-class CampaignResult:
-    """How a campaign ended."""
-
-    campaign_id: str
-    record_path: str
-    states: dict[str, int]
-    best_trial: str | None
-    best_parameters: dict[str, ParameterValue] | None
-    best_value: float | None
-    stop_reason: str
-    rejected_messages: int
-
-
-@dataclass
-class _InFlight:
-    """What the loop knows of a dispatched trial that has not ended yet."""
-
-    proposal: Proposal
-    dispatched_at: float
-    state: TrialState = TrialState.DISPATCHED
-    outcomes: dict[str, float] = field(default_factory=dict)
-    run_uid: str | None = None
-    stop_seen: bool = False
-    worker_done: TrialStatusMessage | None = None
 
 
 class CampaignRunner:
@@ -125,7 +80,7 @@ class CampaignRunner:
             queue.Queue()
         )
         self._station_online = threading.Event()
-        self._in_flight: dict[str, _InFlight] = {}
+        self._in_flight: dict[str, InFlight] = {}
         self._dispatched: set[str] = set()
         self._stopwatch = StopWatch(spec)
         # Manual trials and retries, already pending in the planner, dispatched before asking.
@@ -297,7 +252,7 @@ class CampaignRunner:
         self._next.append((proposal, {"requested_by": request.requested_by or "unknown"}))
         log.info("manual trial %s queued: %s", proposal.trial_id, proposal.parameters)
 
-    def _queue_retry(self, trial_id: str, trial: _InFlight) -> None:
+    def _queue_retry(self, trial_id: str, trial: InFlight) -> None:
         """Run a FAILED experiment again, if the retry policy and the budget allow it."""
         attempt = self._attempt.get(trial_id, 1)
         room = self.spec.budget - len(self._dispatched) - len(self._next)
@@ -329,7 +284,7 @@ class CampaignRunner:
         )
         self.record.transition(self.campaign_id, trial_id, TrialState.DISPATCHED)
         self._dispatched.add(trial_id)
-        self._in_flight[trial_id] = _InFlight(proposal, time.monotonic())
+        self._in_flight[trial_id] = InFlight(proposal, time.monotonic())
         self._client.publish_and_wait(
             station_requests_topic(self.station_id), encode_message(request)
         )
@@ -392,14 +347,14 @@ class CampaignRunner:
             trial.worker_done = message
             self._end(message.trial_id, new, reason=message.reason)
 
-    def _mark_running(self, trial_id: str, trial: _InFlight) -> None:
+    def _mark_running(self, trial_id: str, trial: InFlight) -> None:
         if trial.state is TrialState.DISPATCHED:
             self.record.transition(
                 self.campaign_id, trial_id, TrialState.RUNNING, run_uid=trial.run_uid
             )
             trial.state = TrialState.RUNNING
 
-    def _finish(self, trial_id: str, trial: _InFlight) -> None:
+    def _finish(self, trial_id: str, trial: InFlight) -> None:
         """The worker reported completion and the stop document is stored: tell the planner."""
         missing = [r for name, r in self.spec.readings.items() if name not in trial.outcomes]
         if missing:

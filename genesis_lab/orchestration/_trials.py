@@ -1,0 +1,56 @@
+"""What the campaign loop reports (progress, the result) and what it tracks per trial."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from genesis_lab.messages import TrialStatusMessage
+from genesis_lab.planning import ParameterValue, Proposal
+from genesis_lab.store import TrialState
+
+__all__ = ["CampaignResult", "InFlight", "Progress", "new_campaign_id"]
+
+
+def new_campaign_id(name: str) -> str:
+    """A fresh campaign id: the campaign name and 8 random hex digits."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the loop reports after each trial ends."""
+
+    finished: int
+    budget: int
+    trial_id: str
+    state: TrialState
+    outcome: float | None
+    best_value: float | None
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    """How a campaign ended."""
+
+    campaign_id: str
+    record_path: str
+    states: dict[str, int]
+    best_trial: str | None
+    best_parameters: dict[str, ParameterValue] | None
+    best_value: float | None
+    stop_reason: str
+    rejected_messages: int
+
+
+@dataclass
+class InFlight:
+    """What the loop knows of a dispatched trial that has not ended yet."""
+
+    proposal: Proposal
+    dispatched_at: float
+    state: TrialState = TrialState.DISPATCHED
+    outcomes: dict[str, float] = field(default_factory=dict)
+    run_uid: str | None = None
+    stop_seen: bool = False
+    worker_done: TrialStatusMessage | None = None
