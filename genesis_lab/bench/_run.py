@@ -40,7 +40,7 @@ class BayesianSettings:
     """Settings of the Bayesian planner in the benchmark: the initial Sobol design size,
     and the acquisition optimiser's restarts and raw samples."""
 
-    initial_design: int = 8
+    initial_design: int = 5
     num_restarts: int = 8
     raw_samples: int = 512
 

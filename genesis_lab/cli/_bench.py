@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -79,12 +82,45 @@ def planner(
         typer.Option(help="With --timing: observation counts, comma-separated."),
     ] = ",".join(str(n) for n in TIMING_SIZES),
     repeats: Annotated[int, typer.Option(min=1, help="With --timing: steps per size.")] = 3,
+    verbose: Annotated[
+        bool, typer.Option(help="Show the planner's own warnings (optimiser retries, jitter).")
+    ] = False,
 ) -> None:
     """``genesis-lab bench planner``: the comparison table, or with ``--timing`` the step
     times; progress goes to stderr, the table to stdout."""
 
     def progress(line: str) -> None:
         err.print(escape(line), highlight=False)
+
+    with _planner_log_level(logging.WARNING if verbose else logging.ERROR):
+        _run(problem, planner, seeds, first_seed, budget, out_dir, timing, sizes, repeats, progress)
+
+
+@contextmanager
+def _planner_log_level(level: int) -> Iterator[None]:
+    """Set the planner's logger to ``level`` inside the block, then restore it: thousands
+    of model steps log routine optimiser retries that would bury the progress lines."""
+    logger = logging.getLogger("genesis_lab.planning")
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _run(
+    problem: list[str] | None,
+    planner: list[str] | None,
+    seeds: int,
+    first_seed: int,
+    budget: int,
+    out_dir: Path,
+    timing: bool,
+    sizes: str,
+    repeats: int,
+    progress: Callable[[str], None],
+) -> None:
 
     if timing:
         try:

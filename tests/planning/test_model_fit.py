@@ -53,6 +53,19 @@ def test_a_warm_start_from_the_same_data_reproduces_the_hyperparameters() -> Non
     torch.testing.assert_close(lengthscales(again), lengthscales(first), rtol=1e-3, atol=0.0)
 
 
+def test_noise_free_data_are_fitted_with_less_noise_than_botorchs_default_floor() -> None:
+    X, _ = data(30)
+    Y = 100.0 * smooth(X)  # noise-free, wide range
+    with single_threaded(), tolerated_warnings():
+        torch.manual_seed(0)
+        fitted = fit_gp(X, Y)
+    assert float(fitted.model.likelihood.noise.detach()) < 1e-4  # standardised units
+    with torch.no_grad():
+        mean = fitted.model.posterior(X).mean
+    # The best observed point is the one the model believes best.
+    assert int(mean.argmax()) == int(Y.argmax())
+
+
 def test_a_warm_start_of_another_shape_is_ignored() -> None:
     X4, Y4 = data(12, d=4)
     X3, Y3 = data(12, d=3)
