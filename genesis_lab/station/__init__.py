@@ -1,4 +1,5 @@
-"""The device contract: stations of Ophyd devices, found as entry-point plugins."""
+"""The device contract: stations of Ophyd devices, and the drivers and station plugins
+found as entry points."""
 
 from genesis_lab.station._contract import (
     Station,
@@ -6,6 +7,13 @@ from genesis_lab.station._contract import (
     actuator_limits,
     require_movable,
     require_readable,
+)
+from genesis_lab.station._drivers import (
+    DRIVER_GROUP,
+    DeviceDriver,
+    available_drivers,
+    build_device,
+    load_driver,
 )
 from genesis_lab.station._plugins import (
     ENTRY_POINT_GROUP,
@@ -16,13 +24,18 @@ from genesis_lab.station._plugins import (
 )
 
 __all__ = [
+    "DRIVER_GROUP",
     "ENTRY_POINT_GROUP",
+    "DeviceDriver",
     "Station",
     "StationPlugin",
     "actuator_limits",
+    "available_drivers",
     "available_stations",
+    "build_device",
     "build_station",
     "check_campaign_fits",
+    "load_driver",
     "load_station_plugin",
     "require_movable",
     "require_readable",

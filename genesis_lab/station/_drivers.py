@@ -1,0 +1,103 @@
+"""Device drivers found through entry points: how a vendor's package adds an instrument.
+
+A driver is an object registered in the ``genesis_lab.devices`` entry-point group (in the
+vendor's own ``pyproject.toml``, ``[project.entry-points."genesis_lab.devices"]``). It
+says what it drives (``description``), which connection settings it takes
+(``settings_model``, a pydantic model: address, timeouts, ...), and builds one Ophyd device
+from validated settings (``build``). A driver that can be exercised without hardware also
+offers ``simulator()``: a context manager that starts a simulated instrument (a server on a
+free local port, say) and yields the settings that connect the driver to it; the
+conformance kit (``genesis-lab devices check``) and the lab's own tests use it.
+
+The contract a built device must meet is written for vendors in ``docs/driver-contract.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ValidationError
+
+from genesis_lab.errors import StationError
+
+__all__ = [
+    "DRIVER_GROUP",
+    "DeviceDriver",
+    "available_drivers",
+    "build_device",
+    "load_driver",
+]
+
+DRIVER_GROUP = "genesis_lab.devices"
+
+
+@runtime_checkable
+class DeviceDriver(Protocol):
+    """What an entry point in the ``genesis_lab.devices`` group must point to.
+
+    Attributes:
+        description: one line for ``genesis-lab devices list``: the instrument, its
+            transport, what it moves or reads, in which units.
+        settings_model: pydantic model of the connection settings ``build`` takes.
+        simulator: None, or a callable returning a context manager that starts a simulated
+            instrument for this driver and yields the settings (a plain dict, validated
+            by ``settings_model``) that reach it; the instrument stops when the block ends.
+    """
+
+    description: str
+    settings_model: type[BaseModel]
+    simulator: Callable[[], AbstractContextManager[dict[str, Any]]] | None
+
+    def build(self, name: str, settings: Any) -> Any:
+        """Create and connect one Ophyd device called ``name`` from validated ``settings``
+        (an instance of ``settings_model``). Raise an exception naming the address if the
+        instrument cannot be reached."""
+        ...
+
+
+def available_drivers() -> dict[str, EntryPoint]:
+    """Installed device drivers by name."""
+    return {ep.name: ep for ep in entry_points(group=DRIVER_GROUP)}
+
+
+def load_driver(name: str) -> DeviceDriver:
+    """Load the driver registered as ``name``; raise :class:`StationError` naming what exists."""
+    found = available_drivers()
+    if name not in found:
+        installed = ", ".join(sorted(found)) or "none"
+        raise StationError(
+            f"no device driver named {name!r} is installed (installed: {installed}); a driver "
+            f"registers itself in the {DRIVER_GROUP!r} entry-point group",
+            station=name,
+        )
+    driver = found[name].load()
+    if not isinstance(driver, DeviceDriver):
+        raise StationError(
+            f"entry point {name!r} ({found[name].value}) is not a device driver: it needs "
+            "'description', 'settings_model', 'simulator' and 'build(name, settings)'",
+            station=name,
+        )
+    return driver
+
+
+def build_device(driver_name: str, name: str, settings: Mapping[str, Any]) -> Any:
+    """Validate ``settings`` with the named driver and build the device ``name``.
+
+    Raises :class:`StationError` for an unknown driver or settings the driver refuses (the
+    message names each bad setting).
+    """
+    driver = load_driver(driver_name)
+    try:
+        validated = driver.settings_model.model_validate(dict(settings))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise StationError(
+            f"device {name!r}: bad settings for driver {driver_name!r}: {problems}",
+            station=driver_name,
+        ) from None
+    return driver.build(name, validated)
