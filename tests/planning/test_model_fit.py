@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from genesis_lab.planning._acquisition import single_threaded, tolerated_warnings
-from genesis_lab.planning._model import FIT_ROWS, fit_gp
+from genesis_lab.planning._model import FIT_ROWS, WARM_FROM_ROWS, fit_gp
 
 
 def smooth(X: Tensor) -> Tensor:
@@ -33,7 +33,7 @@ def test_a_warm_start_is_used_and_needs_fewer_iterations() -> None:
         torch.manual_seed(0)
         first = fit_gp(X[:30], Y[:30])
         cold = fit_gp(X, Y)
-        warm = fit_gp(X, Y, warm_start=first.hyperparameters)
+        warm = fit_gp(X, Y, warm_start=first.hyperparameters, warm_from_rows=0)
     assert not cold.warm_started
     assert warm.warm_started
     assert 0 < warm.iterations < cold.iterations
@@ -42,12 +42,24 @@ def test_a_warm_start_is_used_and_needs_fewer_iterations() -> None:
     torch.testing.assert_close(lengthscales(warm), lengthscales(cold), rtol=0.1, atol=0.0)
 
 
+def test_small_data_fit_from_the_prior_whatever_the_warm_start() -> None:
+    X, Y = data(WARM_FROM_ROWS - 1)
+    with single_threaded(), tolerated_warnings():
+        torch.manual_seed(0)
+        first = fit_gp(X, Y)
+        again = fit_gp(X, Y, warm_start=first.hyperparameters)
+        at = fit_gp(X[: WARM_FROM_ROWS - 2], Y[: WARM_FROM_ROWS - 2])
+        above = fit_gp(*data(WARM_FROM_ROWS), warm_start=at.hyperparameters)
+    assert not again.warm_started and again.iterations == first.iterations
+    assert above.warm_started
+
+
 def test_a_warm_start_from_the_same_data_reproduces_the_hyperparameters() -> None:
     X, Y = data(25)
     with single_threaded(), tolerated_warnings():
         torch.manual_seed(0)
         first = fit_gp(X, Y)
-        again = fit_gp(X, Y, warm_start=first.hyperparameters)
+        again = fit_gp(X, Y, warm_start=first.hyperparameters, warm_from_rows=0)
     assert again.warm_started
     assert again.iterations <= 3
     torch.testing.assert_close(lengthscales(again), lengthscales(first), rtol=1e-3, atol=0.0)
@@ -72,7 +84,7 @@ def test_a_warm_start_of_another_shape_is_ignored() -> None:
     with single_threaded(), tolerated_warnings():
         torch.manual_seed(0)
         other = fit_gp(X4, Y4)
-        fitted = fit_gp(X3, Y3, warm_start=other.hyperparameters)
+        fitted = fit_gp(X3, Y3, warm_start=other.hyperparameters, warm_from_rows=0)
     assert not fitted.warm_started
     assert fitted.iterations > 0
     assert lengthscales(fitted).shape == (3,)
@@ -130,7 +142,7 @@ def test_categorical_columns_work_on_the_bounded_path() -> None:
     with single_threaded(), tolerated_warnings():
         torch.manual_seed(0)
         fitted = fit_gp(X, Y, cat_levels={2: 3}, fit_rows=30, condition_rows=60)
-        warm = fit_gp(X, Y, cat_levels={2: 3}, warm_start=fitted.hyperparameters)
+        warm = fit_gp(X, Y, cat_levels={2: 3}, warm_start=fitted.hyperparameters, warm_from_rows=0)
     assert (fitted.fit_rows, fitted.condition_rows) == (30, 60)
     assert warm.warm_started
     assert fitted.encoding is not None
