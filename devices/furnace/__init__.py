@@ -1,0 +1,36 @@
+"""A tube furnace driven by SCPI text over TCP through pyvisa (pyvisa-py).
+
+Drivers (``genesis_lab.devices``): ``scpi-furnace`` (:class:`ScpiFurnace`, Movable in degC)
+and ``scpi-film-probe`` (:class:`FilmProbe`, Triggerable, sheet resistance in ohm/sq).
+Station plugin (``genesis_lab.stations``): ``furnace-bench``. Simulated instrument:
+``simulators.tube_furnace``.
+"""
+
+from __future__ import annotations
+
+from devices.furnace._device import FilmProbe, ScpiFurnace
+from devices.furnace._driver import (
+    FILM_PROBE_DRIVER,
+    FURNACE_DRIVER,
+    FilmProbeDriver,
+    FilmProbeSettings,
+    FurnaceDriver,
+    FurnaceSettings,
+    furnace_simulator,
+)
+from devices.furnace._station import FURNACE_BENCH, FurnaceBenchOptions, FurnaceBenchPlugin
+
+__all__ = [
+    "FILM_PROBE_DRIVER",
+    "FURNACE_BENCH",
+    "FURNACE_DRIVER",
+    "FilmProbe",
+    "FilmProbeDriver",
+    "FilmProbeSettings",
+    "FurnaceBenchOptions",
+    "FurnaceBenchPlugin",
+    "FurnaceDriver",
+    "FurnaceSettings",
+    "ScpiFurnace",
+    "furnace_simulator",
+]
