@@ -163,7 +163,8 @@ def _svg(panels: Sequence[tuple[Problem, list[Curve]]]) -> str:
                 f'<polyline points="{_points(line)}" fill="none" stroke="{colour}" '
                 'stroke-width="1.6"/>'
             )
-            ly = pad_t + 14 + 14 * j
+            # Regret falls, so the legend sits top right; hypervolume rises: bottom right.
+            ly = pad_t + 14 + 14 * j if log else height - pad_b - 8 - 14 * j
             parts.append(
                 f'<line x1="{x0 + width - 100}" x2="{x0 + width - 84}" y1="{ly - 4}" '
                 f'y2="{ly - 4}" stroke="{colour}" stroke-width="2"/>'
