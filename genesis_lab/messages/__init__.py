@@ -6,6 +6,7 @@ from genesis_lab.messages._models import (
     DocumentMessage,
     ExperimentRequest,
     ManualTrialRequest,
+    StationControl,
     StationStatus,
     TrialStatusMessage,
     WorkerMessage,
@@ -18,6 +19,7 @@ from genesis_lab.messages._topics import (
     campaign_control_topic,
     campaign_results_topic,
     check_topic_segment,
+    station_control_topic,
     station_requests_topic,
     station_status_topic,
 )
@@ -29,6 +31,7 @@ __all__ = [
     "DocumentMessage",
     "ExperimentRequest",
     "ManualTrialRequest",
+    "StationControl",
     "StationStatus",
     "TrialStatusMessage",
     "WorkerMessage",
@@ -38,6 +41,7 @@ __all__ = [
     "decode_message",
     "decode_worker_message",
     "encode_message",
+    "station_control_topic",
     "station_requests_topic",
     "station_status_topic",
 ]

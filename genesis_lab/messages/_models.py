@@ -5,7 +5,16 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
 
 from genesis_lab.errors import MessageError
 
@@ -15,6 +24,7 @@ __all__ = [
     "DocumentMessage",
     "ExperimentRequest",
     "ManualTrialRequest",
+    "StationControl",
     "StationStatus",
     "TrialStatusMessage",
     "WorkerMessage",
@@ -48,9 +58,10 @@ class ExperimentRequest(_Message):
     campaign_id: str = Field(pattern=_ID)
     trial_id: str = Field(pattern=_ID)
     station_id: str = Field(pattern=_ID)
-    setpoints: dict[str, float | int | str] = Field(
+    setpoints: dict[str, StrictFloat | StrictInt | StrictStr] = Field(
         min_length=1,
-        description="Actuator name -> value, in the actuator's units (text for a choice).",
+        description="Actuator name -> value, in the actuator's units (text for a choice); "
+        "strict: true/false are refused, not read as 1/0.",
     )
     parameters: dict[str, float | int | str] = Field(
         description="Campaign parameter name -> value, recorded in the run's start document."
@@ -78,7 +89,10 @@ class TrialStatusMessage(_Message):
     campaign_id: str = Field(pattern=_ID)
     trial_id: str = Field(pattern=_ID)
     station_id: str = Field(pattern=_ID)
-    state: Literal["running", "completed", "failed", "rejected"]
+    state: Literal["running", "completed", "failed", "rejected", "abandoned"] = Field(
+        description="abandoned: stopped by the operator (emergency stop), or not run because "
+        "an emergency stop was in force."
+    )
     reason: str = Field(default="", max_length=4000)
     run_uid: str | None = Field(default=None, description="uid of the run's start document.")
     documents: int = Field(
@@ -97,12 +111,32 @@ class ManualTrialRequest(_Message):
     requested_by: str = Field(default="", max_length=200, description="Who asked for it.")
 
 
+class StationControl(_Message):
+    """Operator -> workers: emergency stop, release, pause or resume.
+
+    ``estop``: stop every actuator and halt the run in progress now (its trial ends
+    abandoned), refuse requests until ``release``. ``pause``: start no new experiment and
+    pause the one running; ``resume`` continues. ``resume`` does not lift an e-stop.
+    """
+
+    kind: Literal["station_control"] = "station_control"
+    command: Literal["estop", "release", "pause", "resume"]
+    station_id: str | None = Field(
+        default=None, pattern=_ID, description="The station it is for; None: every station."
+    )
+    requested_by: str = Field(default="", max_length=200, description="Who asked for it.")
+    reason: str = Field(default="", max_length=500, description="Why, for the record.")
+
+
 class StationStatus(_Message):
     """Worker presence, retained on the station's status topic (and its last will)."""
 
     kind: Literal["station_status"] = "station_status"
     station_id: str = Field(pattern=_ID)
     state: Literal["online", "offline"]
+    mode: Literal["serving", "paused", "estopped"] = Field(
+        default="serving", description="Whether it takes requests, is paused, or e-stopped."
+    )
     plugin: str = ""
     actuators: list[str] = Field(default_factory=list)
     readings: list[str] = Field(default_factory=list)

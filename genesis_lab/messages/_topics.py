@@ -5,6 +5,8 @@ topic                                          publisher -> receiver    payload
 =============================================  ======================  ===========================
 ``genesis-lab/v1/stations/{station}/requests``  orchestrator -> worker  :class:`ExperimentRequest`
 ``genesis-lab/v1/stations/{station}/status``    worker (retained, will)  :class:`StationStatus`
+``genesis-lab/v1/stations/{station}/control``   operator -> worker      :class:`StationControl`
+``genesis-lab/v1/stations/control``             operator -> every worker :class:`StationControl`
 ``genesis-lab/v1/campaigns/{campaign}/results`` worker -> orchestrator  :class:`DocumentMessage`,
                                                                         :class:`TrialStatusMessage`
 ``genesis-lab/v1/campaigns/{campaign}/control`` operator -> orchestr.  :class:`ManualTrialRequest`
@@ -24,6 +26,7 @@ __all__ = [
     "campaign_control_topic",
     "campaign_results_topic",
     "check_topic_segment",
+    "station_control_topic",
     "station_requests_topic",
     "station_status_topic",
 ]
@@ -49,6 +52,14 @@ def station_requests_topic(station_id: str) -> str:
 def station_status_topic(station_id: str) -> str:
     """Retained topic holding the worker's presence for ``station_id``."""
     return f"{TOPIC_PREFIX}/stations/{check_topic_segment(station_id, 'station id')}/status"
+
+
+def station_control_topic(station_id: str | None = None) -> str:
+    """Topic of operators' controls (e-stop, pause, ...) for ``station_id``; for every
+    station when None. A worker listens to both its own and the shared one."""
+    if station_id is None:
+        return f"{TOPIC_PREFIX}/stations/control"
+    return f"{TOPIC_PREFIX}/stations/{check_topic_segment(station_id, 'station id')}/control"
 
 
 def campaign_control_topic(campaign_id: str) -> str:

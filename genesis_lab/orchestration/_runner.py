@@ -44,6 +44,13 @@ __all__ = ["CampaignResult", "CampaignRunner", "Progress", "new_campaign_id"]
 
 log = logging.getLogger(__name__)
 
+#: How a worker's final status maps onto the trial's state (abandoned: an emergency stop).
+_WORKER_ENDINGS = {
+    "failed": TrialState.FAILED,
+    "rejected": TrialState.REJECTED,
+    "abandoned": TrialState.ABANDONED,
+}
+
 
 class CampaignRunner:
     """Run one campaign against the station named in ``spec``, over the broker at ``broker_url``."""
@@ -343,7 +350,7 @@ class CampaignRunner:
             if trial.stop_seen:
                 self._finish(message.trial_id, trial)
         else:
-            new = TrialState.FAILED if message.state == "failed" else TrialState.REJECTED
+            new = _WORKER_ENDINGS[message.state]
             trial.worker_done = message
             self._end(message.trial_id, new, reason=message.reason)
 

@@ -1,8 +1,18 @@
-"""Campaign files: pydantic models and a loader that names the field and line of each problem."""
+"""Campaign and lab files: pydantic models and a loader that names the field and line of
+each problem."""
 
 from genesis_lab.spec._base import StrictModel, parse_broker_url
 from genesis_lab.spec._constraints import LinearConstraint, parse_constraint
-from genesis_lab.spec._loader import CampaignFile, load_campaign, parse_campaign
+from genesis_lab.spec._lab import DeviceEnvelope, Interlock, LabDevice, LabSpec, LabStation
+from genesis_lab.spec._loader import (
+    CampaignFile,
+    LabFile,
+    LabFileError,
+    load_campaign,
+    load_lab,
+    parse_campaign,
+    parse_lab,
+)
 from genesis_lab.spec._models import (
     CampaignSpec,
     MultiObjective,
@@ -31,9 +41,16 @@ __all__ = [
     "CampaignSpec",
     "CategoricalParameter",
     "ContinuousParameter",
+    "DeviceEnvelope",
     "DiscreteParameter",
     "FixedParameter",
     "IntegerParameter",
+    "Interlock",
+    "LabDevice",
+    "LabFile",
+    "LabFileError",
+    "LabSpec",
+    "LabStation",
     "LinearConstraint",
     "MultiObjective",
     "Objective",
@@ -45,7 +62,9 @@ __all__ = [
     "StoppingRules",
     "StrictModel",
     "load_campaign",
+    "load_lab",
     "parse_broker_url",
     "parse_campaign",
     "parse_constraint",
+    "parse_lab",
 ]

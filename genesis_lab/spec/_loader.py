@@ -1,4 +1,4 @@
-"""Read a campaign file (YAML), validate it, and point every problem at its line."""
+"""Read a campaign or lab file (YAML), validate it, and point every problem at its line."""
 
 from __future__ import annotations
 
@@ -6,26 +6,37 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from genesis_lab.errors import CampaignFileError, FieldProblem
+from genesis_lab.spec._lab import LabSpec
 from genesis_lab.spec._models import CampaignSpec
 
-__all__ = ["CampaignFile", "load_campaign", "parse_campaign"]
+__all__ = [
+    "CampaignFile",
+    "LabFile",
+    "LabFileError",
+    "load_campaign",
+    "load_lab",
+    "parse_campaign",
+    "parse_lab",
+]
 
 Loc = Sequence[str | int]
+_M = TypeVar("_M", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class CampaignFile:
-    """A validated campaign together with where each of its fields sits in the file."""
+class LabFileError(CampaignFileError):
+    """A lab file could not be read or does not validate (reported as a campaign file is:
+    ``FILE:LINE: field: message`` for every problem)."""
 
-    spec: CampaignSpec
-    path: str
-    text: str
+
+class _Located:
+    """Where each field of a validated file sits: ``line_of`` and ``problem``."""
+
     _root: yaml.Node | None
 
     def line_of(self, loc: Loc) -> int | None:
@@ -37,33 +48,75 @@ class CampaignFile:
         return FieldProblem(_dotted(loc), message, self.line_of(loc))
 
 
+@dataclass(frozen=True)
+class CampaignFile(_Located):
+    """A validated campaign together with where each of its fields sits in the file."""
+
+    spec: CampaignSpec
+    path: str
+    text: str
+    _root: yaml.Node | None
+
+
+@dataclass(frozen=True)
+class LabFile(_Located):
+    """A validated lab file together with where each of its fields sits in the file."""
+
+    spec: LabSpec
+    path: str
+    text: str
+    _root: yaml.Node | None
+
+
 def load_campaign(path: str | Path) -> CampaignFile:
     """Read and validate the campaign file at ``path``.
 
     Raises :class:`CampaignFileError` listing every problem with its field and line.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CampaignFileError(
-            str(path), [FieldProblem("", f"cannot read file: {exc.strerror or exc}")]
-        ) from exc
-    return parse_campaign(text, str(path))
+    return parse_campaign(_read(path, CampaignFileError), str(path))
 
 
 def parse_campaign(text: str, path: str = "<campaign>") -> CampaignFile:
     """Validate campaign YAML ``text``; ``path`` is only used in messages."""
-    root = _compose(text, path)
-    data = _construct(root, path)
-    if not isinstance(data, dict):
-        raise CampaignFileError(
-            path, [FieldProblem("", "a campaign file must be a mapping of keys to values", 1)]
-        )
-    try:
-        spec = CampaignSpec.model_validate(data)
-    except ValidationError as exc:
-        raise CampaignFileError(path, _problems(exc, root, CampaignSpec, data)) from None
+    spec, root = _parse(text, path, CampaignSpec, CampaignFileError, "a campaign file")
     return CampaignFile(spec=spec, path=path, text=text, _root=root)
+
+
+def load_lab(path: str | Path) -> LabFile:
+    """Read and validate the lab file at ``path``.
+
+    Raises :class:`LabFileError` listing every problem with its field and line.
+    """
+    return parse_lab(_read(path, LabFileError), str(path))
+
+
+def parse_lab(text: str, path: str = "<lab>") -> LabFile:
+    """Validate lab-file YAML ``text``; ``path`` is only used in messages."""
+    spec, root = _parse(text, path, LabSpec, LabFileError, "a lab file")
+    return LabFile(spec=spec, path=path, text=text, _root=root)
+
+
+def _read(path: str | Path, error: type[CampaignFileError]) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(
+            str(path), [FieldProblem("", f"cannot read file: {exc.strerror or exc}")]
+        ) from exc
+
+
+def _parse(
+    text: str, path: str, model: type[_M], error: type[CampaignFileError], what: str
+) -> tuple[_M, yaml.Node | None]:
+    root = _compose(text, path, error)
+    data = _construct(root, path, error)
+    if not isinstance(data, dict):
+        raise error(path, [FieldProblem("", f"{what} must be a mapping of keys to values", 1)])
+    try:
+        spec = model.model_validate(data)
+    except ValidationError as exc:
+        raise error(path, _problems(exc, root, model, data)) from None
+    return spec, root
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -91,21 +144,21 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def _compose(text: str, path: str) -> yaml.Node | None:
+def _compose(text: str, path: str, error: type[CampaignFileError]) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise CampaignFileError(path, [_yaml_problem(exc)]) from None
+        raise error(path, [_yaml_problem(exc)]) from None
 
 
-def _construct(root: yaml.Node | None, path: str) -> Any:
+def _construct(root: yaml.Node | None, path: str, error: type[CampaignFileError]) -> Any:
     if root is None:
         return None
     loader = _UniqueKeyLoader("")
     try:
         return loader.construct_document(root)
     except yaml.YAMLError as exc:
-        raise CampaignFileError(path, [_yaml_problem(exc)]) from None
+        raise error(path, [_yaml_problem(exc)]) from None
     finally:
         loader.dispose()
 

@@ -2,6 +2,7 @@
 found as entry points."""
 
 from genesis_lab.station._contract import (
+    Envelope,
     Station,
     StationPlugin,
     actuator_limits,
@@ -27,6 +28,7 @@ __all__ = [
     "DRIVER_GROUP",
     "ENTRY_POINT_GROUP",
     "DeviceDriver",
+    "Envelope",
     "Station",
     "StationPlugin",
     "actuator_limits",

@@ -10,7 +10,16 @@ from typing import Any, Protocol, runtime_checkable
 from bluesky.protocols import Movable, Readable
 from pydantic import BaseModel
 
-__all__ = ["Station", "StationPlugin", "actuator_limits", "require_movable", "require_readable"]
+from genesis_lab.spec import Interlock
+
+__all__ = [
+    "Envelope",
+    "Station",
+    "StationPlugin",
+    "actuator_limits",
+    "require_movable",
+    "require_readable",
+]
 
 
 def require_movable(device: object, name: str) -> Movable:
@@ -47,24 +56,60 @@ def actuator_limits(device: object) -> tuple[float, float] | None:
     return (low, high)
 
 
+@dataclass(frozen=True)
+class Envelope:
+    """The safety envelope a worker enforces on a station, beyond each device's own limits.
+
+    Every field is optional (empty: nothing beyond the devices' own limits). Units are the
+    actuator's.
+
+    Attributes:
+        limits: actuator name -> ``(low, high)``; tightens (never widens) the device's own.
+        max_step: actuator name -> the largest change one experiment may ask of it,
+            measured from the position the device reports just before the move.
+        tolerance: actuator name -> how far its readback may end from the setpoint after a
+            move that reported success (further: the trial fails, stuck or drifting).
+        interlocks: readings that must hold, read from the station's devices right before
+            anything moves.
+        max_experiments_per_hour: cap on experiments started in any sliding hour.
+        move_timeout_s: seconds a move may take before the trial fails and the station is
+            brought to its safe state (None: the worker's default).
+    """
+
+    limits: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    max_step: Mapping[str, float] = field(default_factory=dict)
+    tolerance: Mapping[str, float] = field(default_factory=dict)
+    interlocks: Sequence[Interlock] = ()
+    max_experiments_per_hour: int | None = None
+    move_timeout_s: float | None = None
+
+
 @dataclass
 class Station:
     """One instrument station: actuators by name, detectors to trigger and read.
 
     ``close`` releases connections or threads the plugin opened; it is called once by
-    whoever built the station.
+    whoever built the station. ``envelope`` is what the worker enforces before any move
+    (empty by default: the devices' own limits only).
     """
 
     actuators: Mapping[str, Movable]
     detectors: Sequence[Readable]
     units: Mapping[str, str] = field(default_factory=dict)
     close: Callable[[], None] = field(default=lambda: None)
+    envelope: Envelope = field(default_factory=Envelope)
 
     def __post_init__(self) -> None:
         for name, actuator in self.actuators.items():
             require_movable(actuator, name)
         for detector in self.detectors:
             require_readable(detector, getattr(detector, "name", type(detector).__name__))
+        for name in (*self.envelope.limits, *self.envelope.max_step, *self.envelope.tolerance):
+            if name not in self.actuators:
+                raise ValueError(
+                    f"the envelope names {name!r}, which is not an actuator of this station "
+                    f"(actuators: {', '.join(sorted(self.actuators))})"
+                )
 
     def readings(self) -> list[str]:
         """Every data key the detectors produce (the keys of their ``describe()``)."""
@@ -80,8 +125,14 @@ class Station:
         return keys
 
     def limits(self, actuator: str) -> tuple[float, float] | None:
-        """Limits of the named actuator, if it declares any."""
-        return actuator_limits(self.actuators[actuator])
+        """Limits of the named actuator: its own, tightened by the envelope's, if any."""
+        own = actuator_limits(self.actuators[actuator])
+        extra = self.envelope.limits.get(actuator)
+        if extra is None:
+            return own
+        if own is None:
+            return (float(extra[0]), float(extra[1]))
+        return (max(own[0], float(extra[0])), min(own[1], float(extra[1])))
 
     def choices(self, actuator: str) -> tuple[str, ...] | None:
         """The values a choice-taking actuator accepts (the ``choices`` its ``describe()``

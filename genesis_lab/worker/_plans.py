@@ -1,7 +1,9 @@
 """The experiment plan: data, not action. The RunEngine executes it.
 
-One experiment is one Bluesky run: move every actuator to its setpoint (together), then
-trigger and read the detectors and the actuators in one event of the ``primary`` stream.
+One experiment is one Bluesky run: move every actuator to its setpoint (together, within
+``move_timeout_s``), check that each actuator with a ``tolerance`` reads back where it was
+sent, then trigger and read the detectors and the actuators in one event of the ``primary``
+stream.
 """
 
 from __future__ import annotations
@@ -14,9 +16,21 @@ import bluesky.preprocessors as bpp
 from bluesky.protocols import Movable, Readable
 from bluesky.utils import MsgGenerator
 
-__all__ = ["PLAN_NAME", "experiment_plan"]
+from genesis_lab.errors import GenesisLabError
+
+__all__ = ["PLAN_NAME", "SetpointNotReachedError", "experiment_plan"]
 
 PLAN_NAME = "genesis_lab_experiment"
+
+
+class SetpointNotReachedError(GenesisLabError, RuntimeError):
+    """A move reported success but the actuator reads back elsewhere (stuck or drifting)."""
+
+    def __init__(self, message: str, *, actuator: str, setpoint: float, readback: object) -> None:
+        self.actuator = actuator
+        self.setpoint = setpoint
+        self.readback = readback
+        super().__init__(message)
 
 
 def experiment_plan(
@@ -24,11 +38,16 @@ def experiment_plan(
     setpoints: Mapping[str, float | int | str],
     detectors: Sequence[Readable],
     md: Mapping[str, Any],
+    *,
+    move_timeout_s: float | None = None,
+    tolerance: Mapping[str, float] | None = None,
 ) -> MsgGenerator[str]:
     """Set ``actuators`` to ``setpoints`` (actuator name -> value), then read everything once.
 
-    ``md`` goes into the start document (campaign id, trial id, parameters). Yields the
-    run's uid as the plan's return value.
+    ``md`` goes into the start document (campaign id, trial id, parameters). The moves
+    fail if they take longer than ``move_timeout_s``; an actuator named in ``tolerance``
+    must read back within that distance of its setpoint, or the run fails with
+    :class:`SetpointNotReachedError`. Yields the run's uid as the plan's return value.
     """
     moves: list[Any] = []
     for name, value in setpoints.items():
@@ -38,8 +57,33 @@ def experiment_plan(
 
     @bpp.run_decorator(md=start_md)
     def _run() -> MsgGenerator[None]:
-        yield from bps.mv(*moves)
+        yield from bps.checkpoint()
+        yield from bps.mv(*moves, timeout=move_timeout_s)
+        for name, allowed in (tolerance or {}).items():
+            if name in setpoints:
+                yield from _check_readback(name, actuators[name], setpoints[name], allowed)
         yield from bps.trigger_and_read(readables)
 
     uid = yield from _run()
     return str(uid)
+
+
+def _check_readback(
+    name: str, actuator: Movable, setpoint: float | int | str, allowed: float
+) -> MsgGenerator[None]:
+    readback = yield from bps.rd(actuator)
+    if isinstance(setpoint, str):
+        ok = readback == setpoint
+    else:
+        try:
+            ok = abs(float(readback) - float(setpoint)) <= allowed
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        raise SetpointNotReachedError(
+            f"{name}: sent to {setpoint} but reads back {readback} (tolerance {allowed}); "
+            "the axis is stuck or drifting",
+            actuator=name,
+            setpoint=float(setpoint) if not isinstance(setpoint, str) else float("nan"),
+            readback=readback,
+        )

@@ -2,7 +2,10 @@
 
 Threads: paho's network thread decodes requests and queues them; one executor thread takes
 them in order and calls the RunEngine, whose own event-loop thread emits the documents that
-are published as they come. ``stop()`` joins every thread it started.
+are published as they come. Operators' controls (e-stop, pause, resume, release) arrive on
+the station's control topic and the shared one, and act at once from paho's thread (see
+:class:`~genesis_lab.worker._executor.TrialExecutor`). ``stop()`` joins every thread it
+started.
 """
 
 from __future__ import annotations
@@ -23,18 +26,19 @@ from genesis_lab.errors import MessageError
 from genesis_lab.messages import (
     DocumentMessage,
     ExperimentRequest,
+    StationControl,
     StationStatus,
     TrialStatusMessage,
     campaign_results_topic,
     decode_message,
     encode_message,
+    station_control_topic,
     station_requests_topic,
     station_status_topic,
 )
 from genesis_lab.messaging import MqttClient
 from genesis_lab.station import Station
-from genesis_lab.worker._envelope import envelope_violations
-from genesis_lab.worker._plans import experiment_plan
+from genesis_lab.worker._executor import TrialExecutor, TrialOutcome
 
 __all__ = ["Worker", "WorkerStats", "jsonable_document"]
 
@@ -49,8 +53,10 @@ class WorkerStats:
     completed: int = 0
     failed: int = 0
     rejected: int = 0
+    abandoned: int = 0
     malformed: int = 0
     duplicates: int = 0
+    controls: int = 0
 
 
 def jsonable_document(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,12 +83,14 @@ class Worker:
         *,
         plugin: str = "",
         publish_timeout_s: float = 30.0,
+        move_timeout_s: float | None = None,
     ) -> None:
         self.station = station
         self.station_id = station_id
         self.broker_url = broker_url
         self.plugin = plugin
         self.publish_timeout_s = publish_timeout_s
+        self.move_timeout_s = move_timeout_s
         self.stats = WorkerStats()
         self._requests: queue.Queue[ExperimentRequest | None] = queue.Queue()
         self._seen: set[tuple[str, str]] = set()
@@ -96,27 +104,25 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: RunEngine | None = None
         self._executor: threading.Thread | None = None
+        self._trials: TrialExecutor | None = None
+        self._status_lock = threading.Lock()
 
     # --------------------------------------------------------------- life cycle
     def start(self) -> None:
         """Connect, announce the station online (retained), and start serving requests."""
         self._loop = asyncio.new_event_loop()
         self._engine = RunEngine(loop=self._loop, context_managers=[])
+        self._trials = TrialExecutor(self.station, self._engine, move_timeout_s=self.move_timeout_s)
         self._executor = threading.Thread(
             target=self._serve, name=f"genesis-worker-{self.station_id}", daemon=True
         )
         self._executor.start()
-        online = StationStatus(
-            station_id=self.station_id,
-            state="online",
-            plugin=self.plugin,
-            actuators=sorted(self.station.actuators),
-            readings=self.station.readings(),
-        )
         try:
             self._client.connect()
             self._client.subscribe(station_requests_topic(self.station_id), self._on_request)
-            self._client.publish_and_wait(self._status_topic, encode_message(online), retain=True)
+            self._client.subscribe(station_control_topic(self.station_id), self._on_control)
+            self._client.subscribe(station_control_topic(), self._on_control)
+            self._announce()
         except BaseException:
             self._release()
             raise
@@ -132,9 +138,37 @@ class Worker:
             log.warning("could not announce station %s offline: %s", self.station_id, exc)
         self._release()
 
+    @property
+    def mode(self) -> str:
+        """serving, paused or estopped."""
+        return "serving" if self._trials is None else self._trials.mode
+
+    def _announce(self, *, wait: bool = True) -> None:
+        """Publish (retained) that the station is online, and whether it serves.
+
+        From paho's own thread (a control message's handler) it must not wait for the
+        broker's acknowledgement, which that same thread would have to receive."""
+        with self._status_lock:
+            online = StationStatus(
+                station_id=self.station_id,
+                state="online",
+                mode=self.mode,  # type: ignore[arg-type]
+                plugin=self.plugin,
+                actuators=sorted(self.station.actuators),
+                readings=self.station.readings(),
+            )
+            if wait:
+                self._client.publish_and_wait(
+                    self._status_topic, encode_message(online), retain=True
+                )
+            else:
+                self._client.publish(self._status_topic, encode_message(online), retain=True)
+
     def _stop_executor(self) -> None:
         """Let the experiment in progress finish, then end the executor thread."""
         if self._executor is not None:
+            if self._trials is not None:
+                self._trials.close()
             self._requests.put(None)
             self._executor.join()
             self._executor = None
@@ -157,6 +191,46 @@ class Worker:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    # ----------------------------------------------------------------- controls
+    def emergency_stop(self, reason: str = "emergency stop") -> None:
+        """Stop every actuator and halt the run in progress; refuse requests until released."""
+        if self._trials is not None:
+            self._trials.emergency_stop(reason)
+
+    def control(self, message: StationControl) -> None:
+        """Obey an operator's control message (e-stop, release, pause, resume)."""
+        trials = self._trials
+        if trials is None:
+            return
+        who = f" by {message.requested_by}" if message.requested_by else ""
+        if message.command == "estop":
+            trials.emergency_stop(
+                f"emergency stop{who}" + (f": {message.reason}" * bool(message.reason))
+            )
+        elif message.command == "release":
+            trials.release()
+        elif message.command == "pause":
+            trials.pause()
+        else:
+            trials.resume()
+        log.warning("station %s: %s%s; now %s", self.station_id, message.command, who, trials.mode)
+
+    def _on_control(self, topic: str, payload: bytes) -> None:
+        try:
+            message = decode_message(payload, StationControl, topic=topic)
+        except MessageError as exc:
+            self.stats.malformed += 1
+            log.warning("rejected control message on %s: %s", topic, exc)
+            return
+        if message.station_id not in (None, self.station_id):
+            return
+        self.stats.controls += 1
+        self.control(message)
+        try:
+            self._announce(wait=False)
+        except Exception as exc:  # obeyed all the same; the status is only a courtesy
+            log.warning("could not announce station %s mode: %s", self.station_id, exc)
+
     # ------------------------------------------------------------------ serving
     def _on_request(self, topic: str, payload: bytes) -> None:
         try:
@@ -176,6 +250,8 @@ class Worker:
             request = self._requests.get()
             if request is None:
                 return
+            if self._trials is not None:
+                self._trials.wait_until_serving()
             key = (request.campaign_id, request.trial_id)
             if key in self._seen:
                 self.stats.duplicates += 1
@@ -190,15 +266,17 @@ class Worker:
 
     def _execute(self, request: ExperimentRequest) -> None:
         topic = campaign_results_topic(request.campaign_id)
-        violations = envelope_violations(self.station, request.setpoints)
-        if violations:
-            self.stats.rejected += 1
-            self._status(topic, request, "rejected", reason="; ".join(violations))
-            return
-        self._status(topic, request, "running")
+        trials = self._trials
+        if trials is None:
+            raise RuntimeError("worker is not started")
         sent: list[MQTTMessageInfo] = []
+        announced = False
 
         def publish_document(name: str, doc: Mapping[str, Any]) -> None:
+            nonlocal announced
+            if not announced:  # the run has started: the trial is running
+                announced = True
+                self._status(topic, request, "running")
             message = DocumentMessage(
                 campaign_id=request.campaign_id,
                 trial_id=request.trial_id,
@@ -208,35 +286,30 @@ class Worker:
             )
             sent.append(self._client.publish(topic, encode_message(message)))
 
-        md = {
-            "campaign_id": request.campaign_id,
-            "trial_id": request.trial_id,
-            "station_id": self.station_id,
-            "parameters": dict(request.parameters),
-            "setpoints": dict(request.setpoints),
-        }
-        plan = experiment_plan(
-            self.station.actuators, request.setpoints, self.station.detectors, md
-        )
-        engine = self._engine
-        if engine is None:
-            raise RuntimeError("worker is not started")
-        run_uid: str | None = None
-        reason = ""
-        try:
-            result = engine(plan, publish_document)
-            run_uid = _run_uid(result)
-        except Exception as exc:
-            reason = _describe_failure(exc)
-            log.warning("trial %s failed: %s", request.trial_id, reason)
+        outcome = trials.run(request, publish_document)
         for info in sent:
             info.wait_for_publish(timeout=self.publish_timeout_s)
-        if reason:
-            self.stats.failed += 1
-            self._status(topic, request, "failed", reason=reason, documents=len(sent))
-        else:
+        self._count(outcome)
+        if outcome.state != "completed":
+            log.warning("trial %s %s: %s", request.trial_id, outcome.state, outcome.reason)
+        self._status(
+            topic,
+            request,
+            outcome.state,
+            reason=outcome.reason,
+            run_uid=outcome.run_uid,
+            documents=len(sent),
+        )
+
+    def _count(self, outcome: TrialOutcome) -> None:
+        if outcome.state == "completed":
             self.stats.completed += 1
-            self._status(topic, request, "completed", run_uid=run_uid, documents=len(sent))
+        elif outcome.state == "failed":
+            self.stats.failed += 1
+        elif outcome.state == "rejected":
+            self.stats.rejected += 1
+        else:
+            self.stats.abandoned += 1
 
     def _status(
         self,
@@ -260,21 +333,3 @@ class Worker:
         self._client.publish_and_wait(
             topic, encode_message(message), timeout=self.publish_timeout_s
         )
-
-
-def _run_uid(result: Any) -> str | None:
-    uids = getattr(result, "run_start_uids", result)
-    if isinstance(uids, tuple | list) and uids:
-        return str(uids[0])
-    return None
-
-
-def _describe_failure(exc: BaseException) -> str:
-    """A one-line reason, digging out the device's own error from a failed Status."""
-    cause: BaseException = exc
-    while cause.__cause__ is not None:
-        cause = cause.__cause__
-    text = str(cause) or type(cause).__name__
-    if cause is not exc and str(exc):
-        return f"{type(cause).__name__}: {text} ({type(exc).__name__})"
-    return f"{type(cause).__name__}: {text}"

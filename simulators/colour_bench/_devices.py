@@ -2,7 +2,10 @@
 
 - :class:`DyePump` is an Ophyd ``SoftPositioner`` (Bluesky ``Movable`` and ``Readable``):
   position in mL, limits enforced before anything moves (``ophyd.utils.LimitError``, a
-  ``ValueError``), optional per-move latency and fault injection.
+  ``ValueError``), optional per-move latency (the volume then changes gradually, in steps
+  of ``MOTION_TICK_S``, and ``stop()`` halts it where it is), fault injection
+  (:mod:`._faults`), and a log of every command it received (``command_log``) and of every
+  change of its position (``motion_log``).
 - :class:`Spectrophotometer` is an Ophyd ``Device`` (``Triggerable`` and ``Readable``):
   ``trigger()`` samples the pumps' volumes (and the solvent, if the bench has a selector),
   computes the absorbances (with noise) and publishes them when its status finishes, after
@@ -20,7 +23,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +35,7 @@ from ophyd.positioner import SoftPositioner
 from ophyd.status import MoveStatus
 from ophyd.utils.errors import LimitError
 
+from simulators.colour_bench._faults import FaultKind, FaultPicker, PumpFaults
 from simulators.colour_bench._model import (
     BANDS_NM,
     REFERENCE_SOLVENT,
@@ -47,7 +53,9 @@ __all__ = [
     "ABSORBANCE_UNITS",
     "COLOUR_ERROR_UNITS",
     "COST_UNITS",
+    "MOTION_TICK_S",
     "TRANSMITTANCE_UNITS",
+    "DeviceCommand",
     "DosingMeter",
     "DyePump",
     "InjectedFaultError",
@@ -59,6 +67,23 @@ ABSORBANCE_UNITS = "AU"
 COLOUR_ERROR_UNITS = "ΔA×100"
 TRANSMITTANCE_UNITS = "%"
 COST_UNITS = "EUR"
+#: A slow pump's volume changes in steps this far apart (s).
+MOTION_TICK_S = 0.05
+#: Entries a pump keeps in each of its logs (the oldest go first).
+LOG_LENGTH = 100_000
+
+
+@dataclass(frozen=True)
+class DeviceCommand:
+    """One command a device received: ``set`` (with the value asked) or ``stop``.
+
+    ``at`` is ``time.monotonic()``; ``position`` is where the device was when it came.
+    """
+
+    at: float
+    command: str
+    value: Any
+    position: float
 
 
 class InjectedFaultError(RuntimeError):
@@ -172,6 +197,8 @@ class DyePump(SoftPositioner):
         latency_s: float = 0.0,
         fault_rate: float = 0.0,
         rng: np.random.Generator | None = None,
+        faults: PumpFaults | None = None,
+        fault_rng: np.random.Generator | None = None,
         **kwargs: Any,
     ) -> None:
         if latency_s < 0.0:
@@ -183,6 +210,15 @@ class DyePump(SoftPositioner):
         self.latency_s = float(latency_s)
         self.fault_rate = float(fault_rate)
         self._rng = rng
+        self._faults: FaultPicker | None = None
+        if faults is not None and faults.active:
+            self._faults = FaultPicker(faults, fault_rng or np.random.default_rng())
+        self._drift_ml = faults.drift_ml if faults is not None else 0.0
+        self._pending_fault: FaultKind | None = None
+        #: Every command received, refused ones included (``DeviceCommand``).
+        self.command_log: deque[DeviceCommand] = deque(maxlen=LOG_LENGTH)
+        #: ``(time.monotonic(), position)`` at every change of position.
+        self.motion_log: deque[tuple[float, float]] = deque(maxlen=LOG_LENGTH)
         self._timers = _Timers(name)
         self._move_lock = threading.Lock()
         self._move_id = 0
@@ -199,6 +235,31 @@ class DyePump(SoftPositioner):
         self.check_value(init_pos)
         self._set_position(float(init_pos))
 
+    def _log(self, command: str, value: Any) -> None:
+        position = getattr(self, "_position", None)
+        self.command_log.append(
+            DeviceCommand(
+                time.monotonic(), command, value, math.nan if position is None else position
+            )
+        )
+
+    def _set_position(self, value: Any, **kwargs: Any) -> None:
+        self.motion_log.append((time.monotonic(), float(value)))
+        super()._set_position(value, **kwargs)
+
+    def move(self, position: Any, *args: Any, **kwargs: Any) -> MoveStatus:
+        """Log the command, let an injected ``set_error`` refuse it, then move."""
+        self._log("set", position)
+        fault = self._faults.next_move() if self._faults is not None else None
+        if fault == "set_error":
+            raise InjectedFaultError(
+                f"{self.name}: controller refused the command (injected fault); nothing moved",
+                device=self.name,
+            )
+        self._pending_fault = fault
+        status: MoveStatus = super().move(position, *args, **kwargs)
+        return status
+
     def check_value(self, pos: Any) -> None:
         """Refuse a non-number or a volume outside ``limits`` (raises before anything moves)."""
         if isinstance(pos, bool) or not isinstance(pos, int | float | np.number):
@@ -214,6 +275,7 @@ class DyePump(SoftPositioner):
 
     def _setup_move(self, position: float, status: MoveStatus) -> None:
         target = float(position)
+        injected, self._pending_fault = self._pending_fault, None
         with self._move_lock:
             self._move_id += 1
             move_id = self._move_id
@@ -222,11 +284,21 @@ class DyePump(SoftPositioner):
         self._run_subs(sub_type=self.SUB_START, timestamp=time.time())
         self._started_moving = True
         self._moving = True
+        if injected == "never_complete":
+            return  # the status hangs until stop()
+        start = float(self.position)
+        final = start if injected == "stuck" else target
+        if injected == "drift":
+            final = target + self._drift_ml
+        began = time.monotonic()
+
+        def current() -> bool:
+            with self._move_lock:
+                return move_id == self._move_id
 
         def finish() -> None:
-            with self._move_lock:
-                if move_id != self._move_id:
-                    return
+            if not current():
+                return
             self._moving = False
             if fault:
                 self._reset_sub(self._SUB_REQ_DONE)
@@ -238,21 +310,38 @@ class DyePump(SoftPositioner):
                     )
                 )
                 return
-            self._set_position(target)
+            if final != start or not self.latency_s:
+                self._set_position(final)
             self._done_moving()
 
+        def step() -> None:
+            if not current():
+                return
+            elapsed = time.monotonic() - began
+            if elapsed >= self.latency_s:
+                finish()
+                return
+            if not fault and final != start:
+                self._set_position(start + (final - start) * elapsed / self.latency_s)
+            self._timers.start(min(MOTION_TICK_S, self.latency_s - elapsed), step)
+
         if self.latency_s > 0.0:
-            self._timers.start(self.latency_s, finish)
+            self._timers.start(min(MOTION_TICK_S, self.latency_s), step)
         else:
             finish()
 
     def stop(self, *, success: bool = False) -> None:
-        """Stop a move in flight; its status fails unless ``success``."""
+        """Stop a move in flight where it is; its status fails unless ``success``.
+
+        Safe to call from several threads at once (an e-stop and the RunEngine's cleanup):
+        only the first call ends the move's status."""
+        self._log("stop", None)
         with self._move_lock:
             self._move_id += 1
+            was_moving, self._moving = self._moving, False
         self._timers.cancel()
-        self._moving = False
-        super().stop(success=success)
+        if was_moving:
+            super().stop(success=success)
 
     def close(self) -> None:
         """Cancel and join any latency timer (call once, when the station closes)."""

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from genesis_lab.station import Station
+from genesis_lab.station import Envelope, Station
 from simulators.colour_bench._devices import DosingMeter, DyePump, Spectrophotometer
+from simulators.colour_bench._faults import PumpFaults
 from simulators.colour_bench._model import ACTUATOR_NAMES, SOLVENT_ACTUATOR
 from simulators.colour_bench._selector import SolventSelector
 
@@ -27,6 +28,9 @@ DETECTOR_NAME = "spectro"
 DOSING_NAME = "dosing"
 #: The data key to minimise.
 OBJECTIVE_READING = f"{DETECTOR_NAME}_colour_error"
+#: How far a pump may read back from its setpoint (mL): the pumps meter exactly, so any
+#: more is a stuck or drifting pump.
+PUMP_TOLERANCE_ML = 1e-6
 
 
 class ColourBenchOptions(BaseModel):
@@ -69,6 +73,24 @@ class ColourBenchOptions(BaseModel):
             "None (the default): never. The optimum needs 10.8 mL."
         ),
     )
+    pump_latency_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Time each pump takes per move (s); the volume changes gradually and "
+        "stop() halts it where it is. 0: moves finish at once.",
+    )
+    faults: PumpFaults = Field(
+        default_factory=PumpFaults,
+        description="Pump faults, each a probability per move or {probability, at_moves}: "
+        "set_error (set() raises), never_complete (the status never finishes), stuck (done, "
+        "but not moved), drift (done, drift_ml beyond the setpoint). Off by default.",
+    )
+    move_timeout_s: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="Seconds a move may take before the worker fails the trial "
+        "(None: the worker's default).",
+    )
 
 
 class ColourBenchPlugin:
@@ -90,7 +112,15 @@ class ColourBenchPlugin:
         """Create the devices from ``options`` (a :class:`ColourBenchOptions` or a dict)."""
         settings = ColourBenchOptions.model_validate(options)
         rng = np.random.default_rng(settings.seed)
-        pumps = [DyePump(name=name) for name in ACTUATOR_NAMES]
+        pumps = [
+            DyePump(
+                name=name,
+                latency_s=settings.pump_latency_s,
+                faults=settings.faults,
+                fault_rng=np.random.default_rng([settings.seed, 1000 + index]),
+            )
+            for index, name in enumerate(ACTUATOR_NAMES)
+        ]
         actuators: dict[str, Any] = {pump.name: pump for pump in pumps}
         solvent = SolventSelector(name=SOLVENT_ACTUATOR) if settings.solvent_selector else None
         if solvent is not None:
@@ -118,7 +148,17 @@ class ColourBenchPlugin:
                 pump.close()
             spectro.close()
 
-        return Station(actuators=actuators, detectors=[spectro, dosing], units=units, close=close)
+        envelope = Envelope(
+            tolerance={pump.name: PUMP_TOLERANCE_ML for pump in pumps},
+            move_timeout_s=settings.move_timeout_s,
+        )
+        return Station(
+            actuators=actuators,
+            detectors=[spectro, dosing],
+            units=units,
+            close=close,
+            envelope=envelope,
+        )
 
 
 #: The entry point ``colour-bench`` in the ``genesis_lab.stations`` group.
