@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.cli._bench import bench_app
+from genesis_lab.cli._control import estop, pause, resume
 from genesis_lab.cli._render import (
     CampaignProgress,
     format_parameters,
@@ -70,6 +71,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(bench_app, name="bench")
+app.command()(estop)
+app.command()(pause)
+app.command()(resume)
 
 out = Console()
 err = Console(stderr=True)

@@ -1,0 +1,159 @@
+"""``genesis-lab estop``, ``pause`` and ``resume``: operators' controls for every worker.
+
+Each sends a :class:`~genesis_lab.messages.StationControl` on the shared control topic
+(every station) or on one station's (``--station``), then waits up to ``--wait`` seconds
+for the online workers to announce the new mode on their retained status topics, and
+lists who did. Exit 0 once sent (even if no worker answered: the message says so), 1 if
+the broker cannot be reached, 2 for a bad option.
+"""
+
+from __future__ import annotations
+
+import getpass
+import threading
+import time
+import uuid
+from typing import Annotated, Literal
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from genesis_lab.errors import GenesisLabError, MessageError
+from genesis_lab.messages import (
+    TOPIC_PREFIX,
+    StationControl,
+    StationStatus,
+    decode_message,
+    encode_message,
+    station_control_topic,
+)
+from genesis_lab.messaging import MqttClient
+from genesis_lab.spec import parse_broker_url
+
+__all__ = ["estop", "pause", "resume", "send_control"]
+
+out = Console()
+err = Console(stderr=True)
+
+Command = Literal["estop", "release", "pause", "resume"]
+_EXPECTED = {"estop": "estopped", "release": "serving", "pause": "paused", "resume": "serving"}
+
+Broker = Annotated[str, typer.Option(help="Broker the workers serve on, mqtt://HOST:PORT.")]
+StationOption = Annotated[
+    str | None,
+    typer.Option("--station", help="Only this station id. Default: every station."),
+]
+Wait = Annotated[float, typer.Option(help="Seconds to wait for the workers to confirm.", min=0.0)]
+By = Annotated[str | None, typer.Option(help="Who asks (logged). Default: your login.")]
+
+
+def send_control(
+    command: Command,
+    broker: str,
+    *,
+    station: str | None = None,
+    reason: str = "",
+    by: str | None = None,
+    wait_s: float = 2.0,
+) -> dict[str, str]:
+    """Send ``command`` and return, per online station, the mode it reported within
+    ``wait_s`` (stations that did not answer are listed with their old mode)."""
+    message = StationControl(
+        command=command,
+        station_id=station,
+        requested_by=by or getpass.getuser(),
+        reason=reason,
+    )
+    modes: dict[str, str] = {}
+    changed = threading.Condition()
+    want = _EXPECTED[command]
+
+    def on_status(topic: str, payload: bytes) -> None:
+        try:
+            status = decode_message(payload, StationStatus, topic=topic)
+        except MessageError:
+            return
+        if station is not None and status.station_id != station:
+            return
+        with changed:
+            if status.state == "online":
+                modes[status.station_id] = status.mode
+            else:
+                modes.pop(status.station_id, None)
+            changed.notify_all()
+
+    client_id = f"genesis-lab-{command}-{uuid.uuid4().hex[:8]}"
+    with MqttClient(broker, client_id=client_id) as client:
+        client.subscribe(f"{TOPIC_PREFIX}/stations/+/status", on_status)
+        time.sleep(0.2)  # the retained statuses of the online stations arrive
+        client.publish_and_wait(station_control_topic(station), encode_message(message))
+        deadline = time.monotonic() + wait_s
+        with changed:
+            while any(mode != want for mode in modes.values()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                changed.wait(left)
+            return dict(modes)
+
+
+def _run(
+    command: Command, broker: str, station: str | None, reason: str, by: str | None, wait: float
+) -> None:
+    try:
+        parse_broker_url(broker)
+        modes = send_control(command, broker, station=station, reason=reason, by=by, wait_s=wait)
+    except (ValueError, ValidationError) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except GenesisLabError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    target = f"station {station!r}" if station else "every station"
+    out.print(f"{command} sent to {target} via {broker}", highlight=False)
+    want = _EXPECTED[command]
+    if not modes:
+        out.print("no worker is online to confirm it", highlight=False)
+    for name, mode in sorted(modes.items()):
+        mark = "ok" if mode == want else f"NOT CONFIRMED within {wait:g} s"
+        out.print(f"  {name}: {mode} ({mark})", highlight=False)
+
+
+def estop(
+    broker: Broker = "mqtt://127.0.0.1:1883",
+    station: StationOption = None,
+    release: Annotated[
+        bool, typer.Option("--release", help="Lift the emergency stop: serve requests again.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why (logged by every worker).")] = "",
+    by: By = None,
+    wait: Wait = 2.0,
+) -> None:
+    """Emergency stop: every worker stops its actuators and halts its run now.
+
+    The trial in progress ends ABANDONED ("emergency stop"), and every worker refuses
+    requests until 'genesis-lab estop --release'.
+    """
+    _run("release" if release else "estop", broker, station, reason, by, wait)
+
+
+def pause(
+    broker: Broker = "mqtt://127.0.0.1:1883",
+    station: StationOption = None,
+    by: By = None,
+    wait: Wait = 2.0,
+) -> None:
+    """Pause: workers start no new experiment and pause the one running."""
+    _run("pause", broker, station, "", by, wait)
+
+
+def resume(
+    broker: Broker = "mqtt://127.0.0.1:1883",
+    station: StationOption = None,
+    by: By = None,
+    wait: Wait = 2.0,
+) -> None:
+    """Resume after 'pause'. An emergency stop is lifted only by 'estop --release'."""
+    _run("resume", broker, station, "", by, wait)

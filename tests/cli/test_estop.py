@@ -1,0 +1,123 @@
+"""`genesis-lab estop` during a running campaign on a slow pump: motion stops within one
+second of the command, the trial in progress is recorded ABANDONED for the emergency stop,
+and the worker refuses every request until `estop --release`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from genesis_lab.cli import app
+from genesis_lab.orchestration import CampaignResult, CampaignRunner
+from genesis_lab.spec import parse_campaign
+from genesis_lab.station import build_station
+from genesis_lab.store import CampaignRecord, TrialState
+from genesis_lab.worker import Worker
+
+pytestmark = pytest.mark.slow
+cli = CliRunner()
+
+CAMPAIGN = """
+name: estop-test
+parameters:
+  - {name: cyan, device: pump_cyan, bounds: [6.0, 10.0], units: mL}
+  - {name: magenta, device: pump_magenta, bounds: [6.0, 10.0], units: mL}
+objective: {name: colour_error, direction: minimize, reading: spectro_colour_error}
+budget: 3
+initial_design: 3
+station:
+  plugin: colour-bench
+  id: slow-bench
+  options: {noise_std: 0.0, pump_latency_s: 4.0}
+trial_timeout_s: 60
+"""
+
+
+def _wait_for(condition: Any, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_estop_stops_a_slow_pump_within_one_second_and_records_the_trial(
+    embedded_broker: str, tmp_path: Path
+) -> None:
+    campaign = parse_campaign(CAMPAIGN)
+    spec = campaign.spec
+    station = build_station(spec.station)
+    pumps = [station.actuators["pump_cyan"], station.actuators["pump_magenta"]]
+    results: list[CampaignResult] = []
+    try:
+        with (
+            Worker(station, "slow-bench", embedded_broker, plugin="colour-bench") as worker,
+            CampaignRecord(tmp_path / "record.sqlite") as record,
+        ):
+            runner = CampaignRunner(
+                spec, spec_text=campaign.text, record=record, broker_url=embedded_broker
+            )
+            loop = threading.Thread(target=lambda: results.append(runner.run()))
+            loop.start()
+            try:
+                _wait_for(lambda: any(p.moving for p in pumps), 60)  # type: ignore[attr-defined]
+                time.sleep(0.5)  # well into a 4 s move
+                sent_at = time.monotonic()
+                result = cli.invoke(
+                    app, ["estop", "--broker", embedded_broker, "--reason", "test", "--by", "me"]
+                )
+                answered_at = time.monotonic()
+            finally:
+                loop.join(timeout=60)
+            assert result.exit_code == 0, result.output
+            assert "slow-bench: estopped (ok)" in result.output
+            assert answered_at - sent_at < 3.0
+            for pump in pumps:
+                last_motion = pump.motion_log[-1][0]  # type: ignore[attr-defined]
+                assert last_motion - sent_at < 1.0, "a pump moved more than 1 s after e-stop"
+                assert not pump.moving  # type: ignore[attr-defined]
+                assert pump.position < 6.0  # type: ignore[attr-defined]  # stopped short
+            assert worker.mode == "estopped"
+
+            trials = record.trials(runner.campaign_id)
+            assert len(trials) == spec.budget
+            assert all(t.state is TrialState.ABANDONED for t in trials)
+            first, *rest = trials
+            assert first.reason == "emergency stop (emergency stop by me: test)"
+            assert all("emergency stop in force" in t.reason for t in rest)
+            assert worker.stats.abandoned == spec.budget
+
+            release = cli.invoke(app, ["estop", "--release", "--broker", embedded_broker])
+            assert release.exit_code == 0, release.output
+            assert "slow-bench: serving (ok)" in release.output
+            assert worker.mode == "serving"
+    finally:
+        station.close()
+    assert results and results[0].states == {"ABANDONED": spec.budget}
+
+
+def test_pause_and_resume_through_the_cli(embedded_broker: str) -> None:
+    campaign = parse_campaign(CAMPAIGN)
+    station = build_station(campaign.spec.station)
+    try:
+        with Worker(station, "slow-bench", embedded_broker) as worker:
+            paused = cli.invoke(app, ["pause", "--broker", embedded_broker])
+            assert "slow-bench: paused (ok)" in paused.output
+            assert worker.mode == "paused"
+            resumed = cli.invoke(app, ["resume", "--broker", embedded_broker])
+            assert "slow-bench: serving (ok)" in resumed.output
+            other = cli.invoke(
+                app, ["estop", "--station", "other-bench", "--broker", embedded_broker]
+            )
+            assert other.exit_code == 0 and worker.mode == "serving"
+    finally:
+        station.close()
+
+
+def test_estop_with_a_bad_broker_url_exits_2() -> None:
+    result = cli.invoke(app, ["estop", "--broker", "tcp://nowhere"])
+    assert result.exit_code == 2
