@@ -16,6 +16,7 @@ from genesis_lab.station._drivers import (
     build_device,
     load_driver,
 )
+from genesis_lab.station._lab import LAB_PLUGIN, LabOptions, station_from_lab
 from genesis_lab.station._plugins import (
     ENTRY_POINT_GROUP,
     available_stations,
@@ -27,8 +28,10 @@ from genesis_lab.station._plugins import (
 __all__ = [
     "DRIVER_GROUP",
     "ENTRY_POINT_GROUP",
+    "LAB_PLUGIN",
     "DeviceDriver",
     "Envelope",
+    "LabOptions",
     "Station",
     "StationPlugin",
     "actuator_limits",
@@ -41,4 +44,5 @@ __all__ = [
     "load_station_plugin",
     "require_movable",
     "require_readable",
+    "station_from_lab",
 ]
