@@ -80,6 +80,12 @@ class StatusPoller:
             self._thread, self._stop, self._status = thread, stop, status
         thread.start()
 
+    @property
+    def busy(self) -> bool:
+        """Whether a watched status is still running."""
+        with self._lock:
+            return self._status is not None and not self._status.done
+
     def cancel(self, reason: BaseException | None = None) -> None:
         """Stop polling; fail the watched status with ``reason`` if it is still running."""
         with self._lock:

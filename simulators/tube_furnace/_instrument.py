@@ -30,11 +30,11 @@ import numpy as np
 
 from simulators._scpi import (
     DATA_OUT_OF_RANGE,
-    PARAMETER_NOT_ALLOWED,
     CommandError,
     ScpiInstrument,
     number_arg,
 )
+from simulators._scpi_limits import limit_query
 from simulators.tube_furnace._model import sheet_resistance
 
 __all__ = [
@@ -160,19 +160,8 @@ class FurnaceInstrument(ScpiInstrument):
         self._anchor()
         self.setpoint = self._T0 + self.drift_K()
 
-    @staticmethod
-    def _limit_query(args: Sequence[str], current: float, limits: tuple[float, float]) -> str:
-        if not args:
-            return f"{current:.6g}"
-        which = args[0].upper()
-        if which == "MIN":
-            return f"{limits[0]:.6g}"
-        if which == "MAX":
-            return f"{limits[1]:.6g}"
-        raise CommandError(PARAMETER_NOT_ALLOWED, f"Parameter not allowed; {args[0]}")
-
     def _query_setpoint(self, args: Sequence[str]) -> str:
-        return self._limit_query(args, self.setpoint, TEMPERATURE_LIMITS_C)
+        return limit_query(args, self.setpoint, TEMPERATURE_LIMITS_C)
 
     def _query_ramp(self, args: Sequence[str]) -> str:
-        return self._limit_query(args, self.ramp, RAMP_LIMITS_K_PER_MIN)
+        return limit_query(args, self.ramp, RAMP_LIMITS_K_PER_MIN)

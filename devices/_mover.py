@@ -1,0 +1,96 @@
+"""A SCPI instrument that moves on a command and reports ``STAT?`` until it is done.
+
+:class:`ScpiMover` is the base of the syringe pump and the robot arm: ``_start_move``
+writes the command (checked with ``SYST:ERR?``), then polls ``STAT?`` in a thread:
+``IDLE`` finishes the Status; ``MOVING`` waits; anything else (``STALLED``, ``STUCK``)
+fails it with :class:`~devices._errors.InstrumentFaultError`; no ``IDLE`` within
+``move_timeout_s`` fails it with :class:`~devices._errors.InstrumentTimeoutError`. Every
+error names the address. ``stop()`` sends ``ABOR`` and fails the move in flight.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ophyd import Device, DeviceStatus
+
+from devices._errors import InstrumentFaultError, InstrumentTimeoutError
+from devices._poller import StatusPoller, fail_status
+from devices._visa import VisaSession
+
+__all__ = ["ScpiMover"]
+
+
+class ScpiMover(Device):
+    """Base of a device whose moves the instrument reports through ``STAT?``."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        session: VisaSession,
+        move_timeout_s: float = 30.0,
+        poll_s: float = 0.02,
+        **kwargs: Any,
+    ) -> None:
+        self.session = session
+        super().__init__(name=name, **kwargs)
+        self.move_timeout_s = float(move_timeout_s)
+        self.poll_s = float(poll_s)
+        self._poller = StatusPoller(name)
+        self.idn = ""
+
+    def connect(self) -> None:
+        """Reach the instrument (``*IDN?``); raises naming the address."""
+        self.idn = self.session.open()
+
+    @property
+    def moving(self) -> bool:
+        """Whether a move of this device is in flight (as far as the driver knows)."""
+        return self._poller.busy
+
+    def _start_move(self, command: str, what: str) -> DeviceStatus:
+        status = DeviceStatus(self)
+        try:
+            self.session.write_checked(command)
+        except Exception as exc:
+            fail_status(status, exc)
+            return status
+        address = self.session.address
+
+        def done() -> bool:
+            state = self.session.query("STAT?").upper()
+            if state == "IDLE":
+                return True
+            if state == "MOVING":
+                return False
+            raise InstrumentFaultError(
+                f"{self.name}: {what} failed: the instrument at {address} reports {state}",
+                device=self.name,
+                address=address,
+            )
+
+        def timed_out() -> InstrumentTimeoutError:
+            return InstrumentTimeoutError(
+                f"{self.name}: {what} not finished within {self.move_timeout_s:g} s at {address}",
+                device=self.name,
+                address=address,
+            )
+
+        self._poller.watch(
+            status, done, timeout_s=self.move_timeout_s, poll_s=self.poll_s, on_timeout=timed_out
+        )
+        return status
+
+    def stop(self, *, success: bool = False) -> None:
+        """Halt the instrument (``ABOR``) and fail a move in flight."""
+        self._poller.cancel(RuntimeError(f"{self.name}: move stopped"))
+        try:
+            self.session.write_checked("ABOR")
+        finally:
+            super().stop(success=success)
+
+    def close(self) -> None:
+        """Stop polling and close the connection (call once)."""
+        self._poller.close(RuntimeError(f"{self.name}: closed"))
+        self.session.close()
