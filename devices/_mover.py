@@ -12,16 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ophyd import Device, DeviceStatus
+from ophyd import DeviceStatus
 
+from devices._device import ScpiDevice
 from devices._errors import InstrumentFaultError, InstrumentTimeoutError
-from devices._poller import StatusPoller, fail_status
+from devices._poller import fail_status
 from devices._visa import VisaSession
 
 __all__ = ["ScpiMover"]
 
 
-class ScpiMover(Device):
+class ScpiMover(ScpiDevice):
     """Base of a device whose moves the instrument reports through ``STAT?``."""
 
     def __init__(
@@ -33,16 +34,9 @@ class ScpiMover(Device):
         poll_s: float = 0.02,
         **kwargs: Any,
     ) -> None:
-        self.session = session
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, session=session, **kwargs)
         self.move_timeout_s = float(move_timeout_s)
         self.poll_s = float(poll_s)
-        self._poller = StatusPoller(name)
-        self.idn = ""
-
-    def connect(self) -> None:
-        """Reach the instrument (``*IDN?``); raises naming the address."""
-        self.idn = self.session.open()
 
     @property
     def moving(self) -> bool:
@@ -81,16 +75,3 @@ class ScpiMover(Device):
             status, done, timeout_s=self.move_timeout_s, poll_s=self.poll_s, on_timeout=timed_out
         )
         return status
-
-    def stop(self, *, success: bool = False) -> None:
-        """Halt the instrument (``ABOR``) and fail a move in flight."""
-        self._poller.cancel(RuntimeError(f"{self.name}: move stopped"))
-        try:
-            self.session.write_checked("ABOR")
-        finally:
-            super().stop(success=success)
-
-    def close(self) -> None:
-        """Stop polling and close the connection (call once)."""
-        self._poller.close(RuntimeError(f"{self.name}: closed"))
-        self.session.close()

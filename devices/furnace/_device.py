@@ -18,17 +18,18 @@ import math
 from typing import Any
 
 from ophyd import Component as Cpt
-from ophyd import Device, DeviceStatus, Kind
+from ophyd import DeviceStatus, Kind
 
+from devices._device import ScpiDevice
 from devices._errors import InstrumentTimeoutError
-from devices._poller import StatusPoller, fail_status
+from devices._poller import fail_status
 from devices._signals import ScpiReading, ScpiSetting, UnitSignal, check_number, limits_key
 from devices._visa import VisaSession
 
 __all__ = ["FilmProbe", "ScpiFurnace"]
 
 
-class ScpiFurnace(Device):
+class ScpiFurnace(ScpiDevice):
     """A tube furnace's SCPI temperature controller (see the module docstring)."""
 
     temperature = Cpt(ScpiReading, query="MEAS:TEMP?", units="degC", kind=Kind.hinted)
@@ -57,18 +58,15 @@ class ScpiFurnace(Device):
         move_timeout_s: float = 120.0,
         **kwargs: Any,
     ) -> None:
-        self.session = session
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, session=session, **kwargs)
         self.tolerance.put(float(tolerance_K))
         self.settle_reads = int(settle_reads)
         self.poll_s = float(poll_s)
         self.move_timeout_s = float(move_timeout_s)
-        self._poller = StatusPoller(name)
-        self.idn = ""
 
     def connect(self) -> None:
         """Reach the instrument (``*IDN?``) and learn its limits; raises naming the address."""
-        self.idn = self.session.open()
+        super().connect()
         _ = self.setpoint.limits, self.ramp_rate.limits
 
     @property
@@ -119,27 +117,16 @@ class ScpiFurnace(Device):
         )
         return status
 
-    def stop(self, *, success: bool = False) -> None:
-        """Hold the furnace where it is (``ABOR``) and fail a move in flight."""
-        self._poller.cancel(RuntimeError(f"{self.name}: move stopped"))
-        try:
-            self.session.write_checked("ABOR")
-        finally:
-            super().stop(success=success)
-
-    def close(self) -> None:
-        """Stop polling and close the connection (call once, when the station closes)."""
-        self._poller.close(RuntimeError(f"{self.name}: closed"))
-        self.session.close()
-
     def describe(self) -> dict[str, dict[str, Any]]:
         description: dict[str, dict[str, Any]] = super().describe()
         description[self.temperature.name].update(limits_key(self.limits))
         return description
 
 
-class FilmProbe(Device):
+class FilmProbe(ScpiDevice):
     """The furnace's in-situ four-point probe (see the module docstring)."""
+
+    abort_command = None  # ABOR would hold the furnace it shares the instrument with
 
     sheet_resistance = Cpt(UnitSignal, value=math.nan, units="ohm/sq", kind=Kind.hinted)
     temperature = Cpt(UnitSignal, value=math.nan, units="degC", kind="normal")
@@ -147,15 +134,8 @@ class FilmProbe(Device):
     def __init__(
         self, *, name: str, session: VisaSession, measure_timeout_s: float = 10.0, **kwargs: Any
     ) -> None:
-        self.session = session
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, session=session, **kwargs)
         self.measure_timeout_s = float(measure_timeout_s)
-        self._poller = StatusPoller(name)
-        self.idn = ""
-
-    def connect(self) -> None:
-        """Reach the instrument (``*IDN?``); raises naming the address."""
-        self.idn = self.session.open()
 
     def trigger(self) -> DeviceStatus:
         """Measure the film now; the Status fails naming the address if the probe cannot."""
@@ -186,11 +166,3 @@ class FilmProbe(Device):
         for entry in description.values():
             entry["source"] = f"SCPI:{self.session.address}:MEAS"
         return description
-
-    def stop(self, *, success: bool = False) -> None:
-        self._poller.cancel(RuntimeError(f"{self.name}: measurement stopped"))
-        super().stop(success=success)
-
-    def close(self) -> None:
-        self._poller.close(RuntimeError(f"{self.name}: closed"))
-        self.session.close()

@@ -20,12 +20,13 @@ from typing import Any
 
 import numpy as np
 from ophyd import Component as Cpt
-from ophyd import Device, DeviceStatus, Kind
+from ophyd import DeviceStatus, Kind
 from pydantic import BaseModel, Field
 
 from devices._base import ConnectionSettings, build_connected
+from devices._device import ScpiDevice
 from devices._errors import InstrumentTimeoutError
-from devices._poller import StatusPoller, fail_status
+from devices._poller import fail_status
 from devices._signals import ScpiSetting, UnitSignal
 from devices._visa import VisaSession
 
@@ -42,7 +43,7 @@ def _floats(reply: str) -> list[float]:
     return [float(v) for v in reply.split(",") if v.strip()]
 
 
-class Spectrometer(Device):
+class Spectrometer(ScpiDevice):
     """A spectrometer (see the module docstring)."""
 
     spectrum = Cpt(UnitSignal, value=[], units="counts", dtype="array", kind="normal")
@@ -60,12 +61,9 @@ class Spectrometer(Device):
         poll_s: float = 0.01,
         **kwargs: Any,
     ) -> None:
-        self.session = session
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, session=session, **kwargs)
         self.acquire_timeout_s = float(acquire_timeout_s)
         self.poll_s = float(poll_s)
-        self._poller = StatusPoller(name)
-        self.idn = ""
 
     def connect(self) -> None:
         """Reach the instrument, learn its wavelength grid and exposure limits."""
@@ -117,18 +115,6 @@ class Spectrometer(Device):
         for entry in description.values():
             entry["source"] = f"SCPI:{self.session.address}:FETC:SPEC?"
         return description
-
-    def stop(self, *, success: bool = False) -> None:
-        """Abort an acquisition in flight (its Status fails)."""
-        self._poller.cancel(RuntimeError(f"{self.name}: acquisition stopped"))
-        try:
-            self.session.write_checked("ABOR")
-        finally:
-            super().stop(success=success)
-
-    def close(self) -> None:
-        self._poller.close(RuntimeError(f"{self.name}: closed"))
-        self.session.close()
 
 
 class SpectrometerSettings(ConnectionSettings):

@@ -1,0 +1,46 @@
+"""The base of every reference driver's Ophyd device: a session, a poller, stop and close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ophyd import Device
+
+from devices._poller import StatusPoller
+from devices._visa import VisaSession
+
+__all__ = ["ScpiDevice"]
+
+
+class ScpiDevice(Device):
+    """An Ophyd device talking to one SCPI instrument through ``session``.
+
+    ``stop()`` fails the move or acquisition in flight and, if ``abort_command`` is set,
+    sends it (checked with ``SYST:ERR?``); ``close()`` stops polling and closes the session.
+    """
+
+    abort_command: str | None = "ABOR"
+
+    def __init__(self, *, name: str, session: VisaSession, **kwargs: Any) -> None:
+        self.session = session
+        super().__init__(name=name, **kwargs)
+        self._poller = StatusPoller(name)
+        self.idn = ""
+
+    def connect(self) -> None:
+        """Reach the instrument (``*IDN?``); raises naming the address."""
+        self.idn = self.session.open()
+
+    def stop(self, *, success: bool = False) -> None:
+        """Fail what is in flight and halt the instrument (``abort_command``)."""
+        self._poller.cancel(RuntimeError(f"{self.name}: stopped"))
+        try:
+            if self.abort_command is not None:
+                self.session.write_checked(self.abort_command)
+        finally:
+            super().stop(success=success)
+
+    def close(self) -> None:
+        """Stop polling and close the connection (call once, when the station closes)."""
+        self._poller.close(RuntimeError(f"{self.name}: closed"))
+        self.session.close()
