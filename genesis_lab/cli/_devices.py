@@ -1,0 +1,193 @@
+"""``genesis-lab devices``: what drivers and stations are installed, and the conformance kit."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from genesis_lab.conformance import (
+    CheckResult,
+    Outcome,
+    check_names,
+    parse_settings,
+    run_conformance,
+    validated_settings,
+)
+from genesis_lab.errors import StationError
+from genesis_lab.station import available_drivers, available_stations, load_driver
+
+__all__ = ["devices_app"]
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+devices_app = typer.Typer(
+    name="devices",
+    help="Device drivers and station plugins: list what is installed, check a driver "
+    "against the driver contract (docs/driver-contract.md).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+out = Console()
+err = Console(stderr=True)
+
+_STYLE = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.NOT_APPLICABLE: "yellow"}
+
+
+def _entry(group: str, name: str, value: str, loaded: Any) -> dict[str, Any]:
+    if isinstance(loaded, Exception):
+        return {
+            "name": name,
+            "kind": group,
+            "entry_point": value,
+            "simulator": None,
+            "description": f"cannot load: {type(loaded).__name__}: {loaded}",
+        }
+    simulator = None if group == "station" else getattr(loaded, "simulator", None) is not None
+    return {
+        "name": name,
+        "kind": group,
+        "entry_point": value,
+        "simulator": simulator,
+        "description": str(getattr(loaded, "description", "")),
+    }
+
+
+def _installed() -> list[dict[str, Any]]:
+    rows = []
+    for group, found in (("driver", available_drivers()), ("station", available_stations())):
+        for name, entry_point in sorted(found.items()):
+            try:
+                loaded = entry_point.load()
+            except Exception as exc:  # a broken package must not hide the others
+                loaded = exc
+            rows.append(_entry(group, name, entry_point.value, loaded))
+    return rows
+
+
+@devices_app.command("list")
+def list_devices(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List installed device drivers (entry-point group genesis_lab.devices) and station
+    plugins (genesis_lab.stations), with descriptions and whether a driver has a simulator."""
+    rows = _installed()
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title="installed device drivers and station plugins")
+    table.add_column("name", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("simulator", no_wrap=True)
+    table.add_column("description", overflow="fold")
+    for row in rows:
+        simulator = {True: "yes", False: "no", None: "-"}[row["simulator"]]
+        table.add_row(row["name"], row["kind"], simulator, escape(row["description"]))
+    out.print(table)
+    if not rows:
+        out.print("nothing installed in genesis_lab.devices or genesis_lab.stations")
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@devices_app.command("check")
+def check(
+    driver: Annotated[
+        str, typer.Argument(help="Installed driver (see 'devices list').", show_default=False)
+    ],
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--setting",
+            "-s",
+            help="KEY=VALUE connection setting of a real instrument (repeat; values read as "
+            "YAML). Without any, the checks run against the driver's simulator.",
+            show_default=False,
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--check",
+            help=f"Run only this check (repeat): {', '.join(check_names())}.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Run the conformance kit against DRIVER: protocols, describe/read agreement, units and
+    limits, status completion and timeout, limits honoured, faults, disconnect, and the
+    stock Bluesky plans count, scan and list_scan.
+
+    Exits 0 if no check failed (not-applicable checks say why), 1 if any failed, 2 for an
+    unknown driver or bad settings.
+    """
+    try:
+        settings = parse_settings(setting or [])
+    except ValueError as exc:
+        _fail(f"--{exc}")
+    unknown = sorted(set(only or []) - set(check_names()))
+    if unknown:
+        _fail(f"--check: unknown check(s) {', '.join(unknown)}; checks: {', '.join(check_names())}")
+    try:
+        loaded = load_driver(driver)
+    except StationError as exc:
+        _fail(str(exc))
+    if settings is not None:
+        try:
+            validated_settings(loaded, settings)
+        except ValueError as exc:
+            _fail(f"--setting: driver {driver!r}: {exc}")
+    if settings is None and loaded.simulator is None:
+        _fail(
+            f"driver {driver!r} has no simulator: give the settings of a real instrument "
+            "with --setting KEY=VALUE"
+        )
+    where = "its simulator" if settings is None else "the instrument the settings reach"
+    if not as_json:
+        err.print(f"checking driver [bold]{escape(driver)}[/] against {where}", highlight=False)
+
+    def progress(result: CheckResult) -> None:
+        if not as_json:
+            style = _STYLE[result.outcome]
+            err.print(f"  {result.check:<14} [{style}]{result.outcome.value}[/]", highlight=False)
+
+    report = run_conformance(driver, settings, only=only, on_result=progress)
+    if as_json:
+        payload = {
+            "driver": report.driver,
+            "simulated": report.simulated,
+            "passed": report.passed,
+            "results": [
+                {"check": r.check, "outcome": r.outcome.value, "reason": r.reason} for r in report
+            ],
+        }
+        out.print_json(json.dumps(payload))
+    else:
+        table = Table(title=f"conformance of {driver}")
+        table.add_column("check", no_wrap=True)
+        table.add_column("result", no_wrap=True)
+        table.add_column("reason", overflow="fold")
+        for result in report:
+            style = _STYLE[result.outcome]
+            table.add_row(
+                result.check, f"[{style}]{result.outcome.value}[/]", escape(result.reason)
+            )
+        out.print(table)
+        failed = len(report.failures)
+        if failed:
+            out.print(f"[bold red]{failed} check(s) failed[/]", highlight=False)
+        else:
+            out.print("[green]every applicable check passed[/]", highlight=False)
+    if not report.passed:
+        raise typer.Exit(EXIT_FAILED)
