@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.cli._bench import bench_app
-from genesis_lab.cli._devices import devices_app
 from genesis_lab.cli._control import estop, pause, resume
+from genesis_lab.cli._devices import devices_app
 from genesis_lab.cli._render import (
     CampaignProgress,
     format_parameters,
@@ -72,10 +72,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(bench_app, name="bench")
-app.add_typer(devices_app, name="devices")
 app.command()(estop)
 app.command()(pause)
 app.command()(resume)
+app.add_typer(devices_app, name="devices")
 
 out = Console()
 err = Console(stderr=True)
