@@ -87,6 +87,7 @@ class CampaignRunner:
             queue.Queue()
         )
         self._station_online = threading.Event()
+        self._station_mode = "serving"  # or "paused" / "estopped": hold new dispatches
         self._in_flight: dict[str, InFlight] = {}
         self._dispatched: set[str] = set()
         self._stopwatch = StopWatch(spec)
@@ -133,6 +134,14 @@ class CampaignRunner:
             self.rejected_messages += 1
             log.warning("rejected station status on %s: %s", topic, exc)
             return
+        if status.state == "online" and status.mode != self._station_mode:
+            log.warning(
+                "station %s is %s%s",
+                self.station_id,
+                status.mode,
+                "; dispatching resumes" if status.mode == "serving" else "; dispatching is held",
+            )
+            self._station_mode = status.mode
         if status.state == "online":
             self._station_online.set()
         elif self._station_online.is_set():
@@ -198,13 +207,15 @@ class CampaignRunner:
                 self.spec.batch_size - len(self._in_flight),
                 self.spec.budget - len(self._dispatched),
             )
-            if stop_reason is None and free > 0:
+            held = self._station_mode != "serving"  # paused or e-stopped: nothing new
+            if stop_reason is None and free > 0 and not held:
                 batch = [self._next.popleft() for _ in range(min(free, len(self._next)))]
                 if len(batch) < free:
                     batch += [(p, {}) for p in self.planner.ask(free - len(batch))]
                 for proposal, note in batch:
                     self._dispatch(proposal, note)
-            if not self._in_flight:
+            waiting = held and stop_reason is None and len(self._dispatched) < self.spec.budget
+            if not self._in_flight and not waiting:
                 for proposal, _note in self._next:
                     log.warning(
                         "%s trial %s was not run: the campaign ended",
