@@ -78,6 +78,10 @@ class Heater(Device):
             raise HeaterError(f"{self.name}: the heater refused {command!r}: {reply}")
         return reply
 
+    def close(self) -> None:
+        """Let go of the instrument (the real driver closes its serial port here)."""
+        self._instrument = None
+
     def set(self, value: Any, **kwargs: Any) -> DeviceStatus:
         low, high = self.limits
         if isinstance(value, bool) or not isinstance(value, int | float):
