@@ -19,8 +19,9 @@ TIMEOUT_S = 180
 
 
 @pytest.fixture(scope="module")
-def vendor_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The vendor package pip-installed into a directory of its own, put on PYTHONPATH."""
+def vendor(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
+    """The vendor's project copied out (its source tree) and pip-installed into a directory
+    of its own, put on PYTHONPATH: the environment and the project directory."""
     root = tmp_path_factory.mktemp("vendor")
     source = root / "source"
     shutil.copytree(VENDOR, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
@@ -37,7 +38,7 @@ def vendor_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
     env["COLUMNS"] = "200"
-    return env
+    return env, source
 
 
 def _start(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen[str]:
@@ -57,8 +58,9 @@ def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 
 def test_the_installed_vendor_driver_is_listed_and_the_good_one_passes_the_broken_one_fails(
-    vendor_env: dict[str, str],
+    vendor: tuple[dict[str, str], Path],
 ):
+    vendor_env, _ = vendor
     cli = str(BIN / "genesis-lab")
     listing = _start([cli, "devices", "list", "--json"], vendor_env)
     good = _start([cli, "devices", "check", "example-heater"], vendor_env)
@@ -89,21 +91,15 @@ def test_the_installed_vendor_driver_is_listed_and_the_good_one_passes_the_broke
     assert results["set-completes"]["outcome"] == "pass"
 
 
-def test_the_vendor_runs_the_checks_as_pytest_tests(vendor_env: dict[str, str], tmp_path: Path):
-    tests = VENDOR / "tests"
-    common = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir"]
-    good = _start(
-        [*common, str(tmp_path), "--genesis-driver", "example-heater", str(tests)], vendor_env
-    )
-    broken = _start(
-        [*common, str(tmp_path), "--genesis-driver", "example-broken-heater", str(tests)],
-        vendor_env,
-    )
-    code, out, err = _finish(good)
-    assert code == 0, out + err
-    assert "failed" not in out and "passed" in out
-    assert "test_heater_conforms[example-heater-describe-read]" not in out  # passed quietly
-    code, out, err = _finish(broken)
-    assert code == 1, out + err
-    assert "example-broken-heater-describe-read" in out
+def test_the_vendor_runs_the_checks_as_pytest_tests(vendor: tuple[dict[str, str], Path]):
+    vendor_env, project = vendor
+    pytest_cmd = [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider"]
+    drivers = ["--genesis-driver", "example-heater", "--genesis-driver", "example-broken-heater"]
+    code, out, err = _finish(_start([*pytest_cmd, *drivers, "tests"], vendor_env, cwd=project))
+    assert code == 1, out + err  # the broken heater fails
+    test = "tests/test_heater_conformance.py::test_heater_conforms"
+    assert f"PASSED {test}[example-heater-describe-read]" in out
+    good = [line for line in out.splitlines() if "[example-heater-" in line]
+    assert good and not any(line.startswith("FAILED") for line in good)
+    assert f"FAILED {test}[example-broken-heater-describe-read]" in out
     assert "read() has keys describe() lacks" in out
