@@ -38,14 +38,6 @@ from genesis_lab.errors import (
 )
 from genesis_lab.messages import ManualTrialRequest, campaign_control_topic, encode_message
 from genesis_lab.messaging import MqttClient
-from genesis_lab.orchestration import (
-    CampaignRunner,
-    new_campaign_id,
-    read_prior_csv,
-    summarize,
-    trial_detail,
-)
-from genesis_lab.planning import BayesianPlanner
 from genesis_lab.spec import (
     CampaignFile,
     CampaignSpec,
@@ -98,6 +90,8 @@ def _checked_campaign(path: Path) -> CampaignFile:
     try:
         campaign = load_campaign(path)
         problems = check_campaign_fits(campaign)
+        from genesis_lab.planning import BayesianPlanner  # torch: only when needed
+
         try:
             BayesianPlanner.from_spec(campaign.spec)  # what only the search space can tell
         except PlannerError as exc:
@@ -199,6 +193,8 @@ def run(
     Shows a live progress bar, then the best parameters and value and where the record is.
     """
     _setup_logging(verbose)
+    from genesis_lab.orchestration import CampaignRunner, new_campaign_id, read_prior_csv
+
     campaign = _checked_campaign(path)
     spec = _with_overrides(campaign.spec, budget, seed)
     broker_choice = broker or spec.broker
@@ -409,6 +405,8 @@ def show(
     ] = None,
 ) -> None:
     """Show a campaign's trials (id, state, parameters, outcome) and its best result."""
+    from genesis_lab.orchestration import summarize, trial_detail
+
     try:
         with CampaignRecord(record, read_only=True) as store:
             if trial_id is not None:

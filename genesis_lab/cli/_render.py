@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from genesis_lab.orchestration import CampaignSummary, TrialDetail
-from genesis_lab.orchestration import Progress as TrialProgress
-from genesis_lab.spec import CampaignSpec
+if TYPE_CHECKING:  # type-only: the CLI starts without importing the planner's torch
+    from genesis_lab.orchestration import CampaignSummary, TrialDetail
+    from genesis_lab.orchestration import Progress as TrialProgress
+    from genesis_lab.spec import CampaignSpec
 
 __all__ = [
     "CampaignProgress",
