@@ -1,17 +1,24 @@
-"""What every reference driver shares: connection settings and connect-or-close."""
+"""What every reference driver shares: connection settings, connect-or-close, and the
+simulated faults it offers the conformance kit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from devices._visa import VisaSession
 
-__all__ = ["ConnectionSettings", "build_connected"]
+__all__ = ["FAULT_TIMEOUTS", "ConnectionSettings", "Simulator", "build_connected", "fault"]
 
 DeviceT = TypeVar("DeviceT")
+
+#: A driver's ``simulator``: starts a simulated instrument, yields settings that reach it.
+Simulator = Callable[[], AbstractContextManager[dict[str, Any]]]
+#: Settings every simulated fault yields, so the kit's timeout and fault checks are quick (s).
+FAULT_TIMEOUTS: Mapping[str, float] = {"timeout_s": 0.5}
 
 
 class ConnectionSettings(BaseModel):
@@ -46,3 +53,14 @@ def build_connected(
         device.close()
         raise
     return device
+
+
+def fault(
+    simulator: Callable[..., AbstractContextManager[dict[str, Any]]],
+    settings: Mapping[str, Any],
+    **options: Any,
+) -> Simulator:
+    """One of a driver's ``simulator_faults``: ``simulator(settings, **options)`` (the
+    simulated instrument started with the fault's ``options``), yielding
+    :data:`FAULT_TIMEOUTS` updated with ``settings``."""
+    return lambda: simulator({**FAULT_TIMEOUTS, **settings}, **options)

@@ -8,8 +8,11 @@ reconnects and tries again up to ``retries`` times, then raises
 :class:`~devices._errors.InstrumentTimeoutError` or
 :class:`~devices._errors.InstrumentConnectionError` naming the address and the command.
 After a timeout the connection is always renewed, so a late reply can never be read as the
-answer to the next query. Calls are serialised by a lock (a poll thread and the RunEngine
-may share a session).
+answer to the next query. A failed SCPI query sends no reply:
+:meth:`VisaSession.query_checked` then asks the error queue why, and raises
+:class:`~devices._errors.InstrumentRefusedError` with the instrument's reason instead of
+the timeout. Calls are serialised by a lock (a poll thread and the RunEngine may share a
+session).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pyvisa.errors import VisaIOError
 
 from devices._errors import (
     InstrumentConnectionError,
+    InstrumentError,
     InstrumentRefusedError,
     InstrumentTimeoutError,
 )
@@ -101,6 +105,19 @@ class VisaSession:
         """Send a query and return its reply line (stripped)."""
         return str(self._call(command, lambda r: r.query(command))).strip()
 
+    def query_checked(self, command: str) -> str:
+        """A query; if it gets no answer, ``SYST:ERR?`` says whether the instrument refused
+        it (:class:`InstrumentRefusedError`) or just did not answer (the timeout)."""
+        try:
+            return self.query(command)
+        except InstrumentTimeoutError as timeout:
+            try:
+                reply = self.query("SYST:ERR?")
+            except InstrumentError:
+                raise timeout from None
+            self._raise_for_error(command, reply.strip(), cause=timeout)
+            raise
+
     def write(self, command: str) -> None:
         """Send a command that has no reply."""
         self._call(command, lambda r: r.write(command))
@@ -113,7 +130,13 @@ class VisaSession:
             resource.write(command)
             return str(resource.query("SYST:ERR?"))
 
-        reply = str(self._call(command, both)).strip()
+        self._raise_for_error(command, str(self._call(command, both)).strip())
+
+    def _raise_for_error(
+        self, command: str, reply: str, cause: BaseException | None = None
+    ) -> None:
+        """Raise :class:`InstrumentRefusedError` if the error-queue ``reply`` (to
+        ``SYST:ERR?`` after ``command``) holds an error; return if it says ``0``."""
         code_text, _, message = reply.partition(",")
         try:
             code = int(code_text)
@@ -133,7 +156,7 @@ class VisaSession:
                 address=self.address,
                 code=code,
                 text=text,
-            )
+            ) from cause
 
     def _call(self, command: str, action: Any) -> Any:
         last: BaseException | None = None

@@ -44,6 +44,16 @@ class SimulatorOptions(BaseModel):
     mute_at: list[int] = Field(
         default_factory=list, description="Command numbers (from 1) whose reply is lost."
     )
+    refuse_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Probability per action (a move, a measurement) that the instrument "
+        "refuses it with a hardware error (-240).",
+    )
+    refuse_at: list[int] = Field(
+        default_factory=list, description="Actions (from 1) the instrument refuses."
+    )
 
     def link_faults(self) -> LinkFaults:
         return LinkFaults(
@@ -60,6 +70,9 @@ class RunningSimulator(Generic[InstrumentT]):
 
     def __init__(self, instrument: InstrumentT, options: SimulatorOptions, *, name: str):
         self.instrument = instrument
+        instrument.inject_refusals(
+            rate=options.refuse_rate, at=options.refuse_at, seed=options.seed + 2
+        )
         self.server = LineServer(
             instrument.handle,
             host=options.host,

@@ -13,6 +13,11 @@ where it matters to a driver:
   checks ``SYST:ERR?`` after a setting;
 - common commands ``*IDN?``, ``*RST``, ``*CLS``, ``*OPC?`` and ``SYST:ERR?`` exist on all.
 
+Fault (every instrument): :meth:`ScpiInstrument.inject_refusals` makes the instrument
+refuse its action commands (those in :attr:`ScpiInstrument.refusals`: a move, a
+measurement) with ``-240,"Hardware error; REASON"``, with a probability per action or at
+the given action numbers (from 1); nothing happens, and a refused query sends no reply.
+
 Every line received is kept in :attr:`ScpiInstrument.command_log` (so tests can prove what
 reached the instrument). Simulated time is ``time_scale`` times the monotonic clock, so
 instruments never sleep: the server thread answers at once, and the physics is a function
@@ -25,7 +30,10 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+
+import numpy as np
 
 __all__ = ["CommandError", "ScpiInstrument", "number_arg"]
 
@@ -74,6 +82,9 @@ class ScpiInstrument:
 
     idn = "genesis-lab,SIMULATED,0,1.0"
     max_errors = 16
+    #: Action commands (headers) the instrument refuses when a hardware fault is injected,
+    #: each with the reason it gives (:meth:`inject_refusals`).
+    refusals: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, *, time_scale: float = 1.0, clock: Callable[[], float] = time.monotonic):
         if not time_scale > 0.0:
@@ -85,6 +96,10 @@ class ScpiInstrument:
         self._commands: dict[str, Command] = {}
         self._errors: deque[tuple[int, str]] = deque()
         self._log: list[str] = []
+        self.actions = 0
+        self._refuse_rate = 0.0
+        self._refuse_at: tuple[int, ...] = ()
+        self._refuse_rng = np.random.default_rng(0)
         self.register("*IDN?", lambda args: self.idn)
         self.register("*RST", lambda args: self.reset())
         self.register("*CLS", lambda args: self._errors.clear())
@@ -94,6 +109,24 @@ class ScpiInstrument:
     def now(self) -> float:
         """Simulated seconds since the instrument was made."""
         return (self._clock() - self._clock_origin) * self.time_scale
+
+    def inject_refusals(self, *, rate: float = 0.0, at: Sequence[int] = (), seed: int = 0) -> None:
+        """Refuse an action command (one of :attr:`refusals`) with a hardware error, with
+        probability ``rate`` per action and at the action numbers ``at`` (from 1)."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"refuse rate must be within [0, 1], got {rate}")
+        with self.lock:
+            self._refuse_rate = float(rate)
+            self._refuse_at = tuple(at)
+            self._refuse_rng = np.random.default_rng(seed)
+
+    def _refused(self, key: str) -> bool:
+        if key not in self.refusals:
+            return False
+        self.actions += 1
+        if self.actions in self._refuse_at:
+            return True
+        return self._refuse_rate > 0 and bool(self._refuse_rng.random() < self._refuse_rate)
 
     def register(self, header: str, command: Command) -> None:
         """Make ``header`` (e.g. ``SOUR:TEMP?``) run ``command(args)``."""
@@ -135,6 +168,9 @@ class ScpiInstrument:
             command = self._commands.get(key)
             if command is None:
                 self.push_error(UNDEFINED_HEADER, f"Undefined header; {header}")
+                return None
+            if self._refused(key):
+                self.push_error(HARDWARE_ERROR, f"Hardware error; {self.refusals[key]}")
                 return None
             try:
                 reply = command(args)

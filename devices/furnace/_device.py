@@ -142,7 +142,7 @@ class FilmProbe(ScpiDevice):
         status = DeviceStatus(self)
 
         def measure() -> bool:
-            resistance = float(self.session.query("MEAS:RES?"))
+            resistance = float(self.session.query_checked("MEAS:RES?"))
             temperature = float(self.session.query("MEAS:TEMP?"))
             self.sheet_resistance.put(resistance)
             self.temperature.put(temperature)

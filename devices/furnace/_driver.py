@@ -1,14 +1,23 @@
-"""The ``scpi-furnace`` and ``scpi-film-probe`` drivers (``genesis_lab.devices`` entry points)."""
+"""The ``scpi-furnace`` and ``scpi-film-probe`` drivers (``genesis_lab.devices`` entry points).
+
+Simulated faults (``simulator_faults``, for the conformance kit): the furnace's ``hang`` is
+a failed heater (``stuck_rate=1``: every setpoint is accepted and never reached, so the move
+times out at ``move_timeout_s``), its ``error`` a refused setpoint (``refuse_rate=1``:
+``-240 heater interlock open``). The film probe's ``error`` is a refused measurement
+(``-240 film probe contact open``); it offers no ``hang``: a measurement is one query
+answered at once, so nothing on the instrument can run on for ever (a reply that never
+comes is a VISA timeout, covered by the disconnect check).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from devices._base import ConnectionSettings, build_connected
+from devices._base import ConnectionSettings, Simulator, build_connected, fault
 from devices.furnace._device import FilmProbe, ScpiFurnace
 
 __all__ = [
@@ -47,13 +56,17 @@ class FilmProbeSettings(ConnectionSettings):
 
 
 @contextmanager
-def furnace_simulator(**options: Any) -> Iterator[dict[str, Any]]:
-    """Start a simulated furnace on a free port; yield driver settings that reach it."""
+def furnace_simulator(
+    settings: Mapping[str, Any] | None = None, **options: Any
+) -> Iterator[dict[str, Any]]:
+    """Start a simulated furnace on a free port (``options``: see
+    ``simulators.tube_furnace.FurnaceSimulatorOptions``); yield driver settings that reach
+    it, updated with ``settings``."""
     from simulators.tube_furnace import FurnaceSimulatorOptions, start_furnace
 
     options.setdefault("time_scale", SIMULATOR_TIME_SCALE)
     with start_furnace(FurnaceSimulatorOptions(**options)) as sim:
-        yield {"address": sim.address, "timeout_s": 1.0}
+        yield {"address": sim.address, "timeout_s": 1.0, **(settings or {})}
 
 
 class FurnaceDriver:
@@ -65,6 +78,13 @@ class FurnaceDriver:
         "ramp rate in K/min; reads furnace_temperature, furnace_setpoint"
     )
     settings_model: type[BaseModel] = FurnaceSettings
+
+    def __init__(self) -> None:
+        short = {"move_timeout_s": 0.5}
+        self.simulator_faults: dict[str, Simulator] = {
+            "hang": fault(furnace_simulator, short, stuck_rate=1.0),
+            "error": fault(furnace_simulator, short, refuse_rate=1.0),
+        }
 
     def simulator(self) -> Any:
         return furnace_simulator()
@@ -93,6 +113,12 @@ class FilmProbeDriver:
         "reads probe_sheet_resistance (ohm/sq) and probe_temperature (degC)"
     )
     settings_model: type[BaseModel] = FilmProbeSettings
+
+    def __init__(self) -> None:
+        # No "hang": see the module docstring.
+        self.simulator_faults: dict[str, Simulator] = {
+            "error": fault(furnace_simulator, {"measure_timeout_s": 0.5}, refuse_rate=1.0),
+        }
 
     def simulator(self) -> Any:
         return furnace_simulator()

@@ -20,14 +20,14 @@ A stuck axis fails the move with :class:`~devices._errors.InstrumentFaultError`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from ophyd.status import Status
 from pydantic import BaseModel, Field
 
-from devices._base import ConnectionSettings, build_connected
+from devices._base import ConnectionSettings, Simulator, build_connected, fault
 from devices._errors import InstrumentError
 from devices._mover import ScpiMover
 from devices._poller import fail_status, finish_status
@@ -138,13 +138,17 @@ class ArmSettings(ConnectionSettings):
 
 
 @contextmanager
-def arm_simulator(**options: Any) -> Iterator[dict[str, Any]]:
-    """Start a simulated robot arm (20x real time); yield settings that reach it."""
+def arm_simulator(
+    settings: Mapping[str, Any] | None = None, **options: Any
+) -> Iterator[dict[str, Any]]:
+    """Start a simulated robot arm (20x real time; ``options``: see
+    ``simulators.robot_arm.ArmSimulatorOptions``); yield settings that reach it, updated
+    with ``settings``."""
     from simulators.robot_arm import ArmSimulatorOptions, start_arm
 
     options.setdefault("time_scale", 20.0)
     with start_arm(ArmSimulatorOptions(**options)) as sim:
-        yield {"address": sim.address}
+        yield {"address": sim.address, **(settings or {})}
 
 
 class RobotArmDriver:
@@ -156,6 +160,15 @@ class RobotArmDriver:
         "refused; reads the station and the sample held"
     )
     settings_model: type[BaseModel] = ArmSettings
+
+    def __init__(self) -> None:
+        short = {"move_timeout_s": 0.5}
+        self.simulator_faults: dict[str, Simulator] = {
+            # a blocked axis: every move is accepted and would take an hour
+            "hang": fault(arm_simulator, short, move_time_s=3600.0, time_scale=1.0),
+            # an axis sticks at every move and the arm reports STUCK
+            "error": fault(arm_simulator, short, stuck_rate=1.0),
+        }
 
     def simulator(self) -> Any:
         return arm_simulator()

@@ -14,7 +14,7 @@ link) or :class:`~devices._errors.InstrumentTimeoutError` after the exposure plu
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,7 +23,7 @@ from ophyd import Component as Cpt
 from ophyd import DeviceStatus, Kind
 from pydantic import BaseModel, Field
 
-from devices._base import ConnectionSettings, build_connected
+from devices._base import ConnectionSettings, Simulator, build_connected, fault
 from devices._device import ScpiDevice
 from devices._errors import InstrumentTimeoutError
 from devices._poller import fail_status
@@ -126,12 +126,16 @@ class SpectrometerSettings(ConnectionSettings):
 
 
 @contextmanager
-def spectrometer_simulator(**options: Any) -> Iterator[dict[str, Any]]:
-    """Start a simulated spectrometer (real time); yield settings that reach it."""
+def spectrometer_simulator(
+    settings: Mapping[str, Any] | None = None, **options: Any
+) -> Iterator[dict[str, Any]]:
+    """Start a simulated spectrometer (real time; ``options``: see
+    ``simulators.spectrometer.SpectrometerSimulatorOptions``); yield settings that reach
+    it, updated with ``settings``."""
     from simulators.spectrometer import SpectrometerSimulatorOptions, start_spectrometer
 
     with start_spectrometer(SpectrometerSimulatorOptions(**options)) as sim:
-        yield {"address": sim.address}
+        yield {"address": sim.address, **(settings or {})}
 
 
 class SpectrometerDriver:
@@ -142,6 +146,15 @@ class SpectrometerDriver:
         "reads the spectrum (counts, array) and its peak wavelength (nm) and intensity"
     )
     settings_model: type[BaseModel] = SpectrometerSettings
+
+    def __init__(self) -> None:
+        short = {"acquire_timeout_s": 0.5}
+        self.simulator_faults: dict[str, Simulator] = {
+            # the readout sticks: ACQ? says BUSY for ever
+            "hang": fault(spectrometer_simulator, short, stuck_rate=1.0),
+            # INIT is refused: -240 detector cooler fault
+            "error": fault(spectrometer_simulator, short, refuse_rate=1.0),
+        }
 
     def simulator(self) -> Any:
         return spectrometer_simulator()

@@ -13,7 +13,7 @@ plunger does not move. A stalled plunger fails it with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,7 +21,7 @@ from ophyd import Component as Cpt
 from ophyd import DeviceStatus, Kind
 from pydantic import BaseModel, Field
 
-from devices._base import ConnectionSettings, build_connected
+from devices._base import ConnectionSettings, Simulator, build_connected, fault
 from devices._mover import ScpiMover
 from devices._signals import ScpiReading, ScpiSetting, check_number
 
@@ -67,13 +67,17 @@ class PumpSettings(ConnectionSettings):
 
 
 @contextmanager
-def pump_simulator(**options: Any) -> Iterator[dict[str, Any]]:
-    """Start a simulated syringe pump (60x real time); yield settings that reach it."""
+def pump_simulator(
+    settings: Mapping[str, Any] | None = None, **options: Any
+) -> Iterator[dict[str, Any]]:
+    """Start a simulated syringe pump (60x real time; ``options``: see
+    ``simulators.syringe_pump.PumpSimulatorOptions``); yield settings that reach it,
+    updated with ``settings``."""
     from simulators.syringe_pump import PumpSimulatorOptions, start_pump
 
     options.setdefault("time_scale", 60.0)
     with start_pump(PumpSimulatorOptions(**options)) as sim:
-        yield {"address": sim.address}
+        yield {"address": sim.address, **(settings or {})}
 
 
 class SyringePumpDriver:
@@ -85,6 +89,16 @@ class SyringePumpDriver:
         "beyond what is left; a stalled plunger fails the move"
     )
     settings_model: type[BaseModel] = PumpSettings
+
+    def __init__(self) -> None:
+        short = {"move_timeout_s": 0.5}
+        self.simulator_faults: dict[str, Simulator] = {
+            # the plunger crawls at the pump's slowest rate, in real time: a dispense of a
+            # few mL would take hours, so it is accepted and never done in time
+            "hang": fault(pump_simulator, short, rate_mL_per_min=0.01, time_scale=1.0),
+            # every dispense stalls halfway and the pump reports STALLED
+            "error": fault(pump_simulator, short, stall_rate=1.0),
+        }
 
     def simulator(self) -> Any:
         return pump_simulator()

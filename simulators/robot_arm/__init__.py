@@ -11,7 +11,8 @@ sample. Refusals (pushed on the error queue; nothing moves):
 - ``PICK`` with a sample in hand or from an empty station, ``PLACE`` with nothing in hand.
 
 Fault: ``stuck_rate`` / ``stuck_at`` (move numbers from 1): an axis sticks, the arm stays
-where it was and ``STAT?`` says ``STUCK`` until the next move.
+where it was and ``STAT?`` says ``STUCK`` until the next move. With ``refuse_rate`` /
+``refuse_at`` a move is refused with ``-240,"Hardware error; axis servo fault"``.
 
 Commands: ``MOVE <station>``, ``POS?`` (station, or ``MOVING``), ``STAT?``
 (``IDLE``/``MOVING``/``STUCK``), ``PICK``, ``PLACE``, ``HOLD?`` (sample or ``NONE``),
@@ -22,6 +23,7 @@ Driver: ``devices.robot_arm``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 from pydantic import Field
@@ -39,6 +41,7 @@ class ArmInstrument(ScpiInstrument):
     """The robot arm (see the module docstring)."""
 
     idn = "genesis-lab,RA-4 sample robot (simulated),SN0003,1.0"
+    refusals = MappingProxyType({"MOVE": "axis servo fault"})
 
     def __init__(
         self,

@@ -6,7 +6,10 @@ comma-separated, one per wavelength of ``FETC:WAV?``, nm). The spectrum is a Gau
 emission line at ``peak_nm`` (``peak_width_nm`` FWHM) of ``peak_counts_per_s`` times the
 exposure, on a baseline, with shot noise, clipped at ``SATURATION`` counts. Refusals:
 ``INIT`` while busy (``-221``), ``FETC:SPEC?`` before any acquisition is done (``-230``).
-Fault: ``drift_nm_per_h`` moves the line (simulated hours).
+Faults: ``drift_nm_per_h`` moves the line (simulated hours); ``stuck_rate`` /
+``stuck_at`` (acquisition numbers from 1): the readout sticks and ``ACQ?`` says ``BUSY``
+until ``ABOR`` (the driver's Status times out); ``refuse_rate`` /
+``refuse_at``: ``INIT`` is refused with ``-240,"Hardware error; detector cooler fault"``.
 
 Commands: ``CONF:EXP <s>``, ``CONF:EXP? [MIN|MAX]``, ``INIT``, ``ACQ?``, ``FETC:SPEC?``,
 ``FETC:WAV?``, ``ABOR``. Driver: ``devices.spectrometer``.
@@ -15,6 +18,7 @@ Commands: ``CONF:EXP <s>``, ``CONF:EXP? [MIN|MAX]``, ``INIT``, ``ACQ?``, ``FETC:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +51,7 @@ class SpectrometerInstrument(ScpiInstrument):
     """The spectrometer (see the module docstring)."""
 
     idn = "genesis-lab,SPX-256 spectrometer (simulated),SN0004,1.0"
+    refusals = MappingProxyType({"INIT": "detector cooler fault"})
 
     def __init__(
         self,
@@ -59,6 +64,8 @@ class SpectrometerInstrument(ScpiInstrument):
         baseline_counts: float = 100.0,
         exposure_s: float = 0.1,
         drift_nm_per_h: float = 0.0,
+        stuck_rate: float = 0.0,
+        stuck_at: Sequence[int] = (),
         time_scale: float = 1.0,
         seed: int = 0,
     ) -> None:
@@ -70,7 +77,11 @@ class SpectrometerInstrument(ScpiInstrument):
         self.baseline_counts = baseline_counts
         self.exposure_s = exposure_s
         self.drift_nm_per_h = drift_nm_per_h
+        self.stuck_rate = stuck_rate
+        self.stuck_at = tuple(stuck_at)
+        self._stuck = False
         self._rng = np.random.default_rng(seed)
+        self._stuck_rng = np.random.default_rng([seed, 1])
         self._started: float | None = None
         self._exposure_of_run = exposure_s
         self._spectrum: NDArray[np.float64] | None = None
@@ -99,6 +110,8 @@ class SpectrometerInstrument(ScpiInstrument):
         with self.lock:
             if self._started is None:
                 return "DONE" if self._spectrum is not None else "IDLE"
+            if self._stuck:
+                return "BUSY"
             if self.now() - self._started >= self._exposure_of_run:
                 self._spectrum = self.spectrum(self._exposure_of_run)
                 self._started = None
@@ -119,6 +132,9 @@ class SpectrometerInstrument(ScpiInstrument):
         self._started = self.now()
         self._exposure_of_run = self.exposure_s
         self.acquisitions += 1
+        self._stuck = self.acquisitions in self.stuck_at or (
+            self.stuck_rate > 0 and bool(self._stuck_rng.random() < self.stuck_rate)
+        )
 
     def _fetch(self) -> str:
         if self.state() != "DONE" or self._spectrum is None:
@@ -127,6 +143,7 @@ class SpectrometerInstrument(ScpiInstrument):
 
     def _abort(self) -> None:
         self._started = None
+        self._stuck = False
 
 
 class SpectrometerSimulatorOptions(SimulatorOptions):
@@ -137,6 +154,15 @@ class SpectrometerSimulatorOptions(SimulatorOptions):
     peak_width_nm: float = Field(default=12.0, gt=0.0, description="Line FWHM (nm).")
     peak_counts_per_s: float = Field(default=200000.0, ge=0.0, description="Line height.")
     drift_nm_per_h: float = Field(default=0.0, description="Line drift (nm per hour).")
+    stuck_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Probability per acquisition that the readout sticks (never done).",
+    )
+    stuck_at: list[int] = Field(
+        default_factory=list, description="Acquisitions (from 1) whose readout sticks."
+    )
 
 
 def start_spectrometer(
@@ -150,6 +176,8 @@ def start_spectrometer(
         peak_width_nm=o.peak_width_nm,
         peak_counts_per_s=o.peak_counts_per_s,
         drift_nm_per_h=o.drift_nm_per_h,
+        stuck_rate=o.stuck_rate,
+        stuck_at=o.stuck_at,
         time_scale=o.time_scale,
         seed=o.seed,
     )

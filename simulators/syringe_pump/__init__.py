@@ -5,7 +5,8 @@ moving back withdraws into the syringe). The syringe holds ``loaded_mL``: a targ
 that is refused (``-221,"Settings conflict; syringe empty: ..."``) before the plunger moves.
 The plunger moves at the rate (mL/min, simulated time). Fault: ``stall_rate`` /
 ``stall_at`` (move numbers from 1) stall the plunger halfway; ``STAT?`` then says
-``STALLED`` until the next move.
+``STALLED`` until the next move. With ``refuse_rate`` / ``refuse_at`` a dispense is refused
+with ``-240,"Hardware error; plunger motor driver fault"``.
 
 Commands: ``SOUR:VOL <mL>``, ``SOUR:VOL? [MIN|MAX]``, ``SOUR:RATE <mL/min>``,
 ``SOUR:RATE? [MIN|MAX]``, ``MEAS:VOL?``, ``MEAS:REM?`` (mL left), ``STAT?``
@@ -15,6 +16,7 @@ Commands: ``SOUR:VOL <mL>``, ``SOUR:VOL? [MIN|MAX]``, ``SOUR:RATE <mL/min>``,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import numpy as np
 from pydantic import Field
@@ -38,6 +40,7 @@ class PumpInstrument(ScpiInstrument):
     """The syringe pump (see the module docstring)."""
 
     idn = "genesis-lab,SP-10 syringe pump (simulated),SN0002,1.0"
+    refusals = MappingProxyType({"SOUR:VOL": "plunger motor driver fault"})
 
     def __init__(
         self,

@@ -19,12 +19,16 @@ the controller regulates on its thermocouple. Faults (options of the simulator):
   change numbers from 1), the heater fails: the furnace stays where it is and the
   setpoint is never reached (the driver's status times out);
 - ``drift_K_per_h``: the thermocouple drifts, so the furnace settles (as the controller
-  sees it) away from the true temperature, and the film tells the difference.
+  sees it) away from the true temperature, and the film tells the difference;
+- ``refuse_rate`` / ``refuse_at`` (every simulator): a setpoint change is refused with
+  ``-240,"Hardware error; heater interlock open"``, a film measurement with ``-240,
+  "Hardware error; film probe contact open"`` (and, being a query, gets no reply).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import numpy as np
 
@@ -54,6 +58,9 @@ class FurnaceInstrument(ScpiInstrument):
     """A tube furnace's temperature controller and film probe (see the module docstring)."""
 
     idn = "genesis-lab,TF-1200 tube furnace (simulated),SN0001,1.0"
+    refusals = MappingProxyType(
+        {"SOUR:TEMP": "heater interlock open", "MEAS:RES?": "film probe contact open"}
+    )
 
     def __init__(
         self,

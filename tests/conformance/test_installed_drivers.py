@@ -7,6 +7,8 @@ that does not apply to a driver is skipped with the reason.
 
 from __future__ import annotations
 
+import pytest
+
 from genesis_lab.conformance import Outcome, run_conformance
 from genesis_lab.station import available_drivers
 
@@ -32,3 +34,21 @@ def test_a_real_instrument_gets_no_fault_or_disconnect_checks():
     assert outcomes["set-completes"] is Outcome.PASS
     for check in ("timeout", "fault", "disconnect"):
         assert outcomes[check] is Outcome.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize(
+    ("driver", "expected"),
+    [
+        ("scpi-furnace", {"timeout": Outcome.PASS, "fault": Outcome.PASS}),
+        ("scpi-syringe-pump", {"timeout": Outcome.PASS, "fault": Outcome.PASS}),
+        ("scpi-robot-arm", {"timeout": Outcome.PASS, "fault": Outcome.PASS}),
+        ("scpi-spectrometer", {"timeout": Outcome.PASS, "fault": Outcome.PASS}),
+        # one query answered at once: nothing on the instrument can hang
+        ("scpi-film-probe", {"timeout": Outcome.NOT_APPLICABLE, "fault": Outcome.PASS}),
+    ],
+)
+def test_the_scpi_reference_drivers_offer_simulated_faults(
+    driver: str, expected: dict[str, Outcome]
+) -> None:
+    report = run_conformance(driver, only=["timeout", "fault"])
+    assert {result.check: result.outcome for result in report} == expected, report

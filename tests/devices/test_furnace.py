@@ -129,6 +129,18 @@ def test_a_stalled_heater_fails_the_status_within_its_timeout() -> None:
             furnace.close()
 
 
+def test_a_refused_film_measurement_fails_with_the_instruments_reason() -> None:
+    with start_furnace(FurnaceSimulatorOptions(time_scale=FAST, refuse_rate=1.0)) as sim:
+        probe = FILM_PROBE_DRIVER.build("probe", {"address": sim.address, "timeout_s": 0.2})
+        try:
+            # a refused query gets no reply; the driver asks the error queue why
+            with pytest.raises(InstrumentRefusedError, match="probe contact open") as caught:
+                probe.trigger().wait(timeout=10)
+            assert caught.value.code == -240 and caught.value.address == sim.address
+        finally:
+            probe.close()
+
+
 def test_a_dropped_link_is_reconnected_once_and_the_move_still_completes() -> None:
     with start_furnace(FurnaceSimulatorOptions(time_scale=FAST, drop_at=[8, 12])) as sim:
         furnace = FURNACE_DRIVER.build(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from bluesky import RunEngine
 from bluesky.protocols import Readable, Triggerable
 
-from devices._errors import InstrumentTimeoutError
+from devices._errors import InstrumentRefusedError, InstrumentTimeoutError
 from devices.spectrometer import SPECTROMETER_DRIVER, Spectrometer
 from genesis_lab.station import build_device, load_driver
 from simulators.spectrometer import SpectrometerSimulatorOptions, start_spectrometer
@@ -89,3 +90,33 @@ def test_the_driver_is_an_entry_point_with_a_standalone_simulator() -> None:
             device.trigger().wait(timeout=10)
         finally:
             device.close()
+
+
+def test_a_stuck_readout_fails_the_acquisition_with_a_timeout_and_abor_frees_it() -> None:
+    with start_spectrometer(SpectrometerSimulatorOptions(points=64, stuck_at=[1])) as sim:
+        spectro = SPECTROMETER_DRIVER.build(
+            "spec", {"address": sim.address, "acquire_timeout_s": 0.3}
+        )
+        try:
+            with pytest.raises(InstrumentTimeoutError, match="spec: no spectrum within"):
+                spectro.trigger().wait(timeout=10)
+            deadline = time.monotonic() + 5.0  # Ophyd stops the device after the failure
+            while "ABOR" not in sim.command_log and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert "ABOR" in sim.command_log
+            spectro.trigger().wait(timeout=10)  # the fault struck one acquisition
+            assert len(spectro.read()["spec_spectrum"]["value"]) == 64
+        finally:
+            spectro.close()
+
+
+def test_a_refused_acquisition_fails_with_the_instruments_reason() -> None:
+    with start_spectrometer(SpectrometerSimulatorOptions(points=64, refuse_at=[1])) as sim:
+        spectro = SPECTROMETER_DRIVER.build("spec", {"address": sim.address})
+        try:
+            with pytest.raises(InstrumentRefusedError, match="-240 Hardware error; detector"):
+                spectro.trigger().wait(timeout=10)
+            spectro.trigger().wait(timeout=10)  # refuse_at counts actions: only the first
+            assert sim.instrument.actions == 2
+        finally:
+            spectro.close()
