@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ophyd import Device
@@ -11,12 +12,16 @@ from devices._visa import VisaSession
 
 __all__ = ["ScpiDevice"]
 
+log = logging.getLogger(__name__)
+
 
 class ScpiDevice(Device):
     """An Ophyd device talking to one SCPI instrument through ``session``.
 
     ``stop()`` fails the move or acquisition in flight and, if ``abort_command`` is set,
-    sends it (checked with ``SYST:ERR?``); ``close()`` stops polling and closes the session.
+    sends it (checked with ``SYST:ERR?``), best effort: it never raises (Ophyd calls it
+    when a Status fails); if the instrument cannot be reached it logs a warning naming the
+    address. ``close()`` stops polling and closes the session.
     """
 
     abort_command: str | None = "ABOR"
@@ -32,13 +37,24 @@ class ScpiDevice(Device):
         self.idn = self.session.open()
 
     def stop(self, *, success: bool = False) -> None:
-        """Fail what is in flight and halt the instrument (``abort_command``)."""
+        """Fail what is in flight and halt the instrument (``abort_command``); never raises.
+
+        A stop that cannot reach the instrument (gone, refusing) can do no more than say
+        so: a warning naming the address, and the move in flight is failed all the same.
+        """
         self._poller.cancel(RuntimeError(f"{self.name}: stopped"))
-        try:
-            if self.abort_command is not None:
+        if self.abort_command is not None:
+            try:
                 self.session.write_checked(self.abort_command)
-        finally:
-            super().stop(success=success)
+            except Exception as exc:
+                log.warning(
+                    "%s: could not halt the instrument at %s (%s): %s",
+                    self.name,
+                    self.session.address,
+                    self.abort_command,
+                    exc,
+                )
+        super().stop(success=success)
 
     def close(self) -> None:
         """Stop polling and close the connection (call once, when the station closes)."""
