@@ -18,11 +18,14 @@ water). Less dye than the optimum's 10.8 mL always misses the target, so colour_
 against total dye or cost is a genuine Pareto front. Failure region (option
 ``precipitate_above_ml``, off by default): more dye than that in all and the measurement
 fails with :class:`PrecipitationError`, every time. See ``_model`` for the physics.
-Registered as the ``colour-bench`` entry point in ``genesis_lab.stations``.
+Registered as the ``colour-bench`` entry point in ``genesis_lab.stations``. Its devices
+are also device drivers (``_drivers``); with the setting ``cuvette``, drivers' pumps,
+selector and spectrophotometer share one simulated :class:`Cuvette` (``_cuvette``).
 """
 
 from __future__ import annotations
 
+from simulators.colour_bench._cuvette import Cuvette, CuvetteConflictError, shared_cuvette
 from simulators.colour_bench._devices import (
     DosingMeter,
     DyePump,
@@ -95,6 +98,8 @@ __all__ = [
     "VOLUME_LIMITS_ML",
     "ColourBenchOptions",
     "ColourBenchPlugin",
+    "Cuvette",
+    "CuvetteConflictError",
     "DosingMeter",
     "DyePump",
     "InjectedFaultError",
@@ -110,6 +115,7 @@ __all__ = [
     "min_transmittance",
     "objective",
     "precipitates",
+    "shared_cuvette",
     "shift_matrix",
     "total_dye",
 ]

@@ -35,6 +35,7 @@ from ophyd.positioner import SoftPositioner
 from ophyd.status import MoveStatus
 from ophyd.utils.errors import LimitError
 
+from simulators.colour_bench._cuvette import SolventSource, VolumeSource
 from simulators.colour_bench._faults import FaultKind, FaultPicker, PumpFaults
 from simulators.colour_bench._model import (
     BANDS_NM,
@@ -47,7 +48,6 @@ from simulators.colour_bench._model import (
     precipitates,
     total_dye,
 )
-from simulators.colour_bench._selector import SolventSelector
 
 __all__ = [
     "ABSORBANCE_UNITS",
@@ -367,10 +367,11 @@ class Spectrophotometer(Device):
     ``spectro_fault_rate`` (probability per trigger). Readings are NaN until the first
     trigger finishes.
 
-    ``solvent`` is the bench's selector (water when None). With ``precipitate_above_mL``
-    set, a trigger with more dye than that in the cuvette fails with
-    :class:`PrecipitationError`; the noise and fault draws are taken all the same, so the
-    stream of readings stays fixed by the seed.
+    ``pumps`` are the bench's pumps (or a shared cuvette's dye levels, ``_cuvette``) in
+    ``DYES`` order; ``solvent`` is the bench's selector (or the cuvette's; water when
+    None). With ``precipitate_above_mL`` set, a trigger with more dye than that in the
+    cuvette fails with :class:`PrecipitationError`; the noise and fault draws are taken all
+    the same, so the stream of readings stays fixed by the seed.
     """
 
     absorbance_450 = Cpt(_ReadingSignal, value=math.nan, units=ABSORBANCE_UNITS, kind="normal")
@@ -389,12 +390,12 @@ class Spectrophotometer(Device):
         self,
         *,
         name: str,
-        pumps: Sequence[DyePump],
+        pumps: Sequence[VolumeSource],
         rng: np.random.Generator,
         noise_std: float = 0.0,
         latency_s: float = 0.0,
         fault_rate: float = 0.0,
-        solvent: SolventSelector | None = None,
+        solvent: SolventSource | None = None,
         precipitate_above_mL: float | None = None,
         **kwargs: Any,
     ) -> None:

@@ -4,9 +4,15 @@ So the conformance kit (``genesis-lab devices check``) and lab files reach them 
 vendor's driver:
 
 - ``colour-bench-pump``: one :class:`DyePump` (mL, limits enforced, Status timeout);
-- ``colour-bench-spectrophotometer``: a :class:`Spectrophotometer` reading a cuvette
-  holding fixed dye volumes (its own pumps, set by the settings), triggered with a timeout;
+- ``colour-bench-spectrophotometer``: a :class:`Spectrophotometer` triggered with a
+  timeout, reading a cuvette;
 - ``colour-bench-solvent-selector``: a :class:`SolventSelector` (choices).
+
+Standalone (the default) the spectrophotometer's cuvette holds fixed dye volumes set by its
+settings (``cuvette_ml``, ``solvent``). With the setting ``cuvette: NAME`` on the pumps
+(and their ``dye``), the selector and the spectrophotometer, they share one simulated
+cuvette (:mod:`._cuvette`): the spectrophotometer measures what those pumps dispensed, in
+the solvent that selector chose, which makes a lab file's station a closed loop.
 
 The instruments are simulated in-process (``in_process = True``: there is no connection to
 drop), so ``simulator()`` starts nothing and yields the default settings. The pump and the
@@ -19,13 +25,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from ophyd import DeviceStatus
 from ophyd.utils.errors import InvalidState
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from simulators.colour_bench._cuvette import (
+    Cuvette,
+    SolventSource,
+    VolumeSource,
+    attach_pump,
+    attach_selector,
+    levels,
+    solvent_source,
+)
 from simulators.colour_bench._devices import DyePump, Spectrophotometer
 from simulators.colour_bench._model import (
     DYES,
@@ -41,6 +56,8 @@ __all__ = [
     "PUMP_DRIVER",
     "SELECTOR_DRIVER",
     "SPECTRO_DRIVER",
+    "CuvettePump",
+    "CuvetteSelector",
     "PumpDriver",
     "PumpSettings",
     "SelectorDriver",
@@ -54,6 +71,14 @@ __all__ = [
 HANG_LATENCY_S = 3600.0
 
 Simulator = Callable[[], AbstractContextManager[dict[str, Any]]]
+
+_CUVETTE_FIELD = Field(
+    default=None,
+    min_length=1,
+    max_length=64,
+    description="Name of the simulated cuvette shared with the other colour-bench devices "
+    "naming it (one name per station); None: a device on its own.",
+)
 
 
 def _yields(settings: dict[str, Any]) -> Simulator:
@@ -83,6 +108,10 @@ class PumpSettings(BaseModel):
     timeout_s: float = Field(
         default=5.0, gt=0.0, description="A move not done by then fails with a timeout (s)."
     )
+    cuvette: str | None = _CUVETTE_FIELD
+    dye: Literal["cyan", "magenta", "yellow"] | None = Field(
+        default=None, description="The stock dye the pump holds (needed with cuvette)."
+    )
 
     @model_validator(mode="after")
     def _inside(self) -> PumpSettings:
@@ -91,7 +120,28 @@ class PumpSettings(BaseModel):
             raise ValueError(f"limits_ml must have low < high, got {self.limits_ml}")
         if not low <= self.init_ml <= high:
             raise ValueError(f"init_ml {self.init_ml} is outside limits_ml {self.limits_ml}")
+        if self.cuvette is not None and self.dye is None:
+            raise ValueError(
+                f"cuvette {self.cuvette!r}: say which stock dye the pump holds "
+                "(dye: cyan, magenta or yellow)"
+            )
         return self
+
+
+class CuvettePump(DyePump):
+    """A :class:`DyePump` dispensing ``dye`` into the shared cuvette named ``cuvette``;
+    it leaves the cuvette on ``close()``."""
+
+    def __init__(self, *, cuvette: str, dye: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dye = dye
+        self.cuvette: Cuvette = attach_pump(cuvette, self, dye)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.cuvette.detach(self)
 
 
 class PumpDriver:
@@ -99,7 +149,8 @@ class PumpDriver:
 
     description = (
         "Simulated dye pump of the colour bench (in-process): volume dispensed in mL, "
-        "limits 0-10 mL enforced before moving; optional latency and clogging faults"
+        "limits 0-10 mL enforced before moving; optional latency and clogging faults; "
+        "dispenses into a shared simulated cuvette with settings cuvette and dye"
     )
     settings_model: type[BaseModel] = PumpSettings
     in_process = True
@@ -116,19 +167,23 @@ class PumpDriver:
         """A :class:`DyePump` called ``name`` whose move Status times out at ``timeout_s``."""
         config = PumpSettings.model_validate(settings)
         rng = np.random.default_rng(config.seed) if config.fault_rate > 0.0 else None
-        return DyePump(
-            name=name,
-            limits=config.limits_ml,
-            init_pos=config.init_ml,
-            latency_s=config.latency_s,
-            fault_rate=config.fault_rate,
-            rng=rng,
-            timeout=config.timeout_s,
-        )
+        pump: dict[str, Any] = {
+            "name": name,
+            "limits": config.limits_ml,
+            "init_pos": config.init_ml,
+            "latency_s": config.latency_s,
+            "fault_rate": config.fault_rate,
+            "rng": rng,
+            "timeout": config.timeout_s,
+        }
+        if config.cuvette is None or config.dye is None:
+            return DyePump(**pump)
+        return CuvettePump(cuvette=config.cuvette, dye=config.dye, **pump)
 
 
 class SpectroSettings(BaseModel):
-    """Settings of a simulated spectrophotometer reading a cuvette of fixed dye volumes."""
+    """Settings of a simulated spectrophotometer: a cuvette of fixed dye volumes, or the
+    shared ``cuvette`` the pumps naming it dispense into."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -146,9 +201,16 @@ class SpectroSettings(BaseModel):
     timeout_s: float = Field(
         default=5.0, gt=0.0, description="A measurement not done by then fails (s)."
     )
+    cuvette: str | None = _CUVETTE_FIELD
 
     @model_validator(mode="after")
     def _known(self) -> SpectroSettings:
+        fixed = sorted({"cuvette_ml", "solvent"} & self.model_fields_set)
+        if self.cuvette is not None and fixed:
+            raise ValueError(
+                f"cuvette {self.cuvette!r}: the pumps and the selector of the shared cuvette "
+                f"say what it holds; leave out {' and '.join(fixed)}"
+            )
         unknown = sorted(set(self.cuvette_ml) - set(DYES))
         if unknown:
             raise ValueError(f"cuvette_ml: unknown dyes {unknown}; dyes are {', '.join(DYES)}")
@@ -188,7 +250,8 @@ class SpectroDriver:
     description = (
         "Simulated spectrophotometer of the colour bench (in-process): absorbance at 450, "
         "500, 550, 650 nm (AU), colour error (ΔA×100) and min transmittance (%) of a "
-        "cuvette of given dye volumes; optional latency and lamp faults"
+        "cuvette of given dye volumes, or of the shared cuvette its pumps fill (setting "
+        "cuvette); optional latency and lamp faults"
     )
     settings_model: type[BaseModel] = SpectroSettings
     in_process = True
@@ -203,11 +266,14 @@ class SpectroDriver:
 
     def build(self, name: str, settings: Any) -> TimedSpectrophotometer:
         config = SpectroSettings.model_validate(settings)
-        pumps = [
-            DyePump(name=f"{name}_cuvette_{dye}", init_pos=config.cuvette_ml.get(dye, 0.0))
-            for dye in DYES
-        ]
-        solvent = SolventSelector(name=f"{name}_solvent", value=config.solvent)
+        if config.cuvette is None:  # standalone: its own cuvette of fixed volumes
+            pumps: list[VolumeSource] = [
+                DyePump(name=f"{name}_cuvette_{dye}", init_pos=config.cuvette_ml.get(dye, 0.0))
+                for dye in DYES
+            ]
+            solvent: SolventSource = SolventSelector(name=f"{name}_solvent", value=config.solvent)
+        else:  # what the pumps on the shared cuvette have dispensed, when it measures
+            pumps, solvent = levels(config.cuvette), solvent_source(config.cuvette)
         return TimedSpectrophotometer(
             name=name,
             pumps=pumps,
@@ -227,6 +293,19 @@ class SelectorSettings(BaseModel):
 
     choices: tuple[str, ...] = Field(default=SOLVENTS, description="Solvents it can select.")
     value: str = Field(default=REFERENCE_SOLVENT, description="Solvent selected at start.")
+    cuvette: str | None = _CUVETTE_FIELD
+
+
+class CuvetteSelector(SolventSelector):
+    """A :class:`SolventSelector` choosing the solvent of the shared cuvette ``cuvette``;
+    it leaves the cuvette on ``close()``."""
+
+    def __init__(self, *, cuvette: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cuvette: Cuvette = attach_selector(cuvette, self)
+
+    def close(self) -> None:
+        self.cuvette.detach(self)
 
 
 class SelectorDriver:
@@ -234,7 +313,8 @@ class SelectorDriver:
 
     description = (
         "Simulated solvent selector of the colour bench (in-process): one of water, ethanol, "
-        "glycerol, acetone (choices); switching is instant and cannot hang"
+        "glycerol, acetone (choices); switching is instant and cannot hang; chooses the "
+        "solvent of a shared cuvette with setting cuvette"
     )
     settings_model: type[BaseModel] = SelectorSettings
     in_process = True
@@ -244,7 +324,11 @@ class SelectorDriver:
 
     def build(self, name: str, settings: Any) -> SolventSelector:
         config = SelectorSettings.model_validate(settings)
-        return SolventSelector(name=name, choices=config.choices, value=config.value)
+        if config.cuvette is None:
+            return SolventSelector(name=name, choices=config.choices, value=config.value)
+        return CuvetteSelector(
+            cuvette=config.cuvette, name=name, choices=config.choices, value=config.value
+        )
 
 
 #: Entry point ``colour-bench-pump``.

@@ -52,3 +52,20 @@ def test_the_scpi_reference_drivers_offer_simulated_faults(
 ) -> None:
     report = run_conformance(driver, only=["timeout", "fault"])
     assert {result.check: result.outcome for result in report} == expected, report
+
+
+@pytest.mark.parametrize(
+    ("driver", "settings"),
+    [
+        ("colour-bench-pump", {"cuvette": "conformance", "dye": "cyan"}),
+        ("colour-bench-solvent-selector", {"cuvette": "conformance"}),
+        ("colour-bench-spectrophotometer", {"cuvette": "conformance"}),
+    ],
+)
+def test_the_colour_bench_drivers_conform_on_a_shared_cuvette(
+    driver: str, settings: dict[str, str]
+) -> None:
+    # every check builds a fresh device and closes it: a pump that did not leave the
+    # cuvette on close() would block the next one
+    report = run_conformance(driver, settings)
+    assert report.passed, report

@@ -99,7 +99,12 @@ def _line(text: str, fragment: str) -> int:
 def test_the_shipped_lab_file_validates() -> None:
     lab = load_lab(REPO / "labs" / "colour_lab.yaml")
     station = lab.spec.station("colour-bench-a")
-    assert [d.name for d in station.devices] == ["pump_cyan", "pump_magenta", "spectro"]
+    assert [d.name for d in station.devices] == [
+        "pump_cyan",
+        "pump_magenta",
+        "pump_yellow",
+        "spectro",
+    ]
 
 
 @pytest.mark.parametrize(
