@@ -11,7 +11,9 @@ import pytest
 
 PACKAGES = [
     "genesis_lab",
+    "genesis_lab.bench",
     "genesis_lab.cli",
+    "genesis_lab.conformance",
     "genesis_lab.messages",
     "genesis_lab.messaging",
     "genesis_lab.orchestration",
@@ -21,7 +23,20 @@ PACKAGES = [
     "genesis_lab.store",
     "genesis_lab.worker",
     "simulators.colour_bench",
+    "simulators.tube_furnace",
 ]
+
+INSTRUMENTS = [
+    "devices",
+    "devices.furnace",
+    "devices.robot_arm",
+    "devices.spectrometer",
+    "devices.syringe_pump",
+    "simulators.robot_arm",
+    "simulators.spectrometer",
+    "simulators.syringe_pump",
+]
+"""Driver and simulator packages: imported by the no-thread, no-socket check only."""
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -46,7 +61,7 @@ def test_importing_every_package_starts_no_thread_and_opens_no_socket() -> None:
         "    opened.append(a)\n"
         "    real(self, *a, **k)\n"
         "socket.socket.__init__ = spy\n"
-        f"for name in {PACKAGES!r}:\n"
+        f"for name in {PACKAGES + INSTRUMENTS!r}:\n"
         "    __import__(name)\n"
         "assert threading.active_count() == 1, threading.enumerate()\n"
         "assert not opened, opened\n"

@@ -84,7 +84,10 @@ def check_campaign_fits(campaign: CampaignFile) -> list[FieldProblem]:
             campaign.problem(("station", "options", *error["loc"]), _option_message(error))
             for error in exc.errors()
         ]
-    station = plugin.build(options)
+    try:
+        station = plugin.build(options)
+    except StationError as exc:  # e.g. a lab file that cannot be read, an unreachable device
+        return [campaign.problem(("station", "options"), f"cannot build the station: {exc}")]
     try:
         return _device_problems(campaign, station)
     finally:

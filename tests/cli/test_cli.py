@@ -388,3 +388,15 @@ def test_validate_refuses_constraints_that_cannot_hold_together(tmp_path: Path) 
     flat = " ".join(result.output.split())
     assert f":{_line_of(path, 'constraints:')}: constraints:" in flat, flat
     assert "cannot all hold at once" in flat
+
+
+def test_validate_names_a_station_that_cannot_be_built(tmp_path: Path) -> None:
+    text = (REPO / "campaigns" / "colour_mixing_lab.yaml").read_text(encoding="utf-8")
+    assert "labs/colour_lab.yaml" in text
+    path = tmp_path / "lab.yaml"
+    path.write_text(text.replace("labs/colour_lab.yaml", "labs/no_such_lab.yaml"), "utf-8")
+    result = cli.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert f":{_line_of(path, 'options:')}: station.options: cannot build the station" in flat
+    assert "no_such_lab.yaml: cannot read file" in flat
