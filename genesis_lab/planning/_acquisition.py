@@ -108,6 +108,8 @@ class ModelStep:
             unit-cube units.
         noise_std: fitted observation-noise standard deviation of the first objective.
         num_observations: number of results the GP was fitted on (``n``).
+        hyperparameters: each fitted model's hyperparameters, in output order, for the next
+            step's ``warm_starts``.
     """
 
     X: Tensor
@@ -117,6 +119,7 @@ class ModelStep:
     lengthscales: Tensor
     noise_std: float
     num_observations: int
+    hyperparameters: tuple[dict[str, Tensor], ...] = ()
 
 
 def derive_seed(seed: int, count: int) -> int:
@@ -175,6 +178,7 @@ def propose_by_model(
     inequality_constraints: list[tuple[Tensor, Tensor, float]] | None = None,
     equality_constraints: list[tuple[Tensor, Tensor, float]] | None = None,
     targets: ModelTargets | None = None,
+    warm_starts: Sequence[Mapping[str, Tensor] | None] = (),
 ) -> ModelStep:
     """Fit GPs and return the ``q`` points that jointly maximise the acquisition.
 
@@ -201,6 +205,8 @@ def propose_by_model(
         equality_constraints: the same with ``==``, or None.
         targets: what the columns of ``train_Y`` are and how to use them (``ModelTargets``);
             None: one objective.
+        warm_starts: the previous step's ``ModelStep.hyperparameters`` (one per output, in
+            the same order), which each fit may start from (``fit_gp``); empty: cold fits.
 
     With grid or categorical columns the acquisition is maximised by BoTorch's
     ``optimize_acqf_mixed_alternating`` (local search over the grids and categories,
@@ -223,7 +229,7 @@ def propose_by_model(
         torch.manual_seed(seed)
         cat_levels = {j: len(codes) for j, codes in cat_dims.items()} if cat_dims else None
         targets = targets or ModelTargets()
-        fits = _fit_outputs(train_X, train_Y, targets, cat_levels)
+        fits = _fit_outputs(train_X, train_Y, targets, cat_levels, warm_starts)
         model = fits[0].model if len(fits) == 1 else ModelListGP(*(fit.model for fit in fits))
         acqf = _acquisition(model, train_X, train_Y, X_pending, targets, seed)
         if discrete_dims or cat_dims:
@@ -265,6 +271,7 @@ def propose_by_model(
         if targets.feasibility is not None:
             X = _avoid_predicted_failures(acqf, model, X, targets, raw_samples, seed)
         step = read_posterior(model, fits[0], X, acq_value)
+        step = replace(step, hyperparameters=tuple(fit.hyperparameters for fit in fits))
         encoding = fits[0].encoding
         if encoding is not None:  # one length scale per parameter: a choice's shortest
             scales = step.lengthscales
@@ -314,16 +321,26 @@ def _posterior_mean(model: Model, X: Tensor) -> Tensor:
 
 
 def _fit_outputs(
-    train_X: Tensor, train_Y: Tensor, targets: ModelTargets, cat_levels: Mapping[int, int] | None
+    train_X: Tensor,
+    train_Y: Tensor,
+    targets: ModelTargets,
+    cat_levels: Mapping[int, int] | None,
+    warm_starts: Sequence[Mapping[str, Tensor] | None],
 ) -> list[FittedGP]:
-    """One fitted GP per column of ``train_Y``, then the feasibility model's, if any."""
+    """One fitted GP per column of ``train_Y``, then the feasibility model's, if any; output
+    ``j`` starts from ``warm_starts[j]`` when there is one."""
+
+    def warm(j: int) -> Mapping[str, Tensor] | None:
+        return warm_starts[j] if j < len(warm_starts) else None
+
+    m = train_Y.shape[-1]
     fits = [
-        fit_gp(train_X, train_Y[:, j : j + 1], cat_levels=cat_levels)
-        for j in range(train_Y.shape[-1])
+        fit_gp(train_X, train_Y[:, j : j + 1], cat_levels=cat_levels, warm_start=warm(j))
+        for j in range(m)
     ]
     if targets.feasibility is not None:
         X_tried, ok = targets.feasibility
-        fits.append(fit_gp(X_tried, ok.reshape(-1, 1), cat_levels=cat_levels))
+        fits.append(fit_gp(X_tried, ok.reshape(-1, 1), cat_levels=cat_levels, warm_start=warm(m)))
     return fits
 
 

@@ -97,6 +97,9 @@ class BayesianPlanner(AskTellPlanner):
         self.num_restarts = num_restarts
         self.raw_samples = raw_samples
         self._sobol = SobolEngine(self.space.dim, scramble=True, seed=seed)
+        # The last model step's fitted hyperparameters, one per output: the next fits start
+        # from them (fit_gp uses them from WARM_FROM_ROWS observations on).
+        self._warm_starts: tuple[dict[str, Tensor], ...] = ()
 
     @classmethod
     def from_spec(cls, spec: CampaignSpec) -> BayesianPlanner:
@@ -186,11 +189,13 @@ class BayesianPlanner(AskTellPlanner):
                 discrete_dims=self.space.discrete_dims or None,
                 cat_dims=self.space.cat_dims or None,
                 targets=None if targets.plain else targets,
+                warm_starts=self._warm_starts,
                 **self.constraints.for_optimizer(),
             )
         except MODEL_FAILURES as error:
             logger.warning("model step failed (%r); proposing Sobol points instead", error)
             return self._sobol_batch(q)
+        self._warm_starts = step.hyperparameters
         X = self.space.round(step.X)  # already legal; guards against float drift
         return self._keep_apart(X, X_pending, self._explain(step, targets))
 
@@ -257,7 +262,8 @@ class BayesianPlanner(AskTellPlanner):
         cat_levels = {j: len(codes) for j, codes in self.space.cat_dims.items()} or None
         with torch.random.fork_rng(devices=[]), single_threaded(), tolerated_warnings():
             torch.manual_seed(derive_seed(self.seed, -1))
-            index = recommend_index(train_X, train_Y, cat_levels=cat_levels)
+            warm = self._warm_starts[0] if self._warm_starts and not self.weighted else None
+            index = recommend_index(train_X, train_Y, cat_levels=cat_levels, warm_start=warm)
         chosen = candidates[index]
         return chosen.trial_id, dict(chosen.parameters), chosen.value
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -146,3 +147,33 @@ def test_categorical_columns_work_on_the_bounded_path() -> None:
     assert (fitted.fit_rows, fitted.condition_rows) == (30, 60)
     assert warm.warm_started
     assert fitted.encoding is not None
+
+
+def test_the_planner_warm_starts_each_model_step_from_the_last_one(monkeypatch: Any) -> None:
+    from genesis_lab.planning import BayesianPlanner
+    from genesis_lab.planning import _acquisition as acquisition
+    from genesis_lab.spec import ContinuousParameter, Objective
+
+    space = [ContinuousParameter(name=f"x{i}", bounds=(0.0, 1.0), units="mm") for i in range(3)]
+    planner = BayesianPlanner(
+        space,
+        Objective(name="y", direction="maximize", reading="r"),
+        num_restarts=2,
+        raw_samples=32,
+    )
+    X, Y = data(WARM_FROM_ROWS + 5)
+    for row, value in zip(X.tolist(), Y.reshape(-1).tolist(), strict=True):
+        planner.observe({f"x{i}": v for i, v in enumerate(row)}, {"y": value})
+    fits: list[Any] = []
+    real = acquisition.fit_gp
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        fitted = real(*args, **kwargs)
+        fits.append(fitted)
+        return fitted
+
+    monkeypatch.setattr(acquisition, "fit_gp", spy)
+    first = planner.ask()
+    planner.tell(first[0].trial_id, {"y": 0.0})
+    planner.ask()
+    assert [f.warm_started for f in fits] == [False, True]
