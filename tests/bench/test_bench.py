@@ -167,3 +167,13 @@ def test_cli_runs_a_tiny_benchmark(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "| branin | random | regret |" in result.output
     assert (tmp_path / "planner.json").exists()
+
+
+def test_the_cli_lists_the_benchs_own_names_without_importing_it() -> None:
+    from genesis_lab.bench import PLANNERS, PROBLEMS
+    from genesis_lab.bench import TIMING_SIZES as BENCH_SIZES
+    from genesis_lab.cli._bench import PLANNER_NAMES, PROBLEM_NAMES, TIMING_SIZES
+
+    assert tuple(p.name for p in PROBLEMS) == PROBLEM_NAMES
+    assert PLANNER_NAMES == PLANNERS
+    assert TIMING_SIZES == BENCH_SIZES
