@@ -88,10 +88,18 @@ class StationError(GenesisLabError, LookupError):
 
 
 class MessageError(GenesisLabError, ValueError):
-    """A message from the wire is malformed, oversized, or of an unknown schema."""
+    """A message from the wire is malformed, oversized, or of an unknown schema.
 
-    def __init__(self, message: str, *, topic: str | None = None) -> None:
+    ``reason`` says which, for counting: ``malformed`` (not JSON, not an object),
+    ``oversized``, ``version`` (another ``schema_version``) or ``schema`` (missing, extra
+    or wrong-typed fields).
+    """
+
+    def __init__(
+        self, message: str, *, topic: str | None = None, reason: str = "malformed"
+    ) -> None:
         self.topic = topic
+        self.reason = reason
         super().__init__(message)
 
 

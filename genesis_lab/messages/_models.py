@@ -43,7 +43,7 @@ DocumentName = Literal[
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     schema_version: Literal[1] = Field(
         default=SCHEMA_VERSION, description="Wire schema version; bumped on breaking change."
@@ -158,6 +158,7 @@ def _check_size(payload: bytes, topic: str | None) -> None:
         raise MessageError(
             f"message of {len(payload)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit",
             topic=topic,
+            reason="oversized",
         )
 
 
@@ -167,7 +168,9 @@ def decode_message(payload: bytes, model: type[M], *, topic: str | None = None) 
     try:
         return model.model_validate_json(payload)
     except ValidationError as exc:
-        raise MessageError(_summary(exc, model.__name__), topic=topic) from None
+        raise MessageError(
+            _summary(exc, model.__name__), topic=topic, reason=_reason(exc)
+        ) from None
 
 
 def decode_worker_message(
@@ -178,7 +181,9 @@ def decode_worker_message(
     try:
         return _WORKER_ADAPTER.validate_json(payload)
     except ValidationError as exc:
-        raise MessageError(_summary(exc, "worker message"), topic=topic) from None
+        raise MessageError(
+            _summary(exc, "worker message"), topic=topic, reason=_reason(exc)
+        ) from None
 
 
 def _summary(exc: ValidationError, what: str) -> str:
@@ -186,3 +191,16 @@ def _summary(exc: ValidationError, what: str) -> str:
     where = ".".join(str(part) for part in first["loc"]) or "payload"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"not a valid {what}: {where}: {first['msg']}{more}"
+
+
+_NOT_AN_OBJECT = {"json_invalid", "json_type", "dict_type", "model_type", "model_attributes_type"}
+
+
+def _reason(exc: ValidationError) -> str:
+    """Why a payload was refused, for counting: malformed, version or schema."""
+    errors = exc.errors()
+    if any(e["type"] in _NOT_AN_OBJECT and len(e["loc"]) == 0 for e in errors):
+        return "malformed"
+    if any(e["loc"][-1:] == ("schema_version",) for e in errors):
+        return "version"
+    return "schema"

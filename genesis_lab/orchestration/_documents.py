@@ -1,4 +1,4 @@
-"""Check incoming Bluesky documents against the event-model schemas before storing them."""
+"""Check incoming Bluesky documents (schema, order within the run) before storing them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any
 import jsonschema
 from event_model import DocumentNames, schema_validators
 
-__all__ = ["document_problem"]
+from genesis_lab.messages import DocumentMessage
+from genesis_lab.orchestration._trials import InFlight
+
+__all__ = ["document_problem", "order_problem"]
 
 
 def document_problem(name: str, doc: Mapping[str, Any]) -> str | None:
@@ -22,4 +25,27 @@ def document_problem(name: str, doc: Mapping[str, Any]) -> str | None:
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "document"
         return f"invalid {name} document: {where}: {exc.message}"
+    return None
+
+
+def order_problem(message: DocumentMessage, trial: InFlight | None) -> str | None:
+    """Why ``message`` cannot be a document of ``trial``'s run in the order received, if so.
+
+    A trial that has ended has no order left to check (a late copy is stored or dropped as a
+    duplicate by uid). In flight: the start comes first and once, nothing after the stop,
+    and the stop names the run's start.
+    """
+    if trial is None:
+        return None
+    name, doc = message.name, message.doc
+    if name == "start":
+        if trial.run_uid is not None and doc.get("uid") != trial.run_uid:
+            return f"a second start document (run {trial.run_uid} has started)"
+        return None
+    if trial.run_uid is None:
+        return f"{name} document before the run's start document"
+    if trial.stop_seen and name != "stop":
+        return f"{name} document after the run's stop document"
+    if name == "stop" and doc.get("run_start") != trial.run_uid:
+        return f"stop document of run {doc.get('run_start')}, not of run {trial.run_uid}"
     return None

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,7 +31,7 @@ from genesis_lab.messages import (
     station_status_topic,
 )
 from genesis_lab.messaging import MqttClient
-from genesis_lab.orchestration._documents import document_problem
+from genesis_lab.orchestration._documents import document_problem, order_problem
 from genesis_lab.orchestration._prior import PriorResult
 from genesis_lab.orchestration._provenance import package_versions
 from genesis_lab.orchestration._stopping import StopWatch
@@ -82,6 +82,9 @@ class CampaignRunner:
         self.poll_s = poll_s
         self.prior_source = prior_source
         self.rejected_messages = 0
+        #: Rejected messages by reason: malformed, oversized, version, schema, campaign,
+        #: station, unknown-trial, ended-trial, out-of-order, invalid-document, refused.
+        self.rejection_reasons: Counter[str] = Counter()
         self.duplicate_documents = 0
         self._inbox: queue.Queue[DocumentMessage | TrialStatusMessage | ManualTrialRequest] = (
             queue.Queue()
@@ -101,16 +104,23 @@ class CampaignRunner:
         )
 
     # ---------------------------------------------------------------- messages
+    def _refuse(self, reason: str, what: str, *args: object) -> None:
+        """Count a rejected message under ``reason`` and log why (``what % args``)."""
+        self.rejected_messages += 1
+        self.rejection_reasons[reason] += 1
+        log.warning("rejected (%s) " + what, reason, *args)
+
     def _on_result(self, topic: str, payload: bytes) -> None:
         try:
             message = decode_worker_message(payload, topic=topic)
         except MessageError as exc:
-            self.rejected_messages += 1
-            log.warning("rejected message on %s: %s", topic, exc)
+            self._refuse(exc.reason, "message on %s: %s", topic, exc)
             return
         if message.campaign_id != self.campaign_id:
-            self.rejected_messages += 1
-            log.warning("rejected message for campaign %s on %s", message.campaign_id, topic)
+            self._refuse("campaign", "message for campaign %s on %s", message.campaign_id, topic)
+            return
+        if message.station_id != self.station_id:
+            self._refuse("station", "message from station %s on %s", message.station_id, topic)
             return
         self._inbox.put(message)
 
@@ -118,12 +128,10 @@ class CampaignRunner:
         try:
             request = decode_message(payload, ManualTrialRequest, topic=topic)
         except MessageError as exc:
-            self.rejected_messages += 1
-            log.warning("rejected control message on %s: %s", topic, exc)
+            self._refuse(exc.reason, "control message on %s: %s", topic, exc)
             return
         if request.campaign_id != self.campaign_id:
-            self.rejected_messages += 1
-            log.warning("rejected control message for campaign %s", request.campaign_id)
+            self._refuse("campaign", "control message for campaign %s", request.campaign_id)
             return
         self._inbox.put(request)
 
@@ -131,8 +139,10 @@ class CampaignRunner:
         try:
             status = decode_message(payload, StationStatus, topic=topic)
         except MessageError as exc:
-            self.rejected_messages += 1
-            log.warning("rejected station status on %s: %s", topic, exc)
+            self._refuse(exc.reason, "station status on %s: %s", topic, exc)
+            return
+        if status.station_id != self.station_id:
+            self._refuse("station", "status of station %s on %s", status.station_id, topic)
             return
         if status.state == "online" and status.mode != self._station_mode:
             log.warning(
@@ -255,17 +265,13 @@ class CampaignRunner:
     def _accept_manual(self, request: ManualTrialRequest) -> None:
         """An operator's own experiment: validated by the planner, run before new proposals."""
         if len(self._dispatched) + len(self._next) >= self.spec.budget:
-            self.rejected_messages += 1
-            log.warning(
-                "manual trial from %s refused: the budget is taken",
-                request.requested_by or "an operator",
-            )
+            who = request.requested_by or "an operator"
+            self._refuse("refused", "manual trial from %s: the budget is taken", who)
             return
         try:
             proposal = self.planner.suggest(request.parameters, origin="manual")
         except PlannerError as exc:
-            self.rejected_messages += 1
-            log.warning("manual trial refused: %s", exc)
+            self._refuse("refused", "manual trial: %s", exc)
             return
         self._next.append((proposal, {"requested_by": request.requested_by or "unknown"}))
         log.info("manual trial %s queued: %s", proposal.trial_id, proposal.parameters)
@@ -308,19 +314,22 @@ class CampaignRunner:
         )
         log.info("dispatched %s: %s", trial_id, proposal.parameters)
 
-    def _reject(self, message: DocumentMessage | TrialStatusMessage, reason: str) -> None:
-        self.rejected_messages += 1
-        log.warning("rejected %s for trial %s: %s", message.kind, message.trial_id, reason)
+    def _reject(self, message: DocumentMessage | TrialStatusMessage, reason: str, why: str) -> None:
+        self._refuse(reason, "%s for trial %s: %s", message.kind, message.trial_id, why)
 
     def _ingest_document(self, message: DocumentMessage) -> None:
         if message.trial_id not in self._dispatched:
-            self._reject(message, "this campaign dispatched no such trial")
+            self._reject(message, "unknown-trial", "this campaign dispatched no such trial")
             return
         problem = document_problem(message.name, message.doc)
         if problem is not None:
-            self._reject(message, problem)
+            self._reject(message, "invalid-document", problem)
             return
         trial = self._in_flight.get(message.trial_id)
+        order = order_problem(message, trial)
+        if order is not None:
+            self._reject(message, "out-of-order", order)
+            return
         stored = self.record.add_document(
             self.campaign_id, message.trial_id, message.name, message.doc
         )
@@ -346,13 +355,11 @@ class CampaignRunner:
 
     def _ingest_status(self, message: TrialStatusMessage) -> None:
         if message.trial_id not in self._dispatched:
-            self._reject(message, "this campaign dispatched no such trial")
+            self._reject(message, "unknown-trial", "this campaign dispatched no such trial")
             return
         trial = self._in_flight.get(message.trial_id)
         if trial is None:
-            log.info(
-                "ignored %s status for trial %s (not in flight)", message.state, message.trial_id
-            )
+            self._reject(message, "ended-trial", f"{message.state} status, trial already ended")
             return
         if message.state == "running":
             self._mark_running(message.trial_id, trial)

@@ -15,8 +15,9 @@ import json
 import logging
 import queue
 import threading
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bluesky import RunEngine
@@ -47,7 +48,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class WorkerStats:
-    """Counters a worker keeps; read them, don't write them."""
+    """Counters a worker keeps; read them, don't write them.
+
+    ``rejected`` counts trials the station refused; ``malformed`` counts wire messages the
+    worker refused, and ``refusals`` the same by reason (malformed, oversized, version,
+    schema, station).
+    """
 
     requests: int = 0
     completed: int = 0
@@ -57,6 +63,12 @@ class WorkerStats:
     malformed: int = 0
     duplicates: int = 0
     controls: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)
+
+    def refuse(self, reason: str) -> None:
+        """Count one refused wire message under ``reason``."""
+        self.malformed += 1
+        self.refusals[reason] += 1
 
 
 def jsonable_document(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,10 +231,13 @@ class Worker:
         try:
             message = decode_message(payload, StationControl, topic=topic)
         except MessageError as exc:
-            self.stats.malformed += 1
-            log.warning("rejected control message on %s: %s", topic, exc)
+            self.stats.refuse(exc.reason)
+            log.warning("rejected (%s) control message on %s: %s", exc.reason, topic, exc)
             return
         if message.station_id not in (None, self.station_id):
+            if topic == station_control_topic(self.station_id):  # the shared topic: not ours
+                self.stats.refuse("station")
+                log.warning("rejected (station) control for %s on %s", message.station_id, topic)
             return
         self.stats.controls += 1
         self.control(message)
@@ -236,12 +251,12 @@ class Worker:
         try:
             request = decode_message(payload, ExperimentRequest, topic=topic)
         except MessageError as exc:
-            self.stats.malformed += 1
-            log.warning("rejected message on %s: %s", topic, exc)
+            self.stats.refuse(exc.reason)
+            log.warning("rejected (%s) message on %s: %s", exc.reason, topic, exc)
             return
         if request.station_id != self.station_id:
-            self.stats.malformed += 1
-            log.warning("rejected request for station %s on %s", request.station_id, topic)
+            self.stats.refuse("station")
+            log.warning("rejected (station) request for %s on %s", request.station_id, topic)
             return
         self._requests.put(request)
 

@@ -1,0 +1,397 @@
+"""Hostile input on the orchestrator's topics: refused with a logged, counted reason.
+
+The runner's callbacks are fed directly (no broker): results, control and station status.
+Every refusal adds exactly one to ``rejected_messages`` and to its reason in
+``rejection_reasons``, is logged, and a valid message afterwards is still processed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from event_model import compose_run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from genesis_lab.messages import (
+    MAX_MESSAGE_BYTES,
+    DocumentMessage,
+    ManualTrialRequest,
+    StationStatus,
+    TrialStatusMessage,
+    campaign_control_topic,
+    campaign_results_topic,
+    encode_message,
+    station_status_topic,
+)
+from genesis_lab.orchestration import CampaignRunner
+from genesis_lab.planning import RandomPlanner
+from genesis_lab.spec import CampaignSpec, load_campaign
+from genesis_lab.store import CampaignRecord, TrialState
+
+REPO = Path(__file__).resolve().parents[2]
+SETTINGS = settings(
+    max_examples=300,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def small_spec() -> CampaignSpec:
+    spec = load_campaign(REPO / "campaigns" / "colour_mixing.yaml").spec
+    data = spec.model_dump()
+    data.update(budget=50, initial_design=50, trial_timeout_s=60)
+    data["station"]["id"] = f"hostile-{uuid.uuid4().hex[:8]}"
+    return CampaignSpec.model_validate(data)
+
+
+class Harness:
+    """A runner that is never connected: dispatches are recorded, not published."""
+
+    def __init__(self, record: CampaignRecord) -> None:
+        self.spec = small_spec()
+        planner = RandomPlanner(self.spec.parameters, self.spec.all_objectives)  # no model fits
+        self.runner = CampaignRunner(
+            self.spec, spec_text="", record=record, broker_url="mqtt://127.0.0.1:1", planner=planner
+        )
+        self.runner._client.publish_and_wait = lambda *a, **k: None  # type: ignore[method-assign]
+        record.create_campaign(
+            self.runner.campaign_id, name="hostile", spec={}, spec_text="", versions={}
+        )
+        self.results = campaign_results_topic(self.runner.campaign_id)
+        self.control = campaign_control_topic(self.runner.campaign_id)
+        self.presence = station_status_topic(self.spec.station.station_id)
+
+    def dispatch(self) -> str:
+        [proposal] = self.runner.planner.ask(1)
+        self.runner._dispatch(proposal, {})
+        return proposal.trial_id
+
+    def deliver(self, payload: bytes, topic: str | None = None) -> None:
+        """What paho's thread and then the loop's thread do with one results message."""
+        runner = self.runner
+        if topic == self.control:
+            runner._on_control(topic, payload)
+        elif topic == self.presence:
+            runner._on_presence(topic, payload)
+        else:
+            runner._on_result(topic or self.results, payload)
+        while not runner._inbox.empty():
+            message = runner._inbox.get_nowait()
+            if isinstance(message, DocumentMessage):
+                runner._ingest_document(message)
+            elif isinstance(message, TrialStatusMessage):
+                runner._ingest_status(message)
+            else:
+                runner._accept_manual(message)
+
+    def document(self, trial_id: str, name: str, doc: dict[str, Any]) -> bytes:
+        return encode_message(
+            DocumentMessage(
+                campaign_id=self.runner.campaign_id,
+                trial_id=trial_id,
+                station_id=self.spec.station.station_id,
+                name=name,  # type: ignore[arg-type]
+                doc=json.loads(json.dumps(doc)),
+            )
+        )
+
+    def status(self, trial_id: str, state: str) -> bytes:
+        return encode_message(
+            TrialStatusMessage(
+                campaign_id=self.runner.campaign_id,
+                trial_id=trial_id,
+                station_id=self.spec.station.station_id,
+                state=state,  # type: ignore[arg-type]
+            )
+        )
+
+    def run_documents(self, trial_id: str) -> list[tuple[str, bytes]]:
+        """A valid run's start, descriptor, event and stop, as results payloads."""
+        reading = self.spec.objective.reading
+        bundle = compose_run(metadata={"trial_id": trial_id})
+        desc = bundle.compose_descriptor(
+            name="primary",
+            data_keys={reading: {"source": "sim", "dtype": "number", "shape": []}},
+        )
+        event = desc.compose_event(data={reading: 0.5}, timestamps={reading: 0.0})
+        stop = bundle.compose_stop()
+        docs = [("start", bundle.start_doc), ("descriptor", desc.descriptor_doc)]
+        docs += [("event", event), ("stop", stop)]
+        return [(name, self.document(trial_id, name, dict(doc))) for name, doc in docs]
+
+    def complete(self, trial_id: str) -> None:
+        for _name, payload in self.run_documents(trial_id):
+            self.deliver(payload)
+        self.deliver(self.status(trial_id, "completed"))
+
+    def state(self, trial_id: str) -> TrialState:
+        rows = self.runner.record.trials(self.runner.campaign_id)
+        return next(r.state for r in rows if r.trial_id == trial_id)
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    with CampaignRecord(tmp_path / "record.sqlite") as record:
+        yield Harness(record)
+
+
+def refused_once(harness: Harness, payload: bytes, reason: str, topic: str | None = None) -> None:
+    """Deliver ``payload``; it must be refused, counted once under ``reason``, and logged."""
+    runner = harness.runner
+    before, by_reason = runner.rejected_messages, runner.rejection_reasons[reason]
+    harness.deliver(payload, topic)
+    assert runner.rejected_messages == before + 1
+    assert runner.rejection_reasons[reason] == by_reason + 1, dict(runner.rejection_reasons)
+    assert runner._inbox.empty()
+
+
+# -- payload strategies -----------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+
+
+def _is_object(payload: bytes) -> bool:
+    try:
+        return isinstance(json.loads(payload), dict)
+    except ValueError:
+        return False
+
+
+malformed = st.one_of(
+    st.binary(max_size=200).filter(lambda b: not _is_object(b)),
+    json_values.filter(lambda v: not isinstance(v, dict)).map(lambda v: json.dumps(v).encode()),
+    st.text(max_size=50).map(lambda t: ("{" + t).encode("utf-8", "surrogatepass")),
+)
+
+
+def wrong_type(value: object) -> st.SearchStrategy[object]:
+    """Values of another JSON type than ``value`` (a bool is not a number on this wire)."""
+    if isinstance(value, str):
+        return st.integers() | st.booleans() | st.lists(st.text(max_size=3), max_size=2)
+    if isinstance(value, bool | int | float):
+        return st.text(max_size=5) | st.booleans() | st.lists(st.integers(), max_size=2)
+    if isinstance(value, dict):
+        return st.text(max_size=5) | st.integers() | st.lists(st.integers(), max_size=2)
+    if value is None:  # a str or None
+        return st.integers() | st.booleans() | st.lists(st.integers(), max_size=2)
+    return st.text(max_size=5) | st.integers() | st.booleans()  # a list
+
+
+#: Fields that some wire message may leave out (they have a default).
+OPTIONAL = {
+    name
+    for model in (DocumentMessage, TrialStatusMessage, ManualTrialRequest, StationStatus)
+    for name, info in model.model_fields.items()
+    if not info.is_required()
+}
+
+
+@st.composite
+def wrong_schema(draw: st.DrawFn, valid: dict[str, Any]) -> bytes:
+    """``valid`` with one field missing, one extra, or one of the wrong type."""
+    data = dict(valid)
+    fields = sorted(k for k in data if k not in ("schema_version", "sent_at"))
+    how = draw(st.sampled_from(["missing", "extra", "type"]))
+    if how == "extra":
+        data[draw(st.text(min_size=1, max_size=10).filter(lambda k: k not in valid))] = 1
+    elif how == "missing":
+        name = draw(st.sampled_from(fields))
+        data.pop(name)
+        if name in OPTIONAL:
+            data["unexpected"] = True  # the field had a default: make the message wrong too
+    else:
+        name = draw(st.sampled_from(fields))
+        data[name] = draw(wrong_type(data[name]))
+    return json.dumps(data).encode()
+
+
+versions = st.integers().filter(lambda v: v != 1) | st.sampled_from(["1", 1.5, None, "2"])
+
+
+def with_version(valid: dict[str, Any], version: object) -> bytes:
+    return json.dumps({**valid, "schema_version": version}).encode()
+
+
+def oversized(valid: bytes, extra: int) -> bytes:
+    return valid[:-1] + b" " * (MAX_MESSAGE_BYTES - len(valid) + extra) + b"}"
+
+
+# -- the results topic ------------------------------------------------------------------
+
+
+@SETTINGS
+@given(payload=malformed)
+def test_results_refuse_malformed(
+    harness: Harness, payload: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        refused_once(harness, payload, "malformed")
+    assert "rejected (malformed) message on" in caplog.text
+
+
+@SETTINGS
+@given(data=st.data())
+def test_results_refuse_wrong_schema_and_version(harness: Harness, data: st.DataObject) -> None:
+    trial = harness.dispatch() if not harness.runner._dispatched else min(harness.runner._in_flight)
+    valid = json.loads(
+        data.draw(
+            st.sampled_from([harness.status(trial, "running"), harness.run_documents(trial)[0][1]])
+        )
+    )
+    refused_once(harness, data.draw(wrong_schema(valid)), "schema")
+    refused_once(harness, with_version(valid, data.draw(versions)), "version")
+    refused_once(
+        harness, oversized(json.dumps(valid).encode(), data.draw(st.integers(1, 64))), "oversized"
+    )
+
+
+def test_results_recover_after_hostile_input(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    trial = harness.dispatch()
+    valid = json.loads(harness.status(trial, "running"))
+    hostile = [
+        (b"\x00\xff garbage", "malformed"),
+        (b"[]", "malformed"),
+        (json.dumps({**valid, "extra": 1}).encode(), "schema"),
+        (with_version(valid, 2), "version"),
+        (oversized(json.dumps(valid).encode(), 1), "oversized"),
+        (json.dumps({**valid, "campaign_id": "other"}).encode(), "campaign"),
+        (json.dumps({**valid, "station_id": "other"}).encode(), "station"),
+        (harness.status("t9999", "completed"), "unknown-trial"),
+    ]
+    with caplog.at_level(logging.WARNING):
+        for payload, reason in hostile:
+            refused_once(harness, payload, reason)
+    assert harness.runner.rejected_messages == len(hostile)
+    assert caplog.text.count("rejected (") == len(hostile)
+    harness.complete(trial)
+    assert harness.state(trial) is TrialState.COMPLETED
+    assert harness.runner.rejected_messages == len(hostile)
+
+
+# -- out of order -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", ["descriptor", "event", "stop"])
+def test_document_before_start_is_refused(harness: Harness, first: str) -> None:
+    trial = harness.dispatch()
+    docs = dict(harness.run_documents(trial))
+    refused_once(harness, docs[first], "out-of-order")
+    harness.complete(trial)  # the run in order afterwards is ingested
+    assert harness.state(trial) is TrialState.COMPLETED
+
+
+def test_document_after_stop_second_start_and_foreign_stop_are_refused(
+    harness: Harness,
+) -> None:
+    trial = harness.dispatch()
+    docs = harness.run_documents(trial)
+    for _name, payload in docs:
+        harness.deliver(payload)
+    refused_once(harness, dict(harness.run_documents(trial))["start"], "out-of-order")
+    refused_once(harness, dict(harness.run_documents(trial))["event"], "out-of-order")
+    refused_once(harness, dict(harness.run_documents(trial))["stop"], "out-of-order")
+    harness.deliver(docs[-1][1])  # the same stop again: a duplicate, not a refusal
+    assert harness.runner.duplicate_documents == 1
+    harness.deliver(harness.status(trial, "completed"))
+    assert harness.state(trial) is TrialState.COMPLETED
+    assert harness.runner.rejected_messages == 3
+
+
+def test_completed_before_stop_waits_for_the_stop(harness: Harness) -> None:
+    trial = harness.dispatch()
+    docs = harness.run_documents(trial)
+    for _name, payload in docs[:-1]:
+        harness.deliver(payload)
+    harness.deliver(harness.status(trial, "completed"))
+    assert harness.state(trial) is TrialState.RUNNING
+    harness.deliver(docs[-1][1])
+    assert harness.state(trial) is TrialState.COMPLETED
+    assert harness.runner.rejected_messages == 0
+
+
+def test_status_for_ended_trial_is_refused(harness: Harness) -> None:
+    trial = harness.dispatch()
+    harness.complete(trial)
+    refused_once(harness, harness.status(trial, "completed"), "ended-trial")
+    refused_once(harness, harness.status(trial, "failed"), "ended-trial")
+    assert harness.state(trial) is TrialState.COMPLETED
+
+
+@SETTINGS
+@given(order=st.permutations(range(5)), repeat=st.lists(st.integers(0, 4), max_size=3))
+def test_any_arrival_order_is_stored_refused_or_dropped(
+    harness: Harness, order: list[int], repeat: list[int]
+) -> None:
+    """Each of a run's documents, in any order and repeated, is stored, refused or dropped."""
+    runner = harness.runner
+    trial = harness.dispatch()
+    messages = [payload for _name, payload in harness.run_documents(trial)]
+    messages.append(harness.status(trial, "completed"))
+    arrivals = [messages[i] for i in order + repeat]
+    out_of_order = runner.rejection_reasons["out-of-order"]
+    duplicates = runner.duplicate_documents
+    for payload in arrivals:
+        harness.deliver(payload)
+    stored = len(runner.record.documents(runner.campaign_id, trial))
+    documents = sum(1 for p in arrivals if p != messages[-1])
+    refused = runner.rejection_reasons["out-of-order"] - out_of_order
+    assert stored + refused + runner.duplicate_documents - duplicates == documents
+    assert runner.rejected_messages == sum(runner.rejection_reasons.values())
+    if order == sorted(order):
+        assert harness.state(trial) is TrialState.COMPLETED
+
+
+# -- control and station status ---------------------------------------------------------
+
+
+@SETTINGS
+@given(data=st.data())
+def test_control_and_presence_refuse_hostile_input(
+    harness: Harness, data: st.DataObject, caplog: pytest.LogCaptureFixture
+) -> None:
+    manual = ManualTrialRequest(
+        campaign_id=harness.runner.campaign_id,
+        parameters={"cyan": 1.0, "magenta": 2.0, "yellow": 3.0},
+    )
+    status = StationStatus(station_id=harness.spec.station.station_id, state="online")
+    with caplog.at_level(logging.WARNING):
+        for topic, message in ((harness.control, manual), (harness.presence, status)):
+            valid = json.loads(encode_message(message))
+            refused_once(harness, data.draw(malformed), "malformed", topic)
+            refused_once(harness, data.draw(wrong_schema(valid)), "schema", topic)
+            refused_once(harness, with_version(valid, data.draw(versions)), "version", topic)
+            big = oversized(encode_message(message), data.draw(st.integers(1, 64)))
+            refused_once(harness, big, "oversized", topic)
+    assert "rejected (version) control message" in caplog.text
+    assert "rejected (oversized) station status" in caplog.text
+
+
+def test_control_and_presence_recover(harness: Harness) -> None:
+    status = StationStatus(station_id=harness.spec.station.station_id, state="online")
+    refused_once(harness, b"\xff", "malformed", harness.presence)
+    other = StationStatus(station_id="other-station", state="online")
+    refused_once(harness, encode_message(other), "station", harness.presence)
+    assert not harness.runner._station_online.is_set()
+    harness.deliver(encode_message(status), harness.presence)
+    assert harness.runner._station_online.is_set()
+    manual = ManualTrialRequest(
+        campaign_id=harness.runner.campaign_id,
+        parameters={"cyan": 1.0, "magenta": 2.0, "yellow": 3.0},
+    )
+    refused_once(harness, b"{", "malformed", harness.control)
+    harness.deliver(encode_message(manual), harness.control)
+    assert len(harness.runner._next) == 1
