@@ -36,9 +36,10 @@ layers: install
 pytest: install
 	$(BIN)/pytest
 
-## bench: closed-loop timings and planner-vs-random figures (benchmarks/results/)
+## bench: closed-loop timings, planner-vs-random and messaging figures (benchmarks/results/)
 bench: install
 	$(BIN)/python benchmarks/closed_loop.py
+	$(BIN)/python benchmarks/messaging.py
 
 ## lock: re-pin constraints.txt from what is installed in .venv (after changing dependencies)
 lock:

@@ -34,3 +34,33 @@ def test_closed_loop_benchmark_writes_its_figures(tmp_path: Path) -> None:
     assert figures["closed_loop"]["documents_stored"] == 12
     assert [row["seed"] for row in figures["sample_efficiency"]["per_seed"]] == [0]
     assert f"written to {out}" in result.stdout
+
+
+def test_messaging_benchmark_writes_its_figures(tmp_path: Path) -> None:
+    out = tmp_path / "messaging.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "messaging.py"),
+            "--trials",
+            "5",
+            "--broker",
+            "embedded",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    embedded = json.loads(out.read_text())["brokers"]["embedded"]
+    assert {"p50_ms", "p99_ms"} <= embedded["latency"].keys()
+    throughput = embedded["throughput"]
+    assert throughput["documents_expected"] == 20
+    assert throughput["documents_stored"] == 20
+    assert throughput["lost"] == 0
+    assert throughput["states"] == {"completed": 5}
+    assert "documents_per_s" in throughput
+    assert f"written to {out}" in result.stdout
