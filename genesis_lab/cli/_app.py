@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.cli._bench import bench_app
-from genesis_lab.cli._control import estop, pause, resume
+from genesis_lab.cli._control import estop, pause
 from genesis_lab.cli._devices import devices_app
 from genesis_lab.cli._render import (
     CampaignProgress,
@@ -66,7 +66,6 @@ app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 app.command()(estop)
 app.command()(pause)
-app.command()(resume)
 app.add_typer(devices_app, name="devices")
 
 out = Console()

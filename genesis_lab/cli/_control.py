@@ -1,4 +1,4 @@
-"""``genesis-lab estop``, ``pause`` and ``resume``: operators' controls for every worker.
+"""``genesis-lab estop`` and ``pause``: operators' controls for every worker.
 
 Each sends a :class:`~genesis_lab.messages.StationControl` on the shared control topic
 (every station) or on one station's (``--station``), then waits up to ``--wait`` seconds
@@ -32,7 +32,7 @@ from genesis_lab.messages import (
 from genesis_lab.messaging import MqttClient
 from genesis_lab.spec import parse_broker_url
 
-__all__ = ["estop", "pause", "resume", "send_control"]
+__all__ = ["estop", "pause", "send_control"]
 
 out = Console()
 err = Console(stderr=True)
@@ -140,20 +140,16 @@ def estop(
 
 
 def pause(
+    release: Annotated[
+        bool, typer.Option("--release", help="End the pause: serve requests again.")
+    ] = False,
     broker: Broker = "mqtt://127.0.0.1:1883",
     station: StationOption = None,
     by: By = None,
     wait: Wait = 2.0,
 ) -> None:
-    """Pause: workers start no new experiment and pause the one running."""
-    _run("pause", broker, station, "", by, wait)
+    """Pause: workers start no new experiment and pause the one running.
 
-
-def resume(
-    broker: Broker = "mqtt://127.0.0.1:1883",
-    station: StationOption = None,
-    by: By = None,
-    wait: Wait = 2.0,
-) -> None:
-    """Resume after 'pause'. An emergency stop is lifted only by 'estop --release'."""
-    _run("resume", broker, station, "", by, wait)
+    'pause --release' continues. An emergency stop is lifted only by 'estop --release'.
+    """
+    _run("resume" if release else "pause", broker, station, "", by, wait)

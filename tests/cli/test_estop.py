@@ -113,7 +113,7 @@ def test_pause_and_resume_through_the_cli(embedded_broker: str) -> None:
             paused = cli.invoke(app, ["pause", "--broker", embedded_broker])
             assert "slow-bench: paused (ok)" in paused.output
             assert worker.mode == "paused"
-            resumed = cli.invoke(app, ["resume", "--broker", embedded_broker])
+            resumed = cli.invoke(app, ["pause", "--release", "--broker", embedded_broker])
             assert "slow-bench: serving (ok)" in resumed.output
             other = cli.invoke(
                 app, ["estop", "--station", "other-bench", "--broker", embedded_broker]
