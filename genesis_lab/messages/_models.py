@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import (
@@ -21,6 +22,7 @@ from genesis_lab.errors import MessageError
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "SCHEMA_VERSION",
+    "DeliveryAck",
     "DocumentMessage",
     "ExperimentRequest",
     "ManualTrialRequest",
@@ -69,12 +71,31 @@ class ExperimentRequest(_Message):
     readings: list[str] = Field(
         default_factory=list, description="Data keys the orchestrator needs from the events."
     )
+    expires_at: float | None = Field(
+        default=None,
+        description="Unix time (orchestrator's clock) after which a worker must not accept "
+        "it: by then the orchestrator has sent it again or given up on it. A request "
+        "accepted in time is run even if it starts later.",
+    )
+
+
+def _new_message_id() -> str:
+    return uuid.uuid4().hex
+
+
+_MESSAGE_ID_FIELD = Field(
+    default_factory=_new_message_id,
+    pattern=_ID,
+    description="Identity of this message for delivery acknowledgements; a resent copy "
+    "keeps it. A document's is its uid.",
+)
 
 
 class DocumentMessage(_Message):
     """Worker -> orchestrator: one Bluesky document of a trial's run."""
 
     kind: Literal["document"] = "document"
+    message_id: str = _MESSAGE_ID_FIELD
     campaign_id: str = Field(pattern=_ID)
     trial_id: str = Field(pattern=_ID)
     station_id: str = Field(pattern=_ID)
@@ -83,21 +104,38 @@ class DocumentMessage(_Message):
 
 
 class TrialStatusMessage(_Message):
-    """Worker -> orchestrator: a trial started, finished, failed, or was refused."""
+    """Worker -> orchestrator: a trial was accepted, started, finished, failed, or refused."""
 
     kind: Literal["trial_status"] = "trial_status"
+    message_id: str = _MESSAGE_ID_FIELD
     campaign_id: str = Field(pattern=_ID)
     trial_id: str = Field(pattern=_ID)
     station_id: str = Field(pattern=_ID)
-    state: Literal["running", "completed", "failed", "rejected", "abandoned"] = Field(
-        description="abandoned: stopped by the operator (emergency stop), or not run because "
-        "an emergency stop was in force."
+    state: Literal[
+        "accepted", "running", "completed", "failed", "rejected", "abandoned", "interrupted"
+    ] = Field(
+        description="accepted: the worker has the request (journalled) and will run it. "
+        "abandoned: stopped by the operator (emergency stop), not run because an emergency "
+        "stop was in force, or its request expired. interrupted: the worker died during "
+        "the run (reported by the worker that took its place); never run again by itself."
     )
     reason: str = Field(default="", max_length=4000)
     run_uid: str | None = Field(default=None, description="uid of the run's start document.")
     documents: int = Field(
         default=0, ge=0, description="Documents the worker published for this trial so far."
     )
+
+
+class DeliveryAck(_Message):
+    """Orchestrator -> worker: these messages are stored (or refused for good); forget them.
+
+    The worker keeps every document and status in its outbox until acknowledged this way,
+    and re-sends what is not; an acknowledgement only ever comes after the record write."""
+
+    kind: Literal["delivery_ack"] = "delivery_ack"
+    campaign_id: str = Field(pattern=_ID)
+    station_id: str = Field(pattern=_ID)
+    message_ids: list[Annotated[str, Field(pattern=_ID)]] = Field(min_length=1, max_length=2000)
 
 
 class ManualTrialRequest(_Message):

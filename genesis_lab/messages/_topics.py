@@ -6,6 +6,7 @@ topic                                          publisher -> receiver    payload
 ``genesis-lab/v1/stations/{station}/requests``  orchestrator -> worker  :class:`ExperimentRequest`
 ``genesis-lab/v1/stations/{station}/status``    worker (retained, will)  :class:`StationStatus`
 ``genesis-lab/v1/stations/{station}/control``   operator -> worker      :class:`StationControl`
+``genesis-lab/v1/stations/{station}/acks``      orchestrator -> worker  :class:`DeliveryAck`
 ``genesis-lab/v1/stations/control``             operator -> every worker :class:`StationControl`
 ``genesis-lab/v1/campaigns/{campaign}/results`` worker -> orchestrator  :class:`DocumentMessage`,
                                                                         :class:`TrialStatusMessage`
@@ -26,6 +27,7 @@ __all__ = [
     "campaign_control_topic",
     "campaign_results_topic",
     "check_topic_segment",
+    "station_acks_topic",
     "station_control_topic",
     "station_requests_topic",
     "station_status_topic",
@@ -52,6 +54,11 @@ def station_requests_topic(station_id: str) -> str:
 def station_status_topic(station_id: str) -> str:
     """Retained topic holding the worker's presence for ``station_id``."""
     return f"{TOPIC_PREFIX}/stations/{check_topic_segment(station_id, 'station id')}/status"
+
+
+def station_acks_topic(station_id: str) -> str:
+    """Topic where orchestrators acknowledge the messages of ``station_id``'s worker."""
+    return f"{TOPIC_PREFIX}/stations/{check_topic_segment(station_id, 'station id')}/acks"
 
 
 def station_control_topic(station_id: str | None = None) -> str:

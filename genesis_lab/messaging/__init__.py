@@ -6,9 +6,10 @@ imported only when an ``EmbeddedBroker`` starts.
 - ``EmbeddedBroker``: an MQTT 3.1.1 broker in a thread of its own (the one-process default).
 - ``MqttClient``: one connection with automatic reconnect, re-made subscriptions and
   handlers that cannot crash the network thread; works with amqtt and with Mosquitto.
+- ``discard_session``: make the broker forget a persistent session that is done for good.
 """
 
 from genesis_lab.messaging._broker import EmbeddedBroker
-from genesis_lab.messaging._client import MessageHandler, MqttClient
+from genesis_lab.messaging._client import MessageHandler, MqttClient, discard_session
 
-__all__ = ["EmbeddedBroker", "MessageHandler", "MqttClient"]
+__all__ = ["EmbeddedBroker", "MessageHandler", "MqttClient", "discard_session"]

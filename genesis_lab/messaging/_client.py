@@ -32,7 +32,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from genesis_lab.errors import BrokerError
 from genesis_lab.spec import parse_broker_url
 
-__all__ = ["MessageHandler", "MqttClient"]
+__all__ = ["MessageHandler", "MqttClient", "discard_session"]
 
 _log = logging.getLogger(__name__)
 _paho_log = logging.getLogger(f"{__name__}.paho")
@@ -162,7 +162,8 @@ class MqttClient:
             return self._connected
 
     def connect(self, timeout: float = 10.0) -> None:
-        """Connect and block until the broker accepts (CONNACK), within ``timeout`` seconds.
+        """Connect and block until the broker accepts (CONNACK), within ``timeout`` seconds,
+        and has acknowledged the subscriptions registered before (their SUBACKs).
 
         Starts the network thread; from then on a lost connection is re-established
         automatically and every subscription is re-made. Raises ``BrokerError`` naming the
@@ -208,6 +209,35 @@ class MqttClient:
             raise BrokerError(
                 f"the MQTT broker at {self._url} refused client {self._client_id!r}: {connack}",
                 url=self._url,
+            )
+        self._wait_for_initial_subacks(timeout)
+
+    def _wait_for_initial_subacks(self, timeout: float) -> None:
+        """Wait until every subscription registered before ``connect()`` has its SUBACK.
+
+        Registering before connecting matters with a persistent session: the broker may
+        deliver queued messages right after CONNACK, and a message with no handler yet
+        would be acknowledged and dropped."""
+        with self._cond:
+            wanted = set(self._subscriptions)
+            self._cond.wait_for(
+                lambda: wanted <= self._acked | set(self._refused) or not self._connected,
+                timeout,
+            )
+            refused = {t: r for t, r in self._refused.items() if t in wanted}
+            missing = wanted - self._acked - set(self._refused)
+        if refused:
+            topic, reason = next(iter(refused.items()))
+            raise BrokerError(
+                f"the MQTT broker at {self._url} refused the subscription to {topic!r}: {reason}",
+                url=self._url,
+            )
+        if missing:
+            _log.warning(
+                "no SUBACK from %s within %g s for %s; retried on the next reconnect",
+                self._url,
+                timeout,
+                sorted(missing),
             )
 
     def subscribe(
@@ -483,3 +513,15 @@ class MqttClient:
             except Exception:
                 self.handler_errors += 1
                 _log.exception("handler %r failed on a message on %r; skipped", handler, topic)
+
+
+def discard_session(url: str, client_id: str, timeout: float = 5.0) -> None:
+    """Ask the broker to forget the persistent session of ``client_id`` (connect once with a
+    clean session, then leave). For a client that is done for good; failures are logged."""
+    client = MqttClient(url, client_id, clean_session=True)
+    try:
+        client.connect(timeout)
+    except BrokerError as exc:
+        _log.warning("could not discard the MQTT session of %r: %s", client_id, exc)
+    finally:
+        client.close()

@@ -11,7 +11,7 @@ from event_model import DocumentNames, schema_validators
 from genesis_lab.messages import DocumentMessage
 from genesis_lab.orchestration._trials import InFlight
 
-__all__ = ["document_problem", "order_problem"]
+__all__ = ["apply_document", "document_problem", "order_problem"]
 
 
 def document_problem(name: str, doc: Mapping[str, Any]) -> str | None:
@@ -49,3 +49,20 @@ def order_problem(message: DocumentMessage, trial: InFlight | None) -> str | Non
     if name == "stop" and doc.get("run_start") != trial.run_uid:
         return f"stop document of run {doc.get('run_start')}, not of run {trial.run_uid}"
     return None
+
+
+def apply_document(
+    trial: InFlight, name: str, doc: Mapping[str, Any], readings: Mapping[str, str]
+) -> None:
+    """What a stored document of ``trial``'s run tells: the run's uid (start), the values of
+    ``readings`` (objective name -> data key) in an event, that the run ended (stop)."""
+    if name == "start":
+        trial.run_uid = str(doc.get("uid"))
+    elif name == "event":
+        data = doc.get("data", {})
+        for objective, reading in readings.items():
+            value = data.get(reading)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                trial.outcomes[objective] = float(value)
+    elif name == "stop":
+        trial.stop_seen = True

@@ -3,6 +3,12 @@
 Threads: paho's network thread decodes incoming messages and queues them; every decision
 and every record write happens on the thread that called :meth:`CampaignRunner.run`.
 Each transition is written to the record before it is acted on.
+
+Nothing is lost or counted twice: a worker keeps every document and status until this loop
+acknowledges it, after the record write (:mod:`._acks`); a copy that comes again is a
+duplicate, dropped by document uid or by the trial having ended. The client id is fixed per
+campaign and its session persistent, so :meth:`CampaignRunner.run` with ``resume=True``
+takes a campaign back from its record (:mod:`._resume`) after the orchestrator died.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from genesis_lab.errors import MessageError, PlannerError, StationError
+from genesis_lab.errors import MessageError, PlannerError, RecordError, StationError
 from genesis_lab.messages import (
     DocumentMessage,
     ExperimentRequest,
@@ -30,10 +36,12 @@ from genesis_lab.messages import (
     station_requests_topic,
     station_status_topic,
 )
-from genesis_lab.messaging import MqttClient
-from genesis_lab.orchestration._documents import document_problem, order_problem
+from genesis_lab.messaging import MqttClient, discard_session
+from genesis_lab.orchestration._acks import Acknowledgements
+from genesis_lab.orchestration._documents import apply_document, document_problem, order_problem
 from genesis_lab.orchestration._prior import PriorResult
 from genesis_lab.orchestration._provenance import package_versions
+from genesis_lab.orchestration._resume import restore_campaign
 from genesis_lab.orchestration._stopping import StopWatch
 from genesis_lab.orchestration._trials import CampaignResult, InFlight, Progress, new_campaign_id
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal
@@ -49,11 +57,17 @@ _WORKER_ENDINGS = {
     "failed": TrialState.FAILED,
     "rejected": TrialState.REJECTED,
     "abandoned": TrialState.ABANDONED,
+    "interrupted": TrialState.ABANDONED,
 }
 
 
 class CampaignRunner:
-    """Run one campaign against the station named in ``spec``, over the broker at ``broker_url``."""
+    """Run one campaign against the station named in ``spec``, over the broker at ``broker_url``.
+
+    ``resume=True`` continues campaign ``campaign_id`` of ``record`` (it must be there and
+    not completed): the planner is rebuilt from the record and the trials in flight are
+    taken up again; ``prior`` is then ignored (the record holds it).
+    """
 
     def __init__(
         self,
@@ -69,7 +83,10 @@ class CampaignRunner:
         poll_s: float = 0.2,
         prior: Sequence[PriorResult] = (),
         prior_source: str = "",
+        resume: bool = False,
     ) -> None:
+        if resume and campaign_id is None:
+            raise ValueError("resume=True needs the campaign_id to resume")
         self.spec = spec
         self.spec_text = spec_text
         self.record = record
@@ -86,6 +103,11 @@ class CampaignRunner:
         #: station, unknown-trial, ended-trial, out-of-order, invalid-document, refused.
         self.rejection_reasons: Counter[str] = Counter()
         self.duplicate_documents = 0
+        #: Trial statuses received again after the trial ended (a resent copy): dropped.
+        self.duplicate_statuses = 0
+        #: Requests sent again because no worker accepted them within the lease.
+        self.redispatches = 0
+        self.resume = resume
         self._inbox: queue.Queue[DocumentMessage | TrialStatusMessage | ManualTrialRequest] = (
             queue.Queue()
         )
@@ -97,11 +119,18 @@ class CampaignRunner:
         # Manual trials and retries, already pending in the planner, dispatched before asking.
         self._next: deque[tuple[Proposal, dict[str, Any]]] = deque()
         self._attempt: dict[str, int] = {}  # trial id -> attempt number of its parameters
+        self._ended: dict[str, TrialState] = {}  # trial id -> how it ended
         self.prior = list(prior)
         self._finished = 0
+        # A fixed client id and a persistent session: a resumed orchestrator gets what the
+        # broker queued for it while it was away (workers re-send the rest).
         self._client = MqttClient(
-            broker_url, client_id=f"genesis-lab-orchestrator-{self.campaign_id}"
+            broker_url,
+            client_id=f"genesis-lab-orchestrator-{self.campaign_id}",
+            clean_session=False,
         )
+        self._acks = Acknowledgements(self._client, self.campaign_id)
+        self._last_lease_check = 0.0
 
     # ---------------------------------------------------------------- messages
     def _refuse(self, reason: str, what: str, *args: object) -> None:
@@ -165,23 +194,31 @@ class CampaignRunner:
 
     # -------------------------------------------------------------------- loop
     def run(self) -> CampaignResult:
-        """Run the campaign to its end and return how it ended."""
-        self.record.create_campaign(
-            self.campaign_id,
-            name=self.spec.name,
-            spec=self.spec.model_dump(mode="json"),
-            spec_text=self.spec_text,
-            versions=package_versions(),
-        )
+        """Run (or resume) the campaign to its end and return how it ended."""
+        if self.resume:
+            self._reopen()
+        else:
+            self.record.create_campaign(
+                self.campaign_id,
+                name=self.spec.name,
+                spec=self.spec.model_dump(mode="json"),
+                spec_text=self.spec_text,
+                versions=package_versions(),
+            )
         self._stopwatch.restart()  # the wall clock counts from the start of the run
         try:
-            self._client.connect()
+            if self.resume:
+                self._restore()
+            else:
+                self._import_prior()
+            # Registered before connecting: the session may hold messages for us already.
             self._client.subscribe(campaign_results_topic(self.campaign_id), self._on_result)
             self._client.subscribe(station_status_topic(self.station_id), self._on_presence)
             self._client.subscribe(campaign_control_topic(self.campaign_id), self._on_control)
-            self._import_prior()
+            self._client.connect()
             self._wait_for_station()
             reason = self._loop()
+            self._acks.flush()
             status = "completed"
         except KeyboardInterrupt:
             reason = "stopped by the operator (interrupt)"
@@ -196,7 +233,35 @@ class CampaignRunner:
         finally:
             self._client.close()
         self.record.finish_campaign(self.campaign_id, status=status, reason=reason)
+        # Done for good: the broker need not keep this campaign's session any longer.
+        discard_session(self.broker_url, self._client.client_id)
         return self._result(reason)
+
+    def _reopen(self) -> None:
+        rows = [c for c in self.record.campaigns() if c.campaign_id == self.campaign_id]
+        if not rows:
+            raise RecordError(
+                f"no campaign {self.campaign_id!r} in {self.record.path}",
+                path=str(self.record.path),
+            )
+        if rows[0].status == "completed":
+            raise RecordError(
+                f"campaign {self.campaign_id} in {self.record.path} has completed "
+                f"({rows[0].stop_reason}); there is nothing to resume",
+                path=str(self.record.path),
+            )
+        was = rows[0].status
+        self.record.reopen_campaign(self.campaign_id, detail=f"resumed (it was {was})")
+
+    def _restore(self) -> None:
+        restored = restore_campaign(self.record, self.campaign_id, self.spec, self.planner)
+        self._in_flight = restored.in_flight
+        self._dispatched = restored.dispatched
+        self._finished = restored.finished
+        self._attempt = restored.attempts
+        self._ended = restored.ended
+        for outcomes in restored.completed_outcomes:
+            self._stopwatch.observe(outcomes)
 
     def _wait_for_station(self) -> None:
         if not self._station_online.wait(self.presence_timeout_s):
@@ -233,11 +298,16 @@ class CampaignRunner:
                         proposal.trial_id,
                     )
                 return stop_reason or f"budget of {self.spec.budget} experiments spent"
-            try:
-                message = self._inbox.get(timeout=self.poll_s)
-            except queue.Empty:
+            if time.monotonic() - self._last_lease_check > self.poll_s:
                 self._expire_leases()
-                continue
+            try:
+                message = self._inbox.get_nowait()
+            except queue.Empty:
+                self._acks.flush()  # caught up: tell the workers what is stored
+                try:
+                    message = self._inbox.get(timeout=self.poll_s)
+                except queue.Empty:
+                    continue
             if isinstance(message, DocumentMessage):
                 self._ingest_document(message)
             elif isinstance(message, TrialStatusMessage):
@@ -297,22 +367,29 @@ class CampaignRunner:
             origin=proposal.origin,
             explanation=note or (None if why is None else why.to_json()),
         )
+        self.record.transition(self.campaign_id, trial_id, TrialState.DISPATCHED)
+        self._dispatched.add(trial_id)
+        now = time.monotonic()
+        trial = self._in_flight[trial_id] = InFlight(proposal, now, lease_from=now)
+        self._send_request(trial)
+        log.info("dispatched %s: %s", trial_id, proposal.parameters)
+
+    def _send_request(self, trial: InFlight) -> None:
+        """Publish the trial's request, good for acceptance within ``lease.accept_s``."""
+        proposal = trial.proposal
         setpoints = {p.actuator: proposal.parameters[p.name] for p in self.spec.parameters}
         request = ExperimentRequest(
             campaign_id=self.campaign_id,
-            trial_id=trial_id,
+            trial_id=proposal.trial_id,
             station_id=self.station_id,
             setpoints=setpoints,
             parameters=proposal.parameters,
             readings=list(self.spec.readings.values()),
+            expires_at=time.time() + self.spec.lease.accept_s,
         )
-        self.record.transition(self.campaign_id, trial_id, TrialState.DISPATCHED)
-        self._dispatched.add(trial_id)
-        self._in_flight[trial_id] = InFlight(proposal, time.monotonic())
-        self._client.publish_and_wait(
-            station_requests_topic(self.station_id), encode_message(request)
-        )
-        log.info("dispatched %s: %s", trial_id, proposal.parameters)
+        # Not waiting for the broker: with the connection down paho keeps it and sends it
+        # after the reconnect, and a request lost anyway is sent again when the lease ends.
+        self._client.publish(station_requests_topic(self.station_id), encode_message(request))
 
     def _reject(self, message: DocumentMessage | TrialStatusMessage, reason: str, why: str) -> None:
         self._refuse(reason, "%s for trial %s: %s", message.kind, message.trial_id, why)
@@ -320,57 +397,67 @@ class CampaignRunner:
     def _ingest_document(self, message: DocumentMessage) -> None:
         if message.trial_id not in self._dispatched:
             self._reject(message, "unknown-trial", "this campaign dispatched no such trial")
+            self._acks.add(message.station_id, message.message_id)  # refused for good
             return
         problem = document_problem(message.name, message.doc)
         if problem is not None:
             self._reject(message, "invalid-document", problem)
+            self._acks.add(message.station_id, message.message_id)  # a resend will not help
             return
         trial = self._in_flight.get(message.trial_id)
         order = order_problem(message, trial)
         if order is not None:
+            # Not acknowledged: the worker sends it again, after what should come first.
             self._reject(message, "out-of-order", order)
             return
         stored = self.record.add_document(
             self.campaign_id, message.trial_id, message.name, message.doc
         )
+        self._acks.add(message.station_id, message.message_id)
         if not stored:
             self.duplicate_documents += 1
             return
         if trial is None:
             log.warning("stored a late document for ended trial %s", message.trial_id)
             return
+        apply_document(trial, message.name, message.doc, self.spec.readings)
         if message.name == "start":
-            trial.run_uid = str(message.doc.get("uid"))
             self._mark_running(message.trial_id, trial)
-        elif message.name == "event":
-            data = message.doc.get("data", {})
-            for name, reading in self.spec.readings.items():
-                value = data.get(reading)
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    trial.outcomes[name] = float(value)
-        elif message.name == "stop":
-            trial.stop_seen = True
-            if trial.worker_done is not None:
-                self._finish(message.trial_id, trial)
+        elif message.name == "stop" and trial.worker_done is not None:
+            self._finish(message.trial_id, trial)
 
     def _ingest_status(self, message: TrialStatusMessage) -> None:
         if message.trial_id not in self._dispatched:
             self._reject(message, "unknown-trial", "this campaign dispatched no such trial")
+            self._acks.add(message.station_id, message.message_id)
             return
         trial = self._in_flight.get(message.trial_id)
         if trial is None:
-            self._reject(message, "ended-trial", f"{message.state} status, trial already ended")
+            ended = self._ended.get(message.trial_id)
+            if message.state in ("accepted", "running") or _WORKER_ENDINGS.get(
+                message.state, TrialState.COMPLETED
+            ) is (ended or TrialState.COMPLETED):
+                self.duplicate_statuses += 1  # a copy sent again: already taken
+                log.info("dropped a %s status of ended trial %s", message.state, message.trial_id)
+            else:
+                self._reject(message, "ended-trial", f"{message.state}, but the trial is {ended}")
+            self._acks.add(message.station_id, message.message_id)
             return
-        if message.state == "running":
+        if message.state == "accepted":
+            trial.accepted = True
+        elif message.state == "running":
+            trial.accepted = True
             self._mark_running(message.trial_id, trial)
         elif message.state == "completed":
             trial.worker_done = message
             if trial.stop_seen:
                 self._finish(message.trial_id, trial)
         else:
-            new = _WORKER_ENDINGS[message.state]
             trial.worker_done = message
-            self._end(message.trial_id, new, reason=message.reason)
+            self._end(message.trial_id, _WORKER_ENDINGS[message.state], reason=message.reason)
+            if message.state == "interrupted":
+                self._rerun_interrupted(message.trial_id, trial)
+        self._acks.add(message.station_id, message.message_id)
 
     def _mark_running(self, trial_id: str, trial: InFlight) -> None:
         if trial.state is TrialState.DISPATCHED:
@@ -401,6 +488,7 @@ class CampaignRunner:
         outcomes: dict[str, float] | None = None,
     ) -> None:
         trial = self._in_flight.pop(trial_id)
+        self._ended[trial_id] = new
         outcome = None if outcomes is None else outcomes[self.spec.primary_objective.name]
         self.record.transition(
             self.campaign_id,
@@ -438,14 +526,57 @@ class CampaignRunner:
             )
 
     def _expire_leases(self) -> None:
-        now = time.monotonic()
+        """Abandon trials past ``trial_timeout_s``; send again (or abandon, as the lease
+        policy says) those no worker accepted within ``lease.accept_s``."""
+        now = self._last_lease_check = time.monotonic()
+        lease = self.spec.lease
+        # A little grace over the request's own expiry, for the worker's "accepted" to arrive.
+        accept_s = lease.accept_s + min(5.0, lease.accept_s / 2)
         for trial_id, trial in list(self._in_flight.items()):
             if now - trial.dispatched_at > self.spec.trial_timeout_s:
+                started = trial.state is TrialState.RUNNING
                 self._end(
                     trial_id,
                     TrialState.ABANDONED,
                     reason=f"no result within trial_timeout_s={self.spec.trial_timeout_s}",
                 )
+                if started:
+                    self._rerun_interrupted(trial_id, trial)
+                continue
+            if trial.accepted or trial.state is not TrialState.DISPATCHED:
+                continue
+            if now - trial.lease_from <= accept_s:
+                continue
+            if lease.on_expiry == "abandon" or trial.redispatches >= lease.max_redispatches:
+                self._end(
+                    trial_id,
+                    TrialState.ABANDONED,
+                    reason=f"no worker accepted it within lease.accept_s={lease.accept_s:g} s"
+                    + (f" after {trial.redispatches} re-sends" if trial.redispatches else ""),
+                )
+            elif self._station_online.is_set():
+                trial.redispatches += 1
+                self.redispatches += 1
+                trial.lease_from = now
+                log.warning(
+                    "trial %s: no worker accepted it within %g s; sending it again (%d)",
+                    trial_id,
+                    lease.accept_s,
+                    trial.redispatches,
+                )
+                self._send_request(trial)
+            else:
+                trial.lease_from = now  # wait for a live worker to send it to
+
+    def _rerun_interrupted(self, trial_id: str, trial: InFlight) -> None:
+        """Run an interrupted experiment again, if the lease policy says the instrument
+        allows running it twice and the budget has room."""
+        room = self.spec.budget - len(self._dispatched) - len(self._next)
+        if not self.spec.lease.rerun_interrupted or room <= 0:
+            return
+        rerun = self.planner.suggest(trial.proposal.parameters, origin="rerun")
+        self._next.append((rerun, {"rerun_of": trial_id}))
+        log.warning("trial %s was cut short; running it again as %s", trial_id, rerun.trial_id)
 
     def _abandon_unfinished(self, reason: str) -> None:
         """The campaign is ending early: every trial the record holds unfinished is ABANDONED.

@@ -50,6 +50,9 @@ class InFlight:
     proposal: Proposal
     dispatched_at: float
     state: TrialState = TrialState.DISPATCHED
+    accepted: bool = False  # a worker journalled the request and said so
+    lease_from: float = 0.0  # when the accept lease started (the last send)
+    redispatches: int = 0
     outcomes: dict[str, float] = field(default_factory=dict)
     run_uid: str | None = None
     stop_seen: bool = False

@@ -123,6 +123,10 @@ class BayesianPlanner(AskTellPlanner):
             return self._sobol_batch(q)
         return self._propose_by_model(q)
 
+    def _restored(self, origin: str) -> None:
+        if origin == "sobol":
+            self._sobol.fast_forward(1)
+
     def _draw_sobol(self, k: int) -> Tensor:
         """Next ``k x d`` points of the scrambled Sobol sequence (never repeats), each grid
         or categorical column binned onto its allowed values (``SearchSpace.from_uniform``).

@@ -66,6 +66,10 @@ class RandomPlanner(AskTellPlanner):
             X = self._draw(q)
         return X, ["random"] * q, [None] * q
 
+    def _restored(self, origin: str) -> None:
+        if origin == "random":  # move the generator past the draw that made it
+            self._generate(1)
+
     def _draw(self, k: int) -> Tensor:
         """``k x d`` uniform legal points of the unit cube."""
         U = torch.rand(k, self.space.dim, generator=self._generator, dtype=torch.double)

@@ -160,6 +160,33 @@ class AskTellPlanner(ABC):
         self._pending[trial_id] = row
         return Proposal(trial_id=trial_id, parameters=dict(row), origin=origin)
 
+    def restore(
+        self, trial_id: str, parameters: Mapping[str, ParameterValue], *, origin: str
+    ) -> Proposal:
+        """Take back a trial an earlier planner of this campaign proposed (a resumed campaign).
+
+        Trials must be restored in the order they were numbered, prior results through
+        ``observe``, so ``trial_id`` must be the next id (``PlannerError`` otherwise). The
+        trial becomes pending, as when it was proposed; tell or forget it as the record says.
+        A point of the initial design advances the design, so it is not proposed again."""
+        expected = f"t{self._proposed + 1:04d}"
+        if trial_id != expected:
+            raise PlannerError(
+                f"cannot restore trial {trial_id!r}: the next trial of this planner is "
+                f"{expected!r}; restore trials in the order they were proposed",
+                trial_id=trial_id,
+            )
+        row = self.space.validate(parameters)
+        self._next_trial_id()
+        self._pending[trial_id] = row
+        self._restored(origin)
+        return Proposal(trial_id=trial_id, parameters=dict(row), origin=origin)
+
+    def _restored(self, origin: str) -> None:
+        """Hook: a trial of ``origin`` was restored (a planner with a design skips a point).
+        The base planner draws nothing, so it has nothing to skip."""
+        return
+
     def observe(
         self,
         parameters: Mapping[str, ParameterValue],

@@ -125,6 +125,13 @@ class Planner(Protocol):
         id, and used by the model at once. Returns the trial id."""
         ...
 
+    def restore(
+        self, trial_id: str, parameters: Mapping[str, ParameterValue], *, origin: str
+    ) -> Proposal:
+        """Take back, in numbering order, a trial an earlier planner of the campaign proposed
+        (resuming from the record); it becomes pending. ``trial_id`` must be the next id."""
+        ...
+
     @property
     def best(self) -> tuple[str, dict[str, ParameterValue], float] | None:
         """``(trial_id, parameters, objective value)`` of the best result so far, or None."""

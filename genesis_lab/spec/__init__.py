@@ -15,6 +15,7 @@ from genesis_lab.spec._loader import (
 )
 from genesis_lab.spec._models import (
     CampaignSpec,
+    LeasePolicy,
     MultiObjective,
     Objective,
     OutcomeConstraint,
@@ -51,6 +52,7 @@ __all__ = [
     "LabFileError",
     "LabSpec",
     "LabStation",
+    "LeasePolicy",
     "LinearConstraint",
     "MultiObjective",
     "Objective",

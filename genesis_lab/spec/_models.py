@@ -19,6 +19,7 @@ from genesis_lab.spec._parameters import AnyParameter, Parameter
 
 __all__ = [
     "CampaignSpec",
+    "LeasePolicy",
     "MultiObjective",
     "Objective",
     "OutcomeConstraint",
@@ -160,6 +161,33 @@ class RetryPolicy(StrictModel):
     )
 
 
+class LeasePolicy(StrictModel):
+    """How long a dispatched trial may wait for a worker, and what follows when it waits too
+    long or its run is cut short. A worker journals every request it accepts and never runs
+    the same trial twice, so sending a request again is always safe."""
+
+    accept_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a dispatched trial may wait for the station's worker to accept "
+        "it (the worker journals it and says so) before its lease expires.",
+    )
+    on_expiry: Literal["redispatch", "abandon"] = Field(
+        default="redispatch",
+        description="When the accept lease expires: send the request again to the station's "
+        "live worker, or abandon the trial.",
+    )
+    max_redispatches: int = Field(
+        default=5, ge=0, le=100, description="Give up (abandon) after this many re-sends."
+    )
+    rerun_interrupted: bool = Field(
+        default=False,
+        description="The instrument allows running an experiment twice: a trial whose run "
+        "was cut short (its worker died mid-run) is run again as a new trial, counting "
+        "against the budget. Off (the default): it is only abandoned.",
+    )
+
+
 class PlannerSettings(StrictModel):
     """Knobs of the acquisition optimiser; the defaults suit a handful of parameters."""
 
@@ -199,7 +227,10 @@ class CampaignSpec(StrictModel):
     station: StationRef
     broker: str = Field(default="embedded", description="'embedded' or 'mqtt://HOST:PORT'.")
     trial_timeout_s: float = Field(
-        default=600.0, gt=0, description="Seconds a dispatched trial may take, in seconds."
+        default=600.0,
+        gt=0,
+        description="Seconds a dispatched trial may take from dispatch to its result; past "
+        "it the trial is abandoned (and its request expires, so no worker starts it later).",
     )
     batch_size: int = Field(
         default=1,
@@ -209,6 +240,7 @@ class CampaignSpec(StrictModel):
     )
     stopping: StoppingRules = Field(default_factory=StoppingRules)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    lease: LeasePolicy = Field(default_factory=LeasePolicy)
     planner: PlannerSettings = Field(default_factory=PlannerSettings)
     constraints: list[str] = Field(
         default_factory=list,

@@ -76,6 +76,13 @@ CREATE TABLE IF NOT EXISTS documents (
     received_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS documents_by_trial ON documents (campaign_id, trial_id);
+CREATE TABLE IF NOT EXISTS campaign_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    campaign_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    at REAL NOT NULL
+);
 """
 
 
@@ -211,6 +218,30 @@ class CampaignRecord:
                 " WHERE campaign_id = ?",
                 (time.time(), status, reason, campaign_id),
             )
+
+    def reopen_campaign(self, campaign_id: str, *, detail: str) -> None:
+        """Mark a campaign running again (it is being resumed) and note it with ``detail``."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE campaigns SET finished_at = NULL, status = 'running', stop_reason = ''"
+                " WHERE campaign_id = ?",
+                (campaign_id,),
+            )
+            if cursor.rowcount != 1:
+                raise RecordError(f"no campaign {campaign_id!r} in {self.path}")
+            db.execute(
+                "INSERT INTO campaign_events (campaign_id, event, detail, at)"
+                " VALUES (?, 'resumed', ?, ?)",
+                (campaign_id, detail, time.time()),
+            )
+
+    def campaign_events(self, campaign_id: str) -> list[tuple[str, str, float]]:
+        """Events of the campaign's life beyond start and finish: ``(event, detail, at)``."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT event, detail, at FROM campaign_events WHERE campaign_id = ? ORDER BY seq",
+                (campaign_id,),
+            ).fetchall()
 
     def campaigns(self) -> list[CampaignRow]:
         """Every campaign in this record, oldest first."""

@@ -6,6 +6,13 @@ are published as they come. Operators' controls (e-stop, pause, resume, release)
 the station's control topic and the shared one, and act at once from paho's thread (see
 :class:`~genesis_lab.worker._executor.TrialExecutor`). ``stop()`` joins every thread it
 started.
+
+Nothing is lost: every document and trial status goes into the worker's
+:class:`~genesis_lab.worker._outbox.Outbox` (committed) before it is published, and stays
+there until the orchestrator acknowledges it after storing it; a resender thread publishes
+again whatever is overdue. Every accepted request is journalled before anything moves, so a
+request that comes again is never run twice, and a restarted worker runs what it had
+accepted and reports what it was running when it died.
 """
 
 from __future__ import annotations
@@ -15,16 +22,19 @@ import json
 import logging
 import queue
 import threading
+import time
+import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from bluesky import RunEngine
-from paho.mqtt.client import MQTTMessageInfo
 
 from genesis_lab.errors import MessageError
 from genesis_lab.messages import (
+    DeliveryAck,
     DocumentMessage,
     ExperimentRequest,
     StationControl,
@@ -33,6 +43,7 @@ from genesis_lab.messages import (
     campaign_results_topic,
     decode_message,
     encode_message,
+    station_acks_topic,
     station_control_topic,
     station_requests_topic,
     station_status_topic,
@@ -40,10 +51,13 @@ from genesis_lab.messages import (
 from genesis_lab.messaging import MqttClient
 from genesis_lab.station import Station
 from genesis_lab.worker._executor import TrialExecutor, TrialOutcome
+from genesis_lab.worker._outbox import Outbox
 
 __all__ = ["Worker", "WorkerStats", "jsonable_document"]
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", DeliveryAck, ExperimentRequest, StationControl)
 
 
 @dataclass
@@ -52,7 +66,10 @@ class WorkerStats:
 
     ``rejected`` counts trials the station refused; ``malformed`` counts wire messages the
     worker refused, and ``refusals`` the same by reason (malformed, oversized, version,
-    schema, station).
+    schema, station, expired). ``duplicates``: requests for a trial accepted before (not
+    run again). ``acknowledged``: outbox messages the orchestrator confirmed; ``resent``:
+    messages published again because no acknowledgement came in time. ``interrupted``:
+    trials found running when this worker started (its predecessor died mid-run).
     """
 
     requests: int = 0
@@ -63,6 +80,9 @@ class WorkerStats:
     malformed: int = 0
     duplicates: int = 0
     controls: int = 0
+    acknowledged: int = 0
+    resent: int = 0
+    interrupted: int = 0
     refusals: Counter[str] = field(default_factory=Counter)
 
     def refuse(self, reason: str) -> None:
@@ -84,8 +104,19 @@ def _to_builtin(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} into a document message")
 
 
+def _expired(request: ExperimentRequest) -> bool:
+    return request.expires_at is not None and request.expires_at < time.time()
+
+
 class Worker:
-    """Serve ``station`` as ``station_id`` on the broker at ``broker_url``."""
+    """Serve ``station`` as ``station_id`` on the broker at ``broker_url``.
+
+    ``outbox``: the file of the worker's outbox and journal (see
+    :class:`~genesis_lab.worker._outbox.Outbox`), or an open one; None keeps them in memory,
+    which survives broker faults but not the process. ``ack_timeout_s``: how long a published
+    message may wait for the orchestrator's acknowledgement before it is sent again (then
+    twice as long each time, at most ``max_resend_s``).
+    """
 
     def __init__(
         self,
@@ -96,44 +127,71 @@ class Worker:
         plugin: str = "",
         publish_timeout_s: float = 30.0,
         move_timeout_s: float | None = None,
+        outbox: Outbox | str | Path | None = None,
+        ack_timeout_s: float = 5.0,
+        max_resend_s: float = 300.0,
     ) -> None:
+        if ack_timeout_s <= 0 or max_resend_s < ack_timeout_s:
+            raise ValueError("need 0 < ack_timeout_s <= max_resend_s")
         self.station = station
         self.station_id = station_id
         self.broker_url = broker_url
         self.plugin = plugin
         self.publish_timeout_s = publish_timeout_s
         self.move_timeout_s = move_timeout_s
+        self.ack_timeout_s = ack_timeout_s
+        self.max_resend_s = max_resend_s
         self.stats = WorkerStats()
+        self._owns_outbox = not isinstance(outbox, Outbox)
+        self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox)
         self._requests: queue.Queue[ExperimentRequest | None] = queue.Queue()
-        self._seen: set[tuple[str, str]] = set()
         self._status_topic = station_status_topic(station_id)
         offline = StationStatus(station_id=station_id, state="offline", plugin=plugin)
+        # A fixed client id and a persistent session: requests published while this worker
+        # is away wait for it at the broker (one that keeps sessions, as Mosquitto does).
         self._client = MqttClient(
             broker_url,
             client_id=f"genesis-lab-worker-{station_id}",
             will=(self._status_topic, encode_message(offline)),
+            clean_session=False,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: RunEngine | None = None
         self._executor: threading.Thread | None = None
+        self._resender: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._trials: TrialExecutor | None = None
         self._status_lock = threading.Lock()
 
     # --------------------------------------------------------------- life cycle
     def start(self) -> None:
-        """Connect, announce the station online (retained), and start serving requests."""
+        """Connect, announce the station online (retained), and start serving requests.
+
+        First takes up what a previous worker of this outbox left: accepted requests that
+        never started are queued to run; a trial that was running is reported abandoned
+        (interrupted), never run again; unacknowledged messages are sent again."""
         self._loop = asyncio.new_event_loop()
         self._engine = RunEngine(loop=self._loop, context_managers=[])
         self._trials = TrialExecutor(self.station, self._engine, move_timeout_s=self.move_timeout_s)
+        self._stopping.clear()
+        self._take_up_journal()
         self._executor = threading.Thread(
             target=self._serve, name=f"genesis-worker-{self.station_id}", daemon=True
         )
         self._executor.start()
+        self._resender = threading.Thread(
+            target=self._resend_overdue,
+            name=f"genesis-worker-{self.station_id}-outbox",
+            daemon=True,
+        )
+        self._resender.start()
         try:
-            self._client.connect()
+            # Registered before connecting, so nothing the session held is dropped.
             self._client.subscribe(station_requests_topic(self.station_id), self._on_request)
             self._client.subscribe(station_control_topic(self.station_id), self._on_control)
             self._client.subscribe(station_control_topic(), self._on_control)
+            self._client.subscribe(station_acks_topic(self.station_id), self._on_ack)
+            self._client.connect()
             self._announce()
         except BaseException:
             self._release()
@@ -141,7 +199,9 @@ class Worker:
         log.info("worker for station %s serving on %s", self.station_id, self.broker_url)
 
     def stop(self) -> None:
-        """Finish the experiment in progress, announce offline, and release every thread."""
+        """Finish the experiment in progress, announce offline, and release every thread.
+
+        Messages not yet acknowledged stay in the outbox for the next worker to send."""
         self._stop_executor()
         offline = StationStatus(station_id=self.station_id, state="offline", plugin=self.plugin)
         try:
@@ -176,6 +236,31 @@ class Worker:
             else:
                 self._client.publish(self._status_topic, encode_message(online), retain=True)
 
+    def _take_up_journal(self) -> None:
+        for entry in self.outbox.unfinished():
+            try:
+                request = decode_message(entry.request, ExperimentRequest)
+            except MessageError as exc:  # written by this code; cannot happen unless edited
+                log.error("journal entry for trial %s is unreadable: %s", entry.trial_id, exc)
+                self.outbox.advance(entry.campaign_id, entry.trial_id, "ended")
+                continue
+            if entry.state == "accepted":
+                log.warning("running trial %s, accepted before a restart", entry.trial_id)
+                self._requests.put(request)
+                continue
+            self.stats.interrupted += 1
+            log.error(
+                "trial %s was running when the previous worker stopped; reported abandoned",
+                entry.trial_id,
+            )
+            self._status(
+                request,
+                "interrupted",
+                reason="the worker stopped during the run and was restarted; the run did "
+                "not finish and is not run again",
+            )
+            self.outbox.advance(entry.campaign_id, entry.trial_id, "ended")
+
     def _stop_executor(self) -> None:
         """Let the experiment in progress finish, then end the executor thread."""
         if self._executor is not None:
@@ -186,8 +271,13 @@ class Worker:
             self._executor = None
 
     def _release(self) -> None:
-        """Stop the executor, the MQTT client and the RunEngine's loop; join their threads."""
+        """Stop the executor, the resender, the MQTT client and the RunEngine's loop; join
+        their threads; close the outbox if this worker opened it."""
         self._stop_executor()
+        self._stopping.set()
+        if self._resender is not None:
+            self._resender.join()
+            self._resender = None
         self._client.close()
         if self._loop is not None and self._engine is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -195,6 +285,8 @@ class Worker:
             self._loop.close()
             self._loop = None
             self._engine = None
+        if self._owns_outbox:
+            self.outbox.close()
 
     def __enter__(self) -> Worker:
         self.start()
@@ -227,12 +319,19 @@ class Worker:
             trials.resume()
         log.warning("station %s: %s%s; now %s", self.station_id, message.command, who, trials.mode)
 
-    def _on_control(self, topic: str, payload: bytes) -> None:
+    def _decode(self, payload: bytes, model: type[M], topic: str, what: str) -> M | None:
+        """``payload`` as ``model``, or None after counting and logging why ``what`` is
+        refused."""
         try:
-            message = decode_message(payload, StationControl, topic=topic)
+            return decode_message(payload, model, topic=topic)
         except MessageError as exc:
             self.stats.refuse(exc.reason)
-            log.warning("rejected (%s) control message on %s: %s", exc.reason, topic, exc)
+            log.warning("rejected (%s) %s on %s: %s", exc.reason, what, topic, exc)
+            return None
+
+    def _on_control(self, topic: str, payload: bytes) -> None:
+        message = self._decode(payload, StationControl, topic, "control message")
+        if message is None:
             return
         if message.station_id not in (None, self.station_id):
             if topic == station_control_topic(self.station_id):  # the shared topic: not ours
@@ -248,17 +347,55 @@ class Worker:
 
     # ------------------------------------------------------------------ serving
     def _on_request(self, topic: str, payload: bytes) -> None:
-        try:
-            request = decode_message(payload, ExperimentRequest, topic=topic)
-        except MessageError as exc:
-            self.stats.refuse(exc.reason)
-            log.warning("rejected (%s) message on %s: %s", exc.reason, topic, exc)
+        request = self._decode(payload, ExperimentRequest, topic, "message")
+        if request is None:
             return
         if request.station_id != self.station_id:
             self.stats.refuse("station")
             log.warning("rejected (station) request for %s on %s", request.station_id, topic)
             return
+        journalled = self.outbox.journal_state(request.campaign_id, request.trial_id)
+        if journalled is not None:
+            self.stats.duplicates += 1
+            log.info("not running trial %s again: its request came before", request.trial_id)
+            if journalled != "ended":
+                self._status(request, "accepted")  # the orchestrator may not know yet
+            return
+        if _expired(request):  # the orchestrator has sent it again, or given up on it
+            self.stats.refuse("expired")
+            log.warning("not taking trial %s: its request expired", request.trial_id)
+            return
+        self.outbox.claim(request.campaign_id, request.trial_id, payload)
+        self._status(request, "accepted")
         self._requests.put(request)
+
+    def _on_ack(self, topic: str, payload: bytes) -> None:
+        ack = self._decode(payload, DeliveryAck, topic, "acknowledgement")
+        if ack is None:
+            return
+        if ack.station_id != self.station_id:
+            self.stats.refuse("station")
+            log.warning("rejected (station) acknowledgement for %s", ack.station_id)
+            return
+        self.stats.acknowledged += self.outbox.ack(ack.message_ids)
+
+    def _resend_overdue(self) -> None:
+        """Publish again every outbox message whose acknowledgement is overdue."""
+        tick = min(1.0, self.ack_timeout_s / 2)
+        while not self._stopping.wait(tick):
+            if not self._client.is_connected:
+                continue  # after the reconnect; paho keeps what it had in flight
+            try:
+                due = self.outbox.due()
+                for entry in due:
+                    self._client.publish(entry.topic, entry.payload)
+                self.outbox.mark_sent(due, resend_s=self.ack_timeout_s, max_s=self.max_resend_s)
+            except Exception:  # never let the resender die; try again next tick
+                log.exception("could not resend the outbox of station %s", self.station_id)
+                continue
+            if due:
+                self.stats.resent += len(due)
+                log.info("resent %d unacknowledged message(s)", len(due))
 
     def _serve(self) -> None:
         while True:
@@ -267,12 +404,6 @@ class Worker:
                 return
             if self._trials is not None:
                 self._trials.wait_until_serving()
-            key = (request.campaign_id, request.trial_id)
-            if key in self._seen:
-                self.stats.duplicates += 1
-                log.info("ignoring repeated request for trial %s", request.trial_id)
-                continue
-            self._seen.add(key)
             self.stats.requests += 1
             try:
                 self._execute(request)
@@ -280,41 +411,44 @@ class Worker:
                 log.exception("worker could not report trial %s", request.trial_id)
 
     def _execute(self, request: ExperimentRequest) -> None:
-        topic = campaign_results_topic(request.campaign_id)
         trials = self._trials
         if trials is None:
             raise RuntimeError("worker is not started")
-        sent: list[MQTTMessageInfo] = []
+        sent = 0
         announced = False
 
         def publish_document(name: str, doc: Mapping[str, Any]) -> None:
-            nonlocal announced
+            nonlocal announced, sent
             if not announced:  # the run has started: the trial is running
                 announced = True
-                self._status(topic, request, "running")
+                self._status(request, "running")
+            body = jsonable_document(doc)
+            uid = body.get("uid") or body.get("datum_id")
             message = DocumentMessage(
                 campaign_id=request.campaign_id,
                 trial_id=request.trial_id,
                 station_id=self.station_id,
                 name=name,  # type: ignore[arg-type]
-                doc=jsonable_document(doc),
+                doc=body,
+                message_id=uid if isinstance(uid, str) else uuid.uuid4().hex,
             )
-            sent.append(self._client.publish(topic, encode_message(message)))
+            self._send(request.campaign_id, message)
+            sent += 1
 
+        # Journalled before anything moves: after a crash this trial is never run again.
+        self.outbox.advance(request.campaign_id, request.trial_id, "running")
         outcome = trials.run(request, publish_document)
-        for info in sent:
-            info.wait_for_publish(timeout=self.publish_timeout_s)
         self._count(outcome)
         if outcome.state != "completed":
             log.warning("trial %s %s: %s", request.trial_id, outcome.state, outcome.reason)
         self._status(
-            topic,
             request,
             outcome.state,
             reason=outcome.reason,
             run_uid=outcome.run_uid,
-            documents=len(sent),
+            documents=sent,
         )
+        self.outbox.advance(request.campaign_id, request.trial_id, "ended")
 
     def _count(self, outcome: TrialOutcome) -> None:
         if outcome.state == "completed":
@@ -328,7 +462,6 @@ class Worker:
 
     def _status(
         self,
-        topic: str,
         request: ExperimentRequest,
         state: str,
         *,
@@ -345,6 +478,17 @@ class Worker:
             run_uid=run_uid,
             documents=documents,
         )
-        self._client.publish_and_wait(
-            topic, encode_message(message), timeout=self.publish_timeout_s
-        )
+        self._send(request.campaign_id, message)
+
+    def _send(self, campaign_id: str, message: DocumentMessage | TrialStatusMessage) -> None:
+        """Keep ``message`` in the outbox (committed), then publish it without waiting."""
+        topic = campaign_results_topic(campaign_id)
+        payload = encode_message(message)
+        if not self.outbox.put(
+            message.message_id, campaign_id, topic, payload, resend_s=self.ack_timeout_s
+        ):
+            return  # already kept: the resender sends it
+        try:
+            self._client.publish(topic, payload)
+        except Exception as exc:  # kept all the same; the resender sends it
+            log.warning("could not publish to %s now (%s); it will be resent", topic, exc)

@@ -323,10 +323,15 @@ def test_completed_before_stop_waits_for_the_stop(harness: Harness) -> None:
     assert harness.runner.rejected_messages == 0
 
 
-def test_status_for_ended_trial_is_refused(harness: Harness) -> None:
+def test_status_for_ended_trial_is_dropped_or_refused(harness: Harness) -> None:
+    """A copy of the final status (a worker's resend) is a duplicate; a contradicting one
+    is refused; neither changes the record."""
     trial = harness.dispatch()
     harness.complete(trial)
-    refused_once(harness, harness.status(trial, "completed"), "ended-trial")
+    harness.deliver(harness.status(trial, "completed"))
+    harness.deliver(harness.status(trial, "running"))
+    assert harness.runner.duplicate_statuses == 2
+    assert harness.runner.rejected_messages == 0
     refused_once(harness, harness.status(trial, "failed"), "ended-trial")
     assert harness.state(trial) is TrialState.COMPLETED
 

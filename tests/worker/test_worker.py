@@ -43,6 +43,7 @@ class Harness:
         self.station = _station(**options)
         self.worker = Worker(self.station, self.station_id, url, plugin="colour-bench")
         self.results: queue.Queue[DocumentMessage | TrialStatusMessage] = queue.Queue()
+        self.others: dict[str, list[DocumentMessage | TrialStatusMessage]] = {}
         self.client = MqttClient(url, client_id=f"test-{uuid.uuid4().hex[:8]}")
 
     def __enter__(self) -> Harness:
@@ -72,12 +73,19 @@ class Harness:
         )
 
     def until_terminal(self, trial_id: str) -> list[DocumentMessage | TrialStatusMessage]:
+        """The trial's messages up to its final status; other trials' are kept for later."""
         seen: list[DocumentMessage | TrialStatusMessage] = []
         while True:
-            message = self.results.get(timeout=30)
-            assert message.trial_id == trial_id
+            kept = self.others.get(trial_id)
+            message = kept.pop(0) if kept else self.results.get(timeout=30)
+            if message.trial_id != trial_id:
+                self.others.setdefault(message.trial_id, []).append(message)
+                continue
             seen.append(message)
-            if isinstance(message, TrialStatusMessage) and message.state != "running":
+            if isinstance(message, TrialStatusMessage) and message.state not in (
+                "accepted",
+                "running",
+            ):
                 return seen
 
 
@@ -135,7 +143,7 @@ def test_request_becomes_one_run_streamed_over_mqtt(harness: Harness) -> None:
     messages = harness.until_terminal("t0001")
     statuses = [m for m in messages if isinstance(m, TrialStatusMessage)]
     docs = [m for m in messages if isinstance(m, DocumentMessage)]
-    assert [s.state for s in statuses] == ["running", "completed"]
+    assert [s.state for s in statuses] == ["accepted", "running", "completed"]
     assert [d.name for d in docs] == ["start", "descriptor", "event", "stop"]
     for d in docs:
         schema_validators[DocumentNames[d.name]].validate(d.doc)
@@ -149,7 +157,8 @@ def test_request_becomes_one_run_streamed_over_mqtt(harness: Harness) -> None:
 def test_out_of_envelope_request_is_rejected_before_anything_moves(harness: Harness) -> None:
     before = harness.station.actuators["pump_cyan"].position  # type: ignore[attr-defined]
     harness.request("t0001", {**TARGET, "pump_cyan": 50.0})
-    [status] = harness.until_terminal("t0001")
+    accepted, status = harness.until_terminal("t0001")
+    assert isinstance(accepted, TrialStatusMessage) and accepted.state == "accepted"
     assert isinstance(status, TrialStatusMessage) and status.state == "rejected"
     assert "outside the limits" in status.reason
     assert harness.station.actuators["pump_cyan"].position == before  # type: ignore[attr-defined]

@@ -1,0 +1,56 @@
+"""Delivery acknowledgements: the orchestrator's half of the workers' outboxes.
+
+A worker keeps each document and trial status until the orchestrator says it is stored (or
+refused for good); acknowledgements are batched per station and sent after the record
+write, never before. A lost acknowledgement costs only a resend, which is a duplicate the
+orchestrator drops and acknowledges again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from genesis_lab.messages import DeliveryAck, encode_message, station_acks_topic
+from genesis_lab.messaging import MqttClient
+
+__all__ = ["Acknowledgements"]
+
+log = logging.getLogger(__name__)
+
+_MAX_BATCH = 500
+
+
+class Acknowledgements:
+    """Message ids to acknowledge, per station, published in batches by ``flush``."""
+
+    def __init__(self, client: MqttClient, campaign_id: str) -> None:
+        self._client = client
+        self._campaign_id = campaign_id
+        self._waiting: defaultdict[str, list[str]] = defaultdict(list)
+        self.sent = 0
+        """How many message ids were acknowledged."""
+
+    def add(self, station_id: str, message_id: str) -> None:
+        """Acknowledge ``message_id`` with the next flush (at once if the batch is full)."""
+        waiting = self._waiting[station_id]
+        waiting.append(message_id)
+        if len(waiting) >= _MAX_BATCH:
+            self._send(station_id)
+
+    def flush(self) -> None:
+        """Publish every waiting acknowledgement (QoS 1, without waiting for the broker)."""
+        for station_id in list(self._waiting):
+            self._send(station_id)
+
+    def _send(self, station_id: str) -> None:
+        ids = self._waiting.pop(station_id, [])
+        if not ids:
+            return
+        ack = DeliveryAck(campaign_id=self._campaign_id, station_id=station_id, message_ids=ids)
+        try:
+            self._client.publish(station_acks_topic(station_id), encode_message(ack))
+        except Exception as exc:  # the worker resends; its copy is acknowledged then
+            log.warning("could not acknowledge %d message(s) to %s: %s", len(ids), station_id, exc)
+            return
+        self.sent += len(ids)

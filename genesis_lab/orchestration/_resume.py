@@ -1,0 +1,93 @@
+"""Take a campaign back from its record after the orchestrator stopped (or was killed).
+
+The record is the one source of truth: the planner is rebuilt by restoring every trial in
+the order it was numbered and telling or forgetting it as the record says; trials still in
+flight are tracked again, with what their stored documents already showed (the run's
+start, the readings, the stop), so the documents and statuses the workers send again fit
+in where they left off. Nothing the record holds as ended is told to the planner twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from genesis_lab.errors import PlannerError, RecordError
+from genesis_lab.orchestration._documents import apply_document
+from genesis_lab.orchestration._trials import InFlight
+from genesis_lab.planning import Planner
+from genesis_lab.spec import CampaignSpec
+from genesis_lab.store import CampaignRecord, TrialState
+
+__all__ = ["RestoredCampaign", "restore_campaign"]
+
+log = logging.getLogger(__name__)
+
+NEVER_SENT = "never dispatched: the orchestrator stopped between proposing and sending it"
+
+
+@dataclass
+class RestoredCampaign:
+    """What the campaign loop needs to carry on where the record ends."""
+
+    in_flight: dict[str, InFlight] = field(default_factory=dict)
+    dispatched: set[str] = field(default_factory=set)
+    finished: int = 0
+    attempts: dict[str, int] = field(default_factory=dict)
+    ended: dict[str, TrialState] = field(default_factory=dict)
+    completed_outcomes: list[dict[str, float]] = field(default_factory=list)
+
+
+def restore_campaign(
+    record: CampaignRecord, campaign_id: str, spec: CampaignSpec, planner: Planner
+) -> RestoredCampaign:
+    """Rebuild ``planner`` (fresh, of the campaign's spec) and the loop's state from ``record``.
+
+    A trial proposed but never dispatched is abandoned (it never reached the wire) and does
+    not count against the budget."""
+    restored = RestoredCampaign()
+    primary = spec.primary_objective.name
+    for row in record.trials(campaign_id):
+        if row.origin == "prior":
+            outcomes = row.outcomes or {primary: float(row.outcome or 0.0)}
+            planner.observe(row.parameters, outcomes, origin="prior")
+            restored.completed_outcomes.append(dict(outcomes))
+            continue
+        try:
+            proposal = planner.restore(row.trial_id, row.parameters, origin=row.origin)
+        except PlannerError as exc:
+            raise RecordError(
+                f"cannot resume campaign {campaign_id} from {record.path}: {exc}",
+                path=str(record.path),
+            ) from exc
+        if row.origin == "retry" and row.explanation is not None:
+            restored.attempts[row.trial_id] = int(row.explanation.get("attempt", 1))
+        if row.state is TrialState.PROPOSED:
+            planner.forget(row.trial_id)
+            record.transition(campaign_id, row.trial_id, TrialState.ABANDONED, reason=NEVER_SENT)
+            restored.finished += 1
+            continue
+        restored.dispatched.add(row.trial_id)
+        if row.state not in (TrialState.DISPATCHED, TrialState.RUNNING):
+            restored.ended[row.trial_id] = row.state
+        if row.state is TrialState.COMPLETED:
+            outcomes = row.outcomes or {primary: float(row.outcome or 0.0)}
+            planner.tell(row.trial_id, outcomes)
+            restored.completed_outcomes.append(dict(outcomes))
+            restored.finished += 1
+        elif row.state in (TrialState.FAILED, TrialState.REJECTED, TrialState.ABANDONED):
+            planner.forget(row.trial_id, failed=row.state is not TrialState.ABANDONED)
+            restored.finished += 1
+        else:  # DISPATCHED or RUNNING: still in flight
+            trial = InFlight(proposal, time.monotonic(), state=row.state, run_uid=row.run_uid)
+            for doc in record.documents(campaign_id, row.trial_id):
+                apply_document(trial, doc.name, doc.doc, spec.readings)
+            restored.in_flight[row.trial_id] = trial
+    log.info(
+        "restored campaign %s: %d trials ended, %d in flight",
+        campaign_id,
+        restored.finished,
+        len(restored.in_flight),
+    )
+    return restored
