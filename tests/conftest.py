@@ -36,6 +36,16 @@ def no_leaked_threads() -> Iterator[None]:
         pytest.fail(f"test leaked threads: {names}")
 
 
+@pytest.fixture(autouse=True)
+def private_state_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Workers started by a test keep their outbox in a directory of that test alone."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("GENESIS_LAB_STATE_DIR", str(state))
+    return state
+
+
 @pytest.fixture
 def run_engine() -> Iterator[RunEngine]:
     """A real Bluesky RunEngine on its own event loop, stopped and joined afterwards."""

@@ -28,7 +28,7 @@ from genesis_lab.cli._render import (
     trial_report,
     trial_table,
 )
-from genesis_lab.cli._session import broker_session, local_worker
+from genesis_lab.cli._session import broker_session, default_outbox, local_worker
 from genesis_lab.errors import (
     CampaignFileError,
     DataFileError,
@@ -192,19 +192,10 @@ def run(
     Shows a live progress bar, then the best parameters and value and where the record is.
     """
     _setup_logging(verbose)
-    from genesis_lab.orchestration import CampaignRunner, new_campaign_id, read_prior_csv
+    from genesis_lab.orchestration import new_campaign_id, read_prior_csv
 
     campaign = _checked_campaign(path)
     spec = _with_overrides(campaign.spec, budget, seed)
-    broker_choice = broker or spec.broker
-    if broker_choice != "embedded":
-        _check_broker_url(broker_choice)
-    if broker_choice == "embedded" and not local_worker_:
-        _fail(
-            "--no-local-worker needs an external broker (--broker mqtt://HOST:PORT): "
-            "a worker in another process cannot reach this process's embedded broker",
-            EXIT_BAD_INPUT,
-        )
     try:
         prior_results = [] if prior is None else read_prior_csv(prior, spec)
     except DataFileError as exc:
@@ -212,33 +203,75 @@ def run(
         err.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     campaign_id = new_campaign_id(spec.name)
-    record_path = record or Path("records") / f"{campaign_id}.sqlite"
+    _run_campaign(
+        spec,
+        campaign.text,
+        campaign_id,
+        record or Path("records") / f"{campaign_id}.sqlite",
+        broker=broker or spec.broker,
+        with_worker=local_worker_,
+        presence_timeout=presence_timeout,
+        prior=prior_results,
+        prior_source=str(prior or ""),
+    )
+
+
+def _run_campaign(
+    spec: CampaignSpec,
+    spec_text: str,
+    campaign_id: str,
+    record_path: Path,
+    *,
+    broker: str,
+    with_worker: bool,
+    presence_timeout: float,
+    prior: list[Any] | None = None,
+    prior_source: str = "",
+    resume: bool = False,
+) -> None:
+    """Run (or resume) a campaign with a progress bar, then say how it ended."""
+    from genesis_lab.orchestration import CampaignRunner
+
+    if broker != "embedded":
+        _check_broker_url(broker)
+    if broker == "embedded" and not with_worker:
+        _fail(
+            "--no-local-worker needs an external broker (--broker mqtt://HOST:PORT): "
+            "a worker in another process cannot reach this process's embedded broker",
+            EXIT_BAD_INPUT,
+        )
     try:
-        with broker_session(broker_choice) as url, CampaignRecord(record_path) as store:
+        with broker_session(broker) as url, CampaignRecord(record_path) as store:
+            verb = "resuming" if resume else "campaign"
             out.print(
-                f"campaign {campaign_id}: {spec.budget} experiments on station "
+                f"{verb} {campaign_id}: {spec.budget} experiments on station "
                 f"{spec.station.station_id!r} via {url}",
                 highlight=False,
             )
             with CampaignProgress(out, spec.budget, spec.primary_objective.name) as progress:
                 runner = CampaignRunner(
                     spec,
-                    spec_text=campaign.text,
+                    spec_text=spec_text,
                     record=store,
                     broker_url=url,
                     campaign_id=campaign_id,
                     progress=progress,
                     presence_timeout_s=presence_timeout,
-                    prior=prior_results,
-                    prior_source=str(prior or ""),
+                    prior=prior or [],
+                    prior_source=prior_source,
+                    resume=resume,
                 )
-                if local_worker_:
-                    with local_worker(spec.station, url):
+                if with_worker:
+                    outbox = record_path.parent / f"outbox-{spec.station.station_id}.sqlite"
+                    with local_worker(spec.station, url, outbox=outbox):
                         result = runner.run()
                 else:
                     result = runner.run()
     except KeyboardInterrupt:
-        err.print(f"interrupted; the record so far is in {record_path}")
+        err.print(
+            f"interrupted; the record so far is in {record_path} "
+            f"(continue with 'genesis-lab resume {record_path}')"
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except GenesisLabError as exc:
         _fail(f"{exc} (record: {record_path})", EXIT_RUNTIME)
@@ -254,6 +287,71 @@ def run(
     else:
         out.print("best: no experiment completed", highlight=False)
     out.print(f"record: {result.record_path}", highlight=False)
+
+
+# -------------------------------------------------------------------- resume
+@app.command()
+def resume(
+    record: Annotated[
+        Path, typer.Argument(help="Campaign record file (SQLite).", show_default=False)
+    ],
+    campaign_id: Annotated[
+        str | None,
+        typer.Option("--campaign", help="Campaign id in the record. Default: the latest."),
+    ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="'embedded' or mqtt://HOST:PORT. Default: the broker the campaign ran on."
+        ),
+    ] = None,
+    local_worker_: Annotated[
+        bool,
+        typer.Option(
+            "--local-worker/--no-local-worker",
+            help="Serve the station from this process (its outbox next to the record), or "
+            "rely on the worker started elsewhere with 'genesis-lab worker'.",
+        ),
+    ] = True,
+    presence_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the station's worker to come online.")
+    ] = 30.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+) -> None:
+    """Resume a campaign whose orchestrator stopped (killed, crashed, interrupted).
+
+    Rebuilds the planner from the record, takes up the trials that were in flight (the
+    station's worker sends again whatever the record lacks), and runs the rest of the
+    budget: the record ends as a run without the interruption would have ended it.
+    """
+    _setup_logging(verbose)
+    try:
+        with CampaignRecord(record, read_only=True) as store:
+            rows = store.campaigns()
+    except GenesisLabError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    if campaign_id is not None:
+        rows = [row for row in rows if row.campaign_id == campaign_id]
+    if not rows:
+        _fail(f"no campaign {campaign_id or ''} in {record}".replace("  ", " "), EXIT_BAD_INPUT)
+    row = rows[-1]
+    if row.status == "completed":
+        _fail(
+            f"campaign {row.campaign_id} in {record} completed ({row.stop_reason}); "
+            "there is nothing to resume",
+            EXIT_BAD_INPUT,
+        )
+    spec = CampaignSpec.model_validate(row.spec)
+    _run_campaign(
+        spec,
+        row.spec_text,
+        row.campaign_id,
+        record,
+        broker=broker or spec.broker,
+        with_worker=local_worker_,
+        presence_timeout=presence_timeout,
+        resume=True,
+    )
 
 
 # -------------------------------------------------------------------- worker
@@ -288,11 +386,22 @@ def worker(
     broker: Annotated[
         str, typer.Option(help="Broker to serve on, mqtt://HOST:PORT.")
     ] = "mqtt://127.0.0.1:1883",
+    outbox: Annotated[
+        Path | None,
+        typer.Option(
+            help="The worker's outbox and journal (SQLite): every result is kept here until "
+            "the orchestrator has stored it, and a restarted worker takes up from it. "
+            "Default: outbox-<station id>.sqlite in $GENESIS_LAB_STATE_DIR, else "
+            "$XDG_STATE_HOME/genesis-lab, else ~/.local/state/genesis-lab."
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
     """Serve one instrument station: run the experiments an orchestrator sends, until Ctrl-C.
 
-    Give the station with --station (and --option), or take it from --campaign.
+    Give the station with --station (and --option), or take it from --campaign. Results
+    not yet stored by the orchestrator survive a crash in the outbox; start the worker
+    again with the same outbox and they are sent again.
     """
     _setup_logging(verbose)
     _check_broker_url(broker)
@@ -318,10 +427,11 @@ def worker(
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
     try:
-        with local_worker(ref, broker) as serving:
+        outbox_path = outbox or default_outbox(ref.station_id)
+        with local_worker(ref, broker, outbox=outbox_path) as serving:
             out.print(
                 f"worker for station {ref.station_id!r} ({ref.plugin}) serving on "
-                f"{broker}; Ctrl-C to stop",
+                f"{broker} (outbox {outbox_path}); Ctrl-C to stop",
                 highlight=False,
             )
             try:

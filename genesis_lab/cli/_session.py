@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from genesis_lab.messaging import EmbeddedBroker
 from genesis_lab.spec import StationRef, parse_broker_url
 from genesis_lab.station import build_station
 from genesis_lab.worker import Worker
 
-__all__ = ["broker_session", "local_worker"]
+__all__ = ["broker_session", "default_outbox", "local_worker"]
+
+
+def default_outbox(station_id: str) -> Path:
+    """Where a worker keeps its outbox unless told: ``$GENESIS_LAB_STATE_DIR``, else
+    ``$XDG_STATE_HOME/genesis-lab``, else ``~/.local/state/genesis-lab``."""
+    state = os.environ.get("GENESIS_LAB_STATE_DIR")
+    if not state:
+        xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        state = str(Path(xdg) / "genesis-lab")
+    return Path(state) / f"outbox-{station_id}.sqlite"
 
 
 @contextmanager
@@ -29,12 +41,17 @@ def broker_session(broker: str) -> Iterator[str]:
 
 
 @contextmanager
-def local_worker(station: StationRef, broker_url: str) -> Iterator[Worker]:
-    """Build the station's devices and serve them from a worker in this process."""
+def local_worker(
+    station: StationRef, broker_url: str, *, outbox: Path | None = None
+) -> Iterator[Worker]:
+    """Build the station's devices and serve them from a worker in this process, keeping
+    its outbox and journal in the file ``outbox`` (in memory if None)."""
     with ExitStack() as stack:
         devices = build_station(station)
         stack.callback(devices.close)
-        worker = Worker(devices, station.station_id, broker_url, plugin=station.plugin)
+        worker = Worker(
+            devices, station.station_id, broker_url, plugin=station.plugin, outbox=outbox
+        )
         worker.start()
         stack.callback(worker.stop)
         yield worker

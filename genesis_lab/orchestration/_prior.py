@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from genesis_lab.errors import DataFileError, FieldProblem
+from genesis_lab.errors import DataFileError, FieldProblem, PlannerError
+from genesis_lab.planning import Planner
 from genesis_lab.spec import CampaignSpec
+from genesis_lab.store import CampaignRecord
 
-__all__ = ["PriorResult", "read_prior_csv"]
+__all__ = ["PriorResult", "import_prior", "read_prior_csv"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +85,30 @@ def read_prior_csv(path: str | Path, spec: CampaignSpec) -> list[PriorResult]:
     if problems:
         raise DataFileError(where, problems)
     return results
+
+
+def import_prior(
+    prior: Sequence[PriorResult],
+    planner: Planner,
+    record: CampaignRecord,
+    campaign_id: str,
+    source: str,
+    primary: str,
+) -> Iterator[dict[str, float]]:
+    """Tell ``planner`` each prior result and record it as a COMPLETED 'prior' trial (its
+    outcome: the ``primary`` objective's); yield each one's outcomes. ``source`` names
+    where they came from (with the line)."""
+    for result in prior:
+        try:
+            trial_id = planner.observe(result.parameters, result.outcomes, origin="prior")
+        except PlannerError as exc:
+            raise PlannerError(f"prior result on line {result.line}: {exc}") from exc
+        record.add_prior_trial(
+            campaign_id,
+            trial_id,
+            parameters=result.parameters,
+            outcome=result.outcomes[primary],
+            outcomes=result.outcomes,
+            source=f"{source}, line {result.line}",
+        )
+        yield result.outcomes

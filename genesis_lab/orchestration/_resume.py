@@ -20,7 +20,7 @@ from genesis_lab.planning import Planner
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import CampaignRecord, TrialState
 
-__all__ = ["RestoredCampaign", "restore_campaign"]
+__all__ = ["RestoredCampaign", "reopen_campaign", "restore_campaign"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,20 @@ class RestoredCampaign:
     attempts: dict[str, int] = field(default_factory=dict)
     ended: dict[str, TrialState] = field(default_factory=dict)
     completed_outcomes: list[dict[str, float]] = field(default_factory=list)
+
+
+def reopen_campaign(record: CampaignRecord, campaign_id: str) -> None:
+    """Mark campaign ``campaign_id`` of ``record`` running again; refuse one that completed."""
+    rows = [c for c in record.campaigns() if c.campaign_id == campaign_id]
+    if not rows:
+        raise RecordError(f"no campaign {campaign_id!r} in {record.path}", path=str(record.path))
+    if rows[0].status == "completed":
+        raise RecordError(
+            f"campaign {campaign_id} in {record.path} has completed ({rows[0].stop_reason}); "
+            "there is nothing to resume",
+            path=str(record.path),
+        )
+    record.reopen_campaign(campaign_id, detail=f"resumed (it was {rows[0].status})")
 
 
 def restore_campaign(

@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from genesis_lab.errors import MessageError, PlannerError, RecordError, StationError
+from genesis_lab.errors import PlannerError, StationError
 from genesis_lab.messages import (
     DocumentMessage,
     ExperimentRequest,
     ManualTrialRequest,
-    StationStatus,
     TrialStatusMessage,
     campaign_control_topic,
     campaign_results_topic,
-    decode_message,
-    decode_worker_message,
     encode_message,
     station_requests_topic,
     station_status_topic,
@@ -39,9 +35,10 @@ from genesis_lab.messages import (
 from genesis_lab.messaging import MqttClient, discard_session
 from genesis_lab.orchestration._acks import Acknowledgements
 from genesis_lab.orchestration._documents import apply_document, document_problem, order_problem
-from genesis_lab.orchestration._prior import PriorResult
+from genesis_lab.orchestration._intake import Intake
+from genesis_lab.orchestration._prior import PriorResult, import_prior
 from genesis_lab.orchestration._provenance import package_versions
-from genesis_lab.orchestration._resume import restore_campaign
+from genesis_lab.orchestration._resume import reopen_campaign, restore_campaign
 from genesis_lab.orchestration._stopping import StopWatch
 from genesis_lab.orchestration._trials import CampaignResult, InFlight, Progress, new_campaign_id
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal
@@ -98,21 +95,13 @@ class CampaignRunner:
         self.presence_timeout_s = presence_timeout_s
         self.poll_s = poll_s
         self.prior_source = prior_source
-        self.rejected_messages = 0
-        #: Rejected messages by reason: malformed, oversized, version, schema, campaign,
-        #: station, unknown-trial, ended-trial, out-of-order, invalid-document, refused.
-        self.rejection_reasons: Counter[str] = Counter()
+        self._intake = Intake(self.campaign_id, self.station_id, spec.trial_timeout_s)
         self.duplicate_documents = 0
         #: Trial statuses received again after the trial ended (a resent copy): dropped.
         self.duplicate_statuses = 0
         #: Requests sent again because no worker accepted them within the lease.
         self.redispatches = 0
         self.resume = resume
-        self._inbox: queue.Queue[DocumentMessage | TrialStatusMessage | ManualTrialRequest] = (
-            queue.Queue()
-        )
-        self._station_online = threading.Event()
-        self._station_mode = "serving"  # or "paused" / "estopped": hold new dispatches
         self._in_flight: dict[str, InFlight] = {}
         self._dispatched: set[str] = set()
         self._stopwatch = StopWatch(spec)
@@ -133,70 +122,25 @@ class CampaignRunner:
         self._last_lease_check = 0.0
 
     # ---------------------------------------------------------------- messages
+    @property
+    def rejected_messages(self) -> int:
+        """Messages refused (each logged with its reason)."""
+        return self._intake.rejected_messages
+
+    @property
+    def rejection_reasons(self) -> Counter[str]:
+        """Refused messages by reason: malformed, oversized, version, schema, campaign,
+        station, unknown-trial, ended-trial, out-of-order, invalid-document, refused."""
+        return self._intake.rejection_reasons
+
     def _refuse(self, reason: str, what: str, *args: object) -> None:
-        """Count a rejected message under ``reason`` and log why (``what % args``)."""
-        self.rejected_messages += 1
-        self.rejection_reasons[reason] += 1
-        log.warning("rejected (%s) " + what, reason, *args)
-
-    def _on_result(self, topic: str, payload: bytes) -> None:
-        try:
-            message = decode_worker_message(payload, topic=topic)
-        except MessageError as exc:
-            self._refuse(exc.reason, "message on %s: %s", topic, exc)
-            return
-        if message.campaign_id != self.campaign_id:
-            self._refuse("campaign", "message for campaign %s on %s", message.campaign_id, topic)
-            return
-        if message.station_id != self.station_id:
-            self._refuse("station", "message from station %s on %s", message.station_id, topic)
-            return
-        self._inbox.put(message)
-
-    def _on_control(self, topic: str, payload: bytes) -> None:
-        try:
-            request = decode_message(payload, ManualTrialRequest, topic=topic)
-        except MessageError as exc:
-            self._refuse(exc.reason, "control message on %s: %s", topic, exc)
-            return
-        if request.campaign_id != self.campaign_id:
-            self._refuse("campaign", "control message for campaign %s", request.campaign_id)
-            return
-        self._inbox.put(request)
-
-    def _on_presence(self, topic: str, payload: bytes) -> None:
-        try:
-            status = decode_message(payload, StationStatus, topic=topic)
-        except MessageError as exc:
-            self._refuse(exc.reason, "station status on %s: %s", topic, exc)
-            return
-        if status.station_id != self.station_id:
-            self._refuse("station", "status of station %s on %s", status.station_id, topic)
-            return
-        if status.state == "online" and status.mode != self._station_mode:
-            log.warning(
-                "station %s is %s%s",
-                self.station_id,
-                status.mode,
-                "; dispatching resumes" if status.mode == "serving" else "; dispatching is held",
-            )
-            self._station_mode = status.mode
-        if status.state == "online":
-            self._station_online.set()
-        elif self._station_online.is_set():
-            self._station_online.clear()
-            log.warning(
-                "station %s went offline; trials in flight are abandoned after "
-                "trial_timeout_s=%g s unless its worker comes back",
-                self.station_id,
-                self.spec.trial_timeout_s,
-            )
+        self._intake.refuse(reason, what, *args)
 
     # -------------------------------------------------------------------- loop
     def run(self) -> CampaignResult:
         """Run (or resume) the campaign to its end and return how it ended."""
         if self.resume:
-            self._reopen()
+            reopen_campaign(self.record, self.campaign_id)
         else:
             self.record.create_campaign(
                 self.campaign_id,
@@ -212,9 +156,11 @@ class CampaignRunner:
             else:
                 self._import_prior()
             # Registered before connecting: the session may hold messages for us already.
-            self._client.subscribe(campaign_results_topic(self.campaign_id), self._on_result)
-            self._client.subscribe(station_status_topic(self.station_id), self._on_presence)
-            self._client.subscribe(campaign_control_topic(self.campaign_id), self._on_control)
+            self._client.subscribe(campaign_results_topic(self.campaign_id), self._intake.on_result)
+            self._client.subscribe(station_status_topic(self.station_id), self._intake.on_presence)
+            self._client.subscribe(
+                campaign_control_topic(self.campaign_id), self._intake.on_control
+            )
             self._client.connect()
             self._wait_for_station()
             reason = self._loop()
@@ -237,22 +183,6 @@ class CampaignRunner:
         discard_session(self.broker_url, self._client.client_id)
         return self._result(reason)
 
-    def _reopen(self) -> None:
-        rows = [c for c in self.record.campaigns() if c.campaign_id == self.campaign_id]
-        if not rows:
-            raise RecordError(
-                f"no campaign {self.campaign_id!r} in {self.record.path}",
-                path=str(self.record.path),
-            )
-        if rows[0].status == "completed":
-            raise RecordError(
-                f"campaign {self.campaign_id} in {self.record.path} has completed "
-                f"({rows[0].stop_reason}); there is nothing to resume",
-                path=str(self.record.path),
-            )
-        was = rows[0].status
-        self.record.reopen_campaign(self.campaign_id, detail=f"resumed (it was {was})")
-
     def _restore(self) -> None:
         restored = restore_campaign(self.record, self.campaign_id, self.spec, self.planner)
         self._in_flight = restored.in_flight
@@ -264,7 +194,7 @@ class CampaignRunner:
             self._stopwatch.observe(outcomes)
 
     def _wait_for_station(self) -> None:
-        if not self._station_online.wait(self.presence_timeout_s):
+        if not self._intake.station_online.wait(self.presence_timeout_s):
             raise StationError(
                 f"no worker is serving station {self.station_id!r} on {self.broker_url} "
                 f"(waited {self.presence_timeout_s:.0f} s); start one with "
@@ -282,7 +212,7 @@ class CampaignRunner:
                 self.spec.batch_size - len(self._in_flight),
                 self.spec.budget - len(self._dispatched),
             )
-            held = self._station_mode != "serving"  # paused or e-stopped: nothing new
+            held = self._intake.station_mode != "serving"  # paused or e-stopped: nothing new
             if stop_reason is None and free > 0 and not held:
                 batch = [self._next.popleft() for _ in range(min(free, len(self._next)))]
                 if len(batch) < free:
@@ -301,11 +231,11 @@ class CampaignRunner:
             if time.monotonic() - self._last_lease_check > self.poll_s:
                 self._expire_leases()
             try:
-                message = self._inbox.get_nowait()
+                message = self._intake.inbox.get_nowait()
             except queue.Empty:
                 self._acks.flush()  # caught up: tell the workers what is stored
                 try:
-                    message = self._inbox.get(timeout=self.poll_s)
+                    message = self._intake.inbox.get(timeout=self.poll_s)
                 except queue.Empty:
                     continue
             if isinstance(message, DocumentMessage):
@@ -317,20 +247,13 @@ class CampaignRunner:
 
     def _import_prior(self) -> None:
         """Tell the planner the results of earlier work, and record them as COMPLETED."""
-        for result in self.prior:
-            try:
-                trial_id = self.planner.observe(result.parameters, result.outcomes, origin="prior")
-            except PlannerError as exc:
-                raise PlannerError(f"prior result on line {result.line}: {exc}") from exc
-            self.record.add_prior_trial(
-                self.campaign_id,
-                trial_id,
-                parameters=result.parameters,
-                outcome=result.outcomes[self.spec.primary_objective.name],
-                outcomes=result.outcomes,
-                source=f"{self.prior_source or 'prior data'}, line {result.line}",
-            )
-            self._stopwatch.observe(result.outcomes)
+        source = self.prior_source or "prior data"
+        primary = self.spec.primary_objective.name
+        imported = import_prior(
+            self.prior, self.planner, self.record, self.campaign_id, source, primary
+        )
+        for outcomes in imported:
+            self._stopwatch.observe(outcomes)
 
     def _accept_manual(self, request: ManualTrialRequest) -> None:
         """An operator's own experiment: validated by the planner, run before new proposals."""
@@ -554,7 +477,7 @@ class CampaignRunner:
                     reason=f"no worker accepted it within lease.accept_s={lease.accept_s:g} s"
                     + (f" after {trial.redispatches} re-sends" if trial.redispatches else ""),
                 )
-            elif self._station_online.is_set():
+            elif self._intake.station_online.is_set():
                 trial.redispatches += 1
                 self.redispatches += 1
                 trial.lease_from = now
@@ -592,17 +515,6 @@ class CampaignRunner:
                 )
 
     def _result(self, reason: str) -> CampaignResult:
-        states: dict[str, int] = {}
-        for row in self.record.trials(self.campaign_id):
-            states[row.state.value] = states.get(row.state.value, 0) + 1
-        best = self.planner.best
-        return CampaignResult(
-            campaign_id=self.campaign_id,
-            record_path=str(self.record.path),
-            states=states,
-            best_trial=best[0] if best else None,
-            best_parameters=dict(best[1]) if best else None,
-            best_value=best[2] if best else None,
-            stop_reason=reason,
-            rejected_messages=self.rejected_messages,
+        return CampaignResult.of(
+            self.record, self.campaign_id, self.planner.best, reason, self.rejected_messages
         )

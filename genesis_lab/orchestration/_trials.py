@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from genesis_lab.messages import TrialStatusMessage
 from genesis_lab.planning import ParameterValue, Proposal
-from genesis_lab.store import TrialState
+from genesis_lab.store import CampaignRecord, TrialState
 
 __all__ = ["CampaignResult", "InFlight", "Progress", "new_campaign_id"]
 
@@ -41,6 +41,30 @@ class CampaignResult:
     best_value: float | None
     stop_reason: str
     rejected_messages: int
+
+    @classmethod
+    def of(
+        cls,
+        record: CampaignRecord,
+        campaign_id: str,
+        best: tuple[str, dict[str, ParameterValue], float] | None,
+        stop_reason: str,
+        rejected_messages: int,
+    ) -> CampaignResult:
+        """How campaign ``campaign_id`` ended, its trials counted by state from ``record``."""
+        states: dict[str, int] = {}
+        for row in record.trials(campaign_id):
+            states[row.state.value] = states.get(row.state.value, 0) + 1
+        return cls(
+            campaign_id=campaign_id,
+            record_path=str(record.path),
+            states=states,
+            best_trial=best[0] if best else None,
+            best_parameters=dict(best[1]) if best else None,
+            best_value=best[2] if best else None,
+            stop_reason=stop_reason,
+            rejected_messages=rejected_messages,
+        )
 
 
 @dataclass

@@ -78,13 +78,13 @@ class Harness:
         """What paho's thread and then the loop's thread do with one results message."""
         runner = self.runner
         if topic == self.control:
-            runner._on_control(topic, payload)
+            runner._intake.on_control(topic, payload)
         elif topic == self.presence:
-            runner._on_presence(topic, payload)
+            runner._intake.on_presence(topic, payload)
         else:
-            runner._on_result(topic or self.results, payload)
-        while not runner._inbox.empty():
-            message = runner._inbox.get_nowait()
+            runner._intake.on_result(topic or self.results, payload)
+        while not runner._intake.inbox.empty():
+            message = runner._intake.inbox.get_nowait()
             if isinstance(message, DocumentMessage):
                 runner._ingest_document(message)
             elif isinstance(message, TrialStatusMessage):
@@ -150,7 +150,7 @@ def refused_once(harness: Harness, payload: bytes, reason: str, topic: str | Non
     harness.deliver(payload, topic)
     assert runner.rejected_messages == before + 1
     assert runner.rejection_reasons[reason] == by_reason + 1, dict(runner.rejection_reasons)
-    assert runner._inbox.empty()
+    assert runner._intake.inbox.empty()
 
 
 # -- payload strategies -----------------------------------------------------------------
@@ -390,9 +390,9 @@ def test_control_and_presence_recover(harness: Harness) -> None:
     refused_once(harness, b"\xff", "malformed", harness.presence)
     other = StationStatus(station_id="other-station", state="online")
     refused_once(harness, encode_message(other), "station", harness.presence)
-    assert not harness.runner._station_online.is_set()
+    assert not harness.runner._intake.station_online.is_set()
     harness.deliver(encode_message(status), harness.presence)
-    assert harness.runner._station_online.is_set()
+    assert harness.runner._intake.station_online.is_set()
     manual = ManualTrialRequest(
         campaign_id=harness.runner.campaign_id,
         parameters={"cyan": 1.0, "magenta": 2.0, "yellow": 3.0},

@@ -1,0 +1,102 @@
+"""The campaign loop's intake: what paho's network thread does with incoming messages.
+
+Each message is decoded and checked against the campaign and its station; a bad one is
+refused with a counted, logged reason, a good one queued for the loop's thread. The
+station's retained status says whether its worker is alive and whether it serves.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+
+from genesis_lab.errors import MessageError
+from genesis_lab.messages import (
+    DocumentMessage,
+    ManualTrialRequest,
+    StationStatus,
+    TrialStatusMessage,
+    decode_message,
+    decode_worker_message,
+)
+
+__all__ = ["Intake"]
+
+log = logging.getLogger(__name__)
+
+Incoming = DocumentMessage | TrialStatusMessage | ManualTrialRequest
+
+
+class Intake:
+    """Checks and queues the messages of campaign ``campaign_id`` on ``station_id``."""
+
+    def __init__(self, campaign_id: str, station_id: str, trial_timeout_s: float) -> None:
+        self.campaign_id = campaign_id
+        self.station_id = station_id
+        self.trial_timeout_s = trial_timeout_s
+        self.rejected_messages = 0
+        self.rejection_reasons: Counter[str] = Counter()
+        self.inbox: queue.Queue[Incoming] = queue.Queue()
+        self.station_online = threading.Event()
+        self.station_mode = "serving"  # or "paused" / "estopped": hold new dispatches
+
+    def refuse(self, reason: str, what: str, *args: object) -> None:
+        """Count a rejected message under ``reason`` and log why (``what % args``)."""
+        self.rejected_messages += 1
+        self.rejection_reasons[reason] += 1
+        log.warning("rejected (%s) " + what, reason, *args)
+
+    def on_result(self, topic: str, payload: bytes) -> None:
+        try:
+            message = decode_worker_message(payload, topic=topic)
+        except MessageError as exc:
+            self.refuse(exc.reason, "message on %s: %s", topic, exc)
+            return
+        if message.campaign_id != self.campaign_id:
+            self.refuse("campaign", "message for campaign %s on %s", message.campaign_id, topic)
+            return
+        if message.station_id != self.station_id:
+            self.refuse("station", "message from station %s on %s", message.station_id, topic)
+            return
+        self.inbox.put(message)
+
+    def on_control(self, topic: str, payload: bytes) -> None:
+        try:
+            request = decode_message(payload, ManualTrialRequest, topic=topic)
+        except MessageError as exc:
+            self.refuse(exc.reason, "control message on %s: %s", topic, exc)
+            return
+        if request.campaign_id != self.campaign_id:
+            self.refuse("campaign", "control message for campaign %s", request.campaign_id)
+            return
+        self.inbox.put(request)
+
+    def on_presence(self, topic: str, payload: bytes) -> None:
+        try:
+            status = decode_message(payload, StationStatus, topic=topic)
+        except MessageError as exc:
+            self.refuse(exc.reason, "station status on %s: %s", topic, exc)
+            return
+        if status.station_id != self.station_id:
+            self.refuse("station", "status of station %s on %s", status.station_id, topic)
+            return
+        if status.state == "online" and status.mode != self.station_mode:
+            log.warning(
+                "station %s is %s%s",
+                self.station_id,
+                status.mode,
+                "; dispatching resumes" if status.mode == "serving" else "; dispatching is held",
+            )
+            self.station_mode = status.mode
+        if status.state == "online":
+            self.station_online.set()
+        elif self.station_online.is_set():
+            self.station_online.clear()
+            log.warning(
+                "station %s went offline; trials in flight are abandoned after "
+                "trial_timeout_s=%g s unless its worker comes back",
+                self.station_id,
+                self.trial_timeout_s,
+            )
