@@ -115,6 +115,10 @@ class PrivateMosquitto:
         self.kill()
         self.start()
 
+    def log_text(self) -> str:
+        """What the broker logged so far (all its runs)."""
+        return self._log_path.read_text(errors="replace")
+
 
 @pytest.fixture
 def unused_port() -> int:

@@ -395,6 +395,13 @@ def worker(
             "$XDG_STATE_HOME/genesis-lab, else ~/.local/state/genesis-lab."
         ),
     ] = None,
+    ack_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds to wait for the orchestrator's acknowledgement of a result before "
+            "sending it again (then twice as long each time, at most 300 s)."
+        ),
+    ] = 5.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
     """Serve one instrument station: run the experiments an orchestrator sends, until Ctrl-C.
@@ -428,7 +435,7 @@ def worker(
     previous = signal.signal(signal.SIGTERM, _on_signal)
     try:
         outbox_path = outbox or default_outbox(ref.station_id)
-        with local_worker(ref, broker, outbox=outbox_path) as serving:
+        with local_worker(ref, broker, outbox=outbox_path, ack_timeout_s=ack_timeout) as serving:
             out.print(
                 f"worker for station {ref.station_id!r} ({ref.plugin}) serving on "
                 f"{broker} (outbox {outbox_path}); Ctrl-C to stop",

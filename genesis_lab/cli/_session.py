@@ -42,7 +42,11 @@ def broker_session(broker: str) -> Iterator[str]:
 
 @contextmanager
 def local_worker(
-    station: StationRef, broker_url: str, *, outbox: Path | None = None
+    station: StationRef,
+    broker_url: str,
+    *,
+    outbox: Path | None = None,
+    ack_timeout_s: float = 5.0,
 ) -> Iterator[Worker]:
     """Build the station's devices and serve them from a worker in this process, keeping
     its outbox and journal in the file ``outbox`` (in memory if None)."""
@@ -50,7 +54,12 @@ def local_worker(
         devices = build_station(station)
         stack.callback(devices.close)
         worker = Worker(
-            devices, station.station_id, broker_url, plugin=station.plugin, outbox=outbox
+            devices,
+            station.station_id,
+            broker_url,
+            plugin=station.plugin,
+            outbox=outbox,
+            ack_timeout_s=ack_timeout_s,
         )
         worker.start()
         stack.callback(worker.stop)

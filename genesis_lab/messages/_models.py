@@ -71,6 +71,9 @@ class ExperimentRequest(_Message):
     readings: list[str] = Field(
         default_factory=list, description="Data keys the orchestrator needs from the events."
     )
+    replicates: int = Field(
+        default=1, ge=1, le=10_000, description="Measurements (events) taken at the setpoints."
+    )
     expires_at: float | None = Field(
         default=None,
         description="Unix time (orchestrator's clock) after which a worker must not accept "

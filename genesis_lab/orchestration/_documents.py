@@ -32,8 +32,9 @@ def order_problem(message: DocumentMessage, trial: InFlight | None) -> str | Non
     """Why ``message`` cannot be a document of ``trial``'s run in the order received, if so.
 
     A trial that has ended has no order left to check (a late copy is stored or dropped as a
-    duplicate by uid). In flight: the start comes first and once, nothing after the stop,
-    and the stop names the run's start.
+    duplicate by uid). In flight: the start comes first and once, the stop names the run's
+    start, and after the stop only what it says is missing may come (a document the broker
+    dropped and the worker sent again): no event beyond its ``num_events``.
     """
     if trial is None:
         return None
@@ -44,8 +45,10 @@ def order_problem(message: DocumentMessage, trial: InFlight | None) -> str | Non
         return None
     if trial.run_uid is None:
         return f"{name} document before the run's start document"
-    if trial.stop_seen and name != "stop":
-        return f"{name} document after the run's stop document"
+    if trial.stop_seen and name == "event" and trial.events_stored >= trial.events_expected:
+        return f"event document beyond the stop's num_events ({trial.events_expected})"
+    if trial.stop_seen and name == "start":
+        return "start document after the run's stop document"
     if name == "stop" and doc.get("run_start") != trial.run_uid:
         return f"stop document of run {doc.get('run_start')}, not of run {trial.run_uid}"
     return None
@@ -55,14 +58,23 @@ def apply_document(
     trial: InFlight, name: str, doc: Mapping[str, Any], readings: Mapping[str, str]
 ) -> None:
     """What a stored document of ``trial``'s run tells: the run's uid (start), the values of
-    ``readings`` (objective name -> data key) in an event, that the run ended (stop)."""
+    ``readings`` (objective name -> data key) in an event (their mean over the run's events:
+    replicate measurements), that the run ended and how many events it had (stop). Call
+    once per stored document."""
+    trial.documents_stored += 1
     if name == "start":
         trial.run_uid = str(doc.get("uid"))
     elif name == "event":
+        trial.events_stored += 1
         data = doc.get("data", {})
         for objective, reading in readings.items():
             value = data.get(reading)
             if isinstance(value, int | float) and not isinstance(value, bool):
-                trial.outcomes[objective] = float(value)
+                count = trial.readings_seen.get(objective, 0) + 1
+                mean = trial.outcomes.get(objective, 0.0)
+                trial.outcomes[objective] = mean + (float(value) - mean) / count
+                trial.readings_seen[objective] = count
     elif name == "stop":
         trial.stop_seen = True
+        counts = doc.get("num_events") or {}
+        trial.events_expected = sum(n for n in counts.values() if isinstance(n, int))

@@ -308,6 +308,7 @@ class CampaignRunner:
             setpoints=setpoints,
             parameters=proposal.parameters,
             readings=list(self.spec.readings.values()),
+            replicates=self.spec.replicates,
             expires_at=time.time() + self.spec.lease.accept_s,
         )
         # Not waiting for the broker: with the connection down paho keeps it and sends it
@@ -346,7 +347,7 @@ class CampaignRunner:
         apply_document(trial, message.name, message.doc, self.spec.readings)
         if message.name == "start":
             self._mark_running(message.trial_id, trial)
-        elif message.name == "stop" and trial.worker_done is not None:
+        elif trial.run_whole():
             self._finish(message.trial_id, trial)
 
     def _ingest_status(self, message: TrialStatusMessage) -> None:
@@ -373,7 +374,7 @@ class CampaignRunner:
             self._mark_running(message.trial_id, trial)
         elif message.state == "completed":
             trial.worker_done = message
-            if trial.stop_seen:
+            if trial.run_whole():
                 self._finish(message.trial_id, trial)
         else:
             trial.worker_done = message

@@ -77,7 +77,24 @@ class InFlight:
     accepted: bool = False  # a worker journalled the request and said so
     lease_from: float = 0.0  # when the accept lease started (the last send)
     redispatches: int = 0
-    outcomes: dict[str, float] = field(default_factory=dict)
+    outcomes: dict[str, float] = field(default_factory=dict)  # mean of the events' values
+    readings_seen: dict[str, int] = field(default_factory=dict)  # events that carried each
     run_uid: str | None = None
     stop_seen: bool = False
+    events_expected: int = 0  # the stop document's num_events, all streams
+    events_stored: int = 0
+    documents_stored: int = 0
+
+    def run_whole(self) -> bool:
+        """Whether the worker said the run completed and every document of it is stored:
+        the stop, as many events as it counts, as many documents as the worker sent."""
+        done = self.worker_done
+        return (
+            done is not None
+            and done.state == "completed"
+            and self.stop_seen
+            and self.events_stored >= self.events_expected
+            and self.documents_stored >= done.documents
+        )
+
     worker_done: TrialStatusMessage | None = None

@@ -232,6 +232,13 @@ class CampaignSpec(StrictModel):
         description="Seconds a dispatched trial may take from dispatch to its result; past "
         "it the trial is abandoned (and its request expires, so no worker starts it later).",
     )
+    replicates: int = Field(
+        default=1,
+        ge=1,
+        le=10_000,
+        description="Measurements taken at each experiment's setpoints (one event each); "
+        "the outcome is their mean.",
+    )
     batch_size: int = Field(
         default=1,
         ge=1,

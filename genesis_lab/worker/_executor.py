@@ -193,6 +193,7 @@ class TrialExecutor:
             md,
             move_timeout_s=self.move_timeout_s,
             tolerance=self.station.envelope.tolerance,
+            replicates=request.replicates,
         )
         try:
             result = self._call(self._guarded(plan), publish)

@@ -3,7 +3,7 @@
 One experiment is one Bluesky run: move every actuator to its setpoint (together, within
 ``move_timeout_s``), check that each actuator with a ``tolerance`` reads back where it was
 sent, then trigger and read the detectors and the actuators in one event of the ``primary``
-stream.
+stream (or ``replicates`` events: repeated measurements at the same setpoints).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def experiment_plan(
     *,
     move_timeout_s: float | None = None,
     tolerance: Mapping[str, float] | None = None,
+    replicates: int = 1,
 ) -> MsgGenerator[str]:
     """Set ``actuators`` to ``setpoints`` (actuator name -> value), then read everything once.
 
@@ -62,7 +63,8 @@ def experiment_plan(
         for name, allowed in (tolerance or {}).items():
             if name in setpoints:
                 yield from _check_readback(name, actuators[name], setpoints[name], allowed)
-        yield from bps.trigger_and_read(readables)
+        for _ in range(replicates):
+            yield from bps.trigger_and_read(readables)
 
     uid = yield from _run()
     return str(uid)
