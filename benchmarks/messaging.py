@@ -20,22 +20,28 @@ from __future__ import annotations
 import argparse
 import json
 import queue
+import shutil
 import socket
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from genesis_lab.errors import MessageError
 from genesis_lab.messages import (
+    DeliveryAck,
     DocumentMessage,
     ExperimentRequest,
     TrialStatusMessage,
     campaign_results_topic,
     decode_worker_message,
     encode_message,
+    station_acks_topic,
     station_requests_topic,
 )
 from genesis_lab.messaging import EmbeddedBroker, MqttClient
@@ -72,6 +78,8 @@ class Orchestrator:
         self.ended: dict[str, str] = {}  # trial id -> terminal state
         self._stopped: set[str] = set()  # trials whose stop document is stored
         self._subscribed: set[str] = set()
+        self._acks: dict[str, list[str]] = {}  # campaign id -> message ids stored
+        self._acks_since = 0.0  # when the oldest of them was stored
 
     def _on_result(self, topic: str, payload: bytes) -> None:
         try:
@@ -123,8 +131,20 @@ class Orchestrator:
                     self.duplicates += 1
                 elif message.name == "stop":
                     self._stopped.add(message.trial_id)
-            elif message.state != "running":
+            elif message.state not in ("accepted", "running"):
                 self.ended[message.trial_id] = message.state
+            if not self._acks:
+                self._acks_since = time.monotonic()
+            self._acks.setdefault(message.campaign_id, []).append(message.message_id)
+            if self.inbox.empty() or time.monotonic() - self._acks_since > 0.5:
+                self.acknowledge()
+
+    def acknowledge(self) -> None:
+        """Tell the worker what is stored, as the campaign runner does (its outbox empties)."""
+        for campaign_id, ids in self._acks.items():
+            ack = DeliveryAck(campaign_id=campaign_id, station_id=self.station_id, message_ids=ids)
+            self.client.publish(station_acks_topic(self.station_id), encode_message(ack))
+        self._acks.clear()
 
     def has_result(self, trial_id: str) -> bool:
         state = self.ended.get(trial_id)
@@ -191,23 +211,31 @@ def bench_broker(spec: CampaignSpec, broker_url: str, trials: int) -> dict[str, 
     ref = spec.station.model_copy(update={"id": station_id})
     spec = spec.model_copy(update={"station": ref})
     station = build_station(ref)
-    worker = Worker(station, station_id, broker_url, plugin=ref.plugin)
-    worker.start()
-    try:
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            CampaignRecord(Path(tmp) / "bench.sqlite") as record,
-        ):
-            orchestrator = Orchestrator(spec, broker_url, record)
-            with orchestrator.client:
-                return {
-                    "broker_url": broker_url,
-                    "latency": latency(orchestrator, trials, spec.trial_timeout_s),
-                    "throughput": throughput(orchestrator, trials, spec.trial_timeout_s),
-                }
-    finally:
-        worker.stop()
-        station.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        # The worker's outbox is a file, as with 'genesis-lab worker': every result is
+        # committed to it before it is published.
+        worker = Worker(
+            station, station_id, broker_url, plugin=ref.plugin, outbox=Path(tmp) / "outbox.sqlite"
+        )
+        worker.start()
+        try:
+            with CampaignRecord(Path(tmp) / "bench.sqlite") as record:
+                orchestrator = Orchestrator(spec, broker_url, record)
+                with orchestrator.client:
+                    result = {
+                        "broker_url": broker_url,
+                        "latency": latency(orchestrator, trials, spec.trial_timeout_s),
+                        "throughput": throughput(orchestrator, trials, spec.trial_timeout_s),
+                    }
+                    deadline = time.monotonic() + 10
+                    while len(worker.outbox) and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                    result["outbox_left"] = len(worker.outbox)
+                    result["resent"] = worker.stats.resent
+                    return result
+        finally:
+            worker.stop()
+            station.close()
 
 
 def listening(url: str) -> bool:
@@ -217,6 +245,32 @@ def listening(url: str) -> bool:
             return True
     except OSError:
         return False
+
+
+@contextmanager
+def private_mosquitto(binary: str) -> Iterator[str]:
+    """A Mosquitto of our own with ``set_tcp_nodelay true`` (its default, false, lets
+    Nagle's algorithm hold a small packet ~40 ms behind the previous one's TCP ACK)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "mosquitto.conf"
+        config.write_text(
+            f"listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
+        )
+        proc = subprocess.Popen(
+            [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            url = f"mqtt://127.0.0.1:{port}"
+            deadline = time.monotonic() + 5
+            while not listening(url) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def instant_spec() -> CampaignSpec:
@@ -235,7 +289,8 @@ def main() -> None:
         "--broker",
         choices=["embedded", "mosquitto", "both"],
         default="both",
-        help="which broker(s) to measure",
+        help="which broker(s) to measure; 'mosquitto' measures the one at --mosquitto-url and "
+        "a private one with set_tcp_nodelay true (if the mosquitto binary is installed)",
     )
     parser.add_argument(
         "--mosquitto-url", default=MOSQUITTO_URL, help="where Mosquitto listens (mqtt://HOST:PORT)"
@@ -261,6 +316,10 @@ def main() -> None:
             reason = f"nothing listens on {args.mosquitto_url}; start Mosquitto to measure it"
             print(f"mosquitto skipped: {reason}")
             brokers["mosquitto"] = {"skipped": reason}
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if Path(binary).exists():
+            with private_mosquitto(binary) as url:
+                brokers["mosquitto-nodelay"] = bench_broker(spec, url, args.trials)
     figures = {
         "brokers": brokers,
         "versions": package_versions(),

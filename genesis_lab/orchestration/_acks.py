@@ -9,6 +9,7 @@ orchestrator drops and acknowledges again.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 
 from genesis_lab.messages import DeliveryAck, encode_message, station_acks_topic
@@ -19,6 +20,7 @@ __all__ = ["Acknowledgements"]
 log = logging.getLogger(__name__)
 
 _MAX_BATCH = 500
+_MAX_WAIT_S = 0.5  # under a steady stream the inbox is seldom empty: flush at least this often
 
 
 class Acknowledgements:
@@ -28,15 +30,21 @@ class Acknowledgements:
         self._client = client
         self._campaign_id = campaign_id
         self._waiting: defaultdict[str, list[str]] = defaultdict(list)
+        self._since = time.monotonic()  # when the oldest waiting id was added
         self.sent = 0
         """How many message ids were acknowledged."""
 
     def add(self, station_id: str, message_id: str) -> None:
-        """Acknowledge ``message_id`` with the next flush (at once if the batch is full)."""
+        """Acknowledge ``message_id`` with the next flush (at once if the batch is full or
+        the oldest waiting acknowledgement has waited ``_MAX_WAIT_S``)."""
+        if not any(self._waiting.values()):
+            self._since = time.monotonic()
         waiting = self._waiting[station_id]
         waiting.append(message_id)
         if len(waiting) >= _MAX_BATCH:
             self._send(station_id)
+        elif time.monotonic() - self._since > _MAX_WAIT_S:
+            self.flush()
 
     def flush(self) -> None:
         """Publish every waiting acknowledgement (QoS 1, without waiting for the broker)."""

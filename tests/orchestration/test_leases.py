@@ -1,0 +1,95 @@
+"""Leases: a request no worker accepts is sent again or abandoned, as the campaign says;
+a trial cut short is run again only when the lease policy says the instrument allows it."""
+
+from __future__ import annotations
+
+import queue
+import uuid
+from pathlib import Path
+
+import pytest
+from test_closed_loop import small_spec, worker_for
+
+from genesis_lab.messages import (
+    ExperimentRequest,
+    StationStatus,
+    decode_message,
+    encode_message,
+    station_requests_topic,
+    station_status_topic,
+)
+from genesis_lab.messaging import MqttClient
+from genesis_lab.orchestration import CampaignRunner
+from genesis_lab.spec import CampaignSpec
+from genesis_lab.store import CampaignRecord, TrialState
+
+
+def _spec(budget: int, **changes: object) -> CampaignSpec:
+    data = small_spec(budget=budget, latency_s=changes.pop("latency_s", 0.0)).model_dump()
+    data.update(changes)
+    return CampaignSpec.model_validate(data)
+
+
+def _run_without_a_worker(
+    spec: CampaignSpec, broker: str, record_path: Path
+) -> tuple[list[ExperimentRequest], list[tuple[str, TrialState, str]]]:
+    """Run ``spec`` against a station that looks online (its retained status) but whose
+    worker never accepts anything; return the requests sent and each trial's ending."""
+    requests: queue.Queue[ExperimentRequest] = queue.Queue()
+    station = spec.station.station_id
+    online = StationStatus(station_id=station, state="online", plugin="colour-bench")
+    with MqttClient(broker, client_id=f"silent-{uuid.uuid4().hex[:8]}") as silent:
+        silent.subscribe(
+            station_requests_topic(station),
+            lambda _t, p: requests.put(decode_message(p, ExperimentRequest)),
+        )
+        silent.publish_and_wait(station_status_topic(station), encode_message(online), retain=True)
+        with CampaignRecord(record_path) as record:
+            runner = CampaignRunner(
+                spec, spec_text="", record=record, broker_url=broker, poll_s=0.05
+            )
+            result = runner.run()
+            endings = [(t.trial_id, t.state, t.reason) for t in record.trials(result.campaign_id)]
+        silent.publish_and_wait(station_status_topic(station), b"", retain=True)
+    return [requests.get_nowait() for _ in range(requests.qsize())], endings
+
+
+def test_unaccepted_requests_are_sent_again_then_abandoned(
+    embedded_broker: str, tmp_path: Path
+) -> None:
+    spec = _spec(2, lease={"accept_s": 0.3, "max_redispatches": 2})
+    sent, endings = _run_without_a_worker(spec, embedded_broker, tmp_path / "r.sqlite")
+    assert [state for _id, state, _reason in endings] == [TrialState.ABANDONED] * 2
+    assert all("no worker accepted it within lease.accept_s=0.3" in r for *_x, r in endings)
+    assert all("after 2 re-sends" in r for *_x, r in endings)
+    by_trial = {trial_id: [r for r in sent if r.trial_id == trial_id] for trial_id, *_ in endings}
+    assert {trial_id: len(copies) for trial_id, copies in by_trial.items()} == {
+        trial_id: 3 for trial_id, *_ in endings
+    }
+    for copies in by_trial.values():  # the same experiment each time, each good for a while
+        assert len({tuple(sorted(c.setpoints.items())) for c in copies}) == 1
+        expiries = [c.expires_at for c in copies]
+        assert all(e is not None for e in expiries) and expiries == sorted(expiries)
+
+
+def test_abandon_policy_gives_up_at_the_first_expiry(embedded_broker: str, tmp_path: Path) -> None:
+    spec = _spec(1, lease={"accept_s": 0.3, "on_expiry": "abandon"})
+    sent, endings = _run_without_a_worker(spec, embedded_broker, tmp_path / "r.sqlite")
+    assert len(sent) == 1
+    [(_trial, state, reason)] = endings
+    assert state is TrialState.ABANDONED and "re-send" not in reason
+
+
+@pytest.mark.slow
+def test_accepted_trials_keep_their_lease_while_they_wait(
+    embedded_broker: str, tmp_path: Path
+) -> None:
+    """A worker that accepts at once but takes longer than accept_s per experiment: no
+    trial is sent again, every one completes."""
+    spec = _spec(4, batch_size=3, lease={"accept_s": 0.3}, latency_s=0.2)
+    with worker_for(spec, embedded_broker) as worker, CampaignRecord(tmp_path / "r.sqlite") as rec:
+        runner = CampaignRunner(spec, spec_text="", record=rec, broker_url=embedded_broker)
+        result = runner.run()
+    assert result.states == {"COMPLETED": 4}
+    assert runner.redispatches == 0
+    assert worker.stats.duplicates == 0

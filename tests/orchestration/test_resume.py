@@ -1,0 +1,116 @@
+"""Resuming a campaign from its record: the planner rebuilt, the budget finished, nothing
+told twice; and 'genesis-lab resume' as an operator meets it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_closed_loop import small_spec, worker_for
+from typer.testing import CliRunner
+
+from genesis_lab.cli import app
+from genesis_lab.errors import RecordError
+from genesis_lab.orchestration import CampaignRunner, PriorResult, Progress
+from genesis_lab.store import CampaignRecord, TrialState
+
+cli = CliRunner()
+
+
+class _Stop(KeyboardInterrupt):
+    """What Ctrl-C raises in the loop's thread."""
+
+
+@pytest.mark.slow
+def test_an_interrupted_campaign_resumes_to_its_budget(
+    embedded_broker: str, tmp_path: Path
+) -> None:
+    spec = small_spec(budget=7)
+    prior = [PriorResult({"cyan": 3.0, "magenta": 6.0, "yellow": 1.0}, {"colour_error": 4.0}, 2)]
+    record_path = tmp_path / "r.sqlite"
+
+    def interrupt_after_three(progress: Progress) -> None:
+        if progress.finished == 3:
+            raise _Stop
+
+    with worker_for(spec, embedded_broker), CampaignRecord(record_path) as record:
+        first = CampaignRunner(
+            spec,
+            spec_text="text as run",
+            record=record,
+            broker_url=embedded_broker,
+            progress=interrupt_after_three,
+            prior=prior,
+        )
+        with pytest.raises(_Stop):
+            first.run()
+        campaign_id = first.campaign_id
+        before = {t.trial_id: t for t in record.trials(campaign_id)}
+        assert record.campaigns()[-1].status == "stopped"
+
+        resumed = CampaignRunner(
+            spec,
+            spec_text="text as run",
+            record=record,
+            broker_url=embedded_broker,
+            campaign_id=campaign_id,
+            resume=True,
+        )
+        result = resumed.run()
+        trials = {t.trial_id: t for t in record.trials(campaign_id)}
+        events = record.campaign_events(campaign_id)
+        restored_observations = len(resumed.planner.observations)  # type: ignore[attr-defined]
+
+    assert result.campaign_id == campaign_id
+    assert events[0][0] == "resumed" and "stopped" in events[0][1]
+    # Earlier trials keep their ids, parameters and results; new ones follow them.
+    for trial_id, old in before.items():
+        assert trials[trial_id].parameters == old.parameters
+        if old.state is TrialState.COMPLETED:
+            assert trials[trial_id].outcomes == old.outcomes
+    dispatched = [t for t in trials.values() if t.origin != "prior"]
+    assert len(dispatched) == spec.budget
+    assert all(t.state is not TrialState.PROPOSED for t in trials.values())
+    completed = [t for t in trials.values() if t.state is TrialState.COMPLETED]
+    # Every completed trial (and the prior one) is known to the planner exactly once.
+    assert restored_observations == len(completed)
+    points = [tuple(sorted(t.parameters.items())) for t in dispatched]
+    assert len(set(points)) == len(points), "a resumed planner re-proposed a point"
+
+
+def test_resume_refuses_a_completed_campaign(embedded_broker: str, tmp_path: Path) -> None:
+    spec = small_spec(budget=2)
+    record_path = tmp_path / "r.sqlite"
+    with worker_for(spec, embedded_broker), CampaignRecord(record_path) as record:
+        runner = CampaignRunner(spec, spec_text="", record=record, broker_url=embedded_broker)
+        runner.run()
+        again = CampaignRunner(
+            spec,
+            spec_text="",
+            record=record,
+            broker_url=embedded_broker,
+            campaign_id=runner.campaign_id,
+            resume=True,
+        )
+        with pytest.raises(RecordError, match="nothing to resume"):
+            again.run()
+    result = cli.invoke(app, ["resume", str(record_path)])
+    assert result.exit_code == 2
+    assert "completed" in result.output and "nothing to resume" in result.output
+
+
+def test_resume_names_a_missing_record_or_campaign(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["resume", str(tmp_path / "nope.sqlite")])
+    assert result.exit_code == 2 and "no record" in result.output
+    with CampaignRecord(tmp_path / "empty.sqlite"):
+        pass
+    result = cli.invoke(app, ["resume", str(tmp_path / "empty.sqlite"), "--campaign", "x-1"])
+    assert result.exit_code == 2 and "no campaign x-1" in result.output
+
+
+def test_resume_help_explains_itself() -> None:
+    result = cli.invoke(app, ["resume", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "Resume a campaign whose orchestrator stopped" in text
+    assert "--no-local-worker" in text and "--campaign" in text
