@@ -100,6 +100,8 @@ class BayesianPlanner(AskTellPlanner):
         # The last model step's fitted hyperparameters, one per output: the next fits start
         # from them (fit_gp uses them from WARM_FROM_ROWS observations on).
         self._warm_starts: tuple[dict[str, Tensor], ...] = ()
+        # Design points of a resumed campaign's earlier planner (see ``_restored``).
+        self._restored_design: list[dict[str, ParameterValue]] = []
 
     @classmethod
     def from_spec(cls, spec: CampaignSpec) -> BayesianPlanner:
@@ -123,9 +125,12 @@ class BayesianPlanner(AskTellPlanner):
             return self._sobol_batch(q)
         return self._propose_by_model(q)
 
-    def _restored(self, origin: str) -> None:
+    def _restored(self, origin: str, row: dict[str, ParameterValue]) -> None:
         if origin == "sobol":
             self._sobol.fast_forward(1)
+            # With linear constraints a design point took an unknown number of draws, so
+            # fast-forwarding is not exact: the design also skips every restored point.
+            self._restored_design.append(row)
 
     def _draw_sobol(self, k: int) -> Tensor:
         """Next ``k x d`` points of the scrambled Sobol sequence (never repeats), each grid
@@ -143,8 +148,17 @@ class BayesianPlanner(AskTellPlanner):
         return self.space.from_uniform(self._sobol.draw(k, dtype=torch.double))
 
     def _sobol_batch(self, k: int) -> tuple[Tensor, list[str], list[Explanation | None]]:
-        """``k`` Sobol points, their origins, and no explanations (no model chose them)."""
-        return self._draw_sobol(k), ["sobol"] * k, [None] * k
+        """``k`` Sobol points, their origins, and no explanations (no model chose them);
+        none of them a design point restored from an earlier planner of the campaign."""
+        X = self._draw_sobol(k)
+        if self._restored_design:
+            done = self.space.to_unit(self._restored_design)
+            for _ in range(64):
+                fresh = ~(X.unsqueeze(1) - done.unsqueeze(0)).abs().amax(-1).lt(1e-9).any(-1)
+                if bool(fresh.all()):
+                    break
+                X = torch.cat([X[fresh], self._draw_sobol(k - int(fresh.sum()))])
+        return X, ["sobol"] * k, [None] * k
 
     def _training_data(self) -> tuple[Tensor, Tensor]:
         """``train_X: n x d`` (unit cube) and ``train_Y: n x m`` in told order: each

@@ -17,7 +17,7 @@ from genesis_lab.spec import (
 )
 
 from ._trials import AskTellPlanner
-from ._types import Explanation
+from ._types import Explanation, ParameterValue
 
 __all__ = ["RandomPlanner"]
 
@@ -66,7 +66,7 @@ class RandomPlanner(AskTellPlanner):
             X = self._draw(q)
         return X, ["random"] * q, [None] * q
 
-    def _restored(self, origin: str) -> None:
+    def _restored(self, origin: str, row: dict[str, ParameterValue]) -> None:
         if origin == "random":  # move the generator past the draw that made it
             self._generate(1)
 

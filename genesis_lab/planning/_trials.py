@@ -179,12 +179,12 @@ class AskTellPlanner(ABC):
         row = self.space.validate(parameters)
         self._next_trial_id()
         self._pending[trial_id] = row
-        self._restored(origin)
+        self._restored(origin, row)
         return Proposal(trial_id=trial_id, parameters=dict(row), origin=origin)
 
-    def _restored(self, origin: str) -> None:
-        """Hook: a trial of ``origin`` was restored (a planner with a design skips a point).
-        The base planner draws nothing, so it has nothing to skip."""
+    def _restored(self, origin: str, row: dict[str, ParameterValue]) -> None:
+        """Hook: a trial of ``origin`` at ``row`` was restored (a planner with a design
+        skips past it). The base planner draws nothing, so it has nothing to skip."""
         return
 
     def observe(

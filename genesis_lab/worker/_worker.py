@@ -168,30 +168,31 @@ class Worker:
         """Connect, announce the station online (retained), and start serving requests.
 
         First takes up what a previous worker of this outbox left: accepted requests that
-        never started are queued to run; a trial that was running is reported abandoned
-        (interrupted), never run again; unacknowledged messages are sent again."""
+        never started are queued to run; a trial that was running is reported interrupted,
+        never run again; unacknowledged messages are sent again. A worker starts once."""
         self._loop = asyncio.new_event_loop()
         self._engine = RunEngine(loop=self._loop, context_managers=[])
         self._trials = TrialExecutor(self.station, self._engine, move_timeout_s=self.move_timeout_s)
         self._stopping.clear()
-        self._take_up_journal()
-        self._executor = threading.Thread(
-            target=self._serve, name=f"genesis-worker-{self.station_id}", daemon=True
-        )
-        self._executor.start()
-        self._resender = threading.Thread(
-            target=self._resend_overdue,
-            name=f"genesis-worker-{self.station_id}-outbox",
-            daemon=True,
-        )
-        self._resender.start()
         try:
+            self._take_up_journal()
             # Registered before connecting, so nothing the session held is dropped.
             self._client.subscribe(station_requests_topic(self.station_id), self._on_request)
             self._client.subscribe(station_control_topic(self.station_id), self._on_control)
             self._client.subscribe(station_control_topic(), self._on_control)
             self._client.subscribe(station_acks_topic(self.station_id), self._on_ack)
             self._client.connect()
+            # Connected first: a run taken up from the journal streams in order.
+            self._executor = threading.Thread(
+                target=self._serve, name=f"genesis-worker-{self.station_id}", daemon=True
+            )
+            self._executor.start()
+            self._resender = threading.Thread(
+                target=self._resend_overdue,
+                name=f"genesis-worker-{self.station_id}-outbox",
+                daemon=True,
+            )
+            self._resender.start()
             self._announce()
         except BaseException:
             self._release()

@@ -156,13 +156,6 @@ def test_a_restored_random_planner_draws_what_the_earlier_one_would_have(batched
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BayesianPlanner._restored fast-forwards the Sobol engine by one point per "
-    "restored trial, but with linear constraints each design point was found by rejection "
-    "sampling over a block of at least 16 Sobol draws; the restored planner draws that "
-    "block again and proposes an already-restored point",
-)
 def test_restoring_sobol_trials_moves_a_constrained_design_past_them() -> None:
     def make() -> BayesianPlanner:
         return BayesianPlanner(

@@ -1,8 +1,9 @@
 """Hostile input on the worker's topics: refused with a logged, counted reason.
 
-The worker's callbacks are fed directly (the worker is never started): its requests topic
-and its station's control topic. Each refusal adds one to ``stats.malformed`` and to its
-reason in ``stats.refusals``; a valid message afterwards is still taken.
+The worker's callbacks are fed directly (the worker is never started): its requests topic,
+its station's control topic and its acknowledgements topic. Each refusal adds one to
+``stats.malformed`` and to its reason in ``stats.refusals``; a valid message afterwards is
+still taken.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from hypothesis import strategies as st
 
 from genesis_lab.messages import (
     MAX_MESSAGE_BYTES,
+    DeliveryAck,
     ExperimentRequest,
     StationControl,
     encode_message,
+    station_acks_topic,
     station_control_topic,
     station_requests_topic,
 )
@@ -44,13 +47,17 @@ VALID_REQUEST = ExperimentRequest(
     parameters={"cyan": 1.0},
 )
 VALID_CONTROL = StationControl(command="pause", station_id=STATION)
+ACKS = station_acks_topic(STATION)
+VALID_ACK = DeliveryAck(campaign_id="c1", station_id=STATION, message_ids=["m1"])
 
 
 @pytest.fixture
 def worker() -> Iterator[Worker]:
     station = build_station(StationRef(plugin="colour-bench", options={}))
     try:
-        yield Worker(station, STATION, "mqtt://127.0.0.1:1", plugin="colour-bench")
+        worker = Worker(station, STATION, "mqtt://127.0.0.1:1", plugin="colour-bench")
+        yield worker
+        worker.outbox.close()
     finally:
         station.close()
 
@@ -115,6 +122,21 @@ def test_requests_refuse_hostile_input(
         refused_once(worker, "_on_request", REQUESTS, payload, reason)
     assert f"rejected ({reason}) message on {REQUESTS}" in caplog.text
     assert worker._requests.empty()
+
+
+@SETTINGS
+@given(data=st.data())
+def test_acknowledgements_refuse_hostile_input(
+    worker: Worker, data: st.DataObject, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A forged or broken acknowledgement never removes anything from the outbox."""
+    worker.outbox.put("m1", "c1", "t", b"kept", resend_s=60)
+    payload, reason = data.draw(hostile(encode_message(VALID_ACK)))
+    with caplog.at_level(logging.WARNING):
+        refused_once(worker, "_on_ack", ACKS, payload, reason)
+    assert f"rejected ({reason}) acknowledgement on {ACKS}" in caplog.text
+    assert len(worker.outbox) == 1
+    assert worker.stats.acknowledged == 0
 
 
 @SETTINGS
