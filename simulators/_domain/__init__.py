@@ -1,0 +1,9 @@
+"""Simulated laboratories built from published physical models (issue 6).
+
+:class:`DomainModel` is the contract each domain's model implements (pure computation);
+the station plugin and Ophyd devices that serve any model come from :mod:`._devices`.
+"""
+
+from simulators._domain._model import DomainModel, ExperimentFailed, Reading, Setting, SettingValue
+
+__all__ = ["DomainModel", "ExperimentFailed", "Reading", "Setting", "SettingValue"]
