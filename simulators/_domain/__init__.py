@@ -4,6 +4,24 @@
 the station plugin and Ophyd devices that serve any model come from :mod:`._devices`.
 """
 
+from simulators._domain._devices import (
+    ChoiceSetting,
+    DomainOptions,
+    DomainPlugin,
+    ModelDetector,
+    NumericSetting,
+)
 from simulators._domain._model import DomainModel, ExperimentFailed, Reading, Setting, SettingValue
 
-__all__ = ["DomainModel", "ExperimentFailed", "Reading", "Setting", "SettingValue"]
+__all__ = [
+    "ChoiceSetting",
+    "DomainModel",
+    "DomainOptions",
+    "DomainPlugin",
+    "ExperimentFailed",
+    "ModelDetector",
+    "NumericSetting",
+    "Reading",
+    "Setting",
+    "SettingValue",
+]
