@@ -12,6 +12,7 @@ from simulators._domain._devices import (
     NumericSetting,
 )
 from simulators._domain._model import DomainModel, ExperimentFailed, Reading, Setting, SettingValue
+from simulators._domain._offline import OfflineTrial, run_offline_campaign
 
 __all__ = [
     "ChoiceSetting",
@@ -21,7 +22,9 @@ __all__ = [
     "ExperimentFailed",
     "ModelDetector",
     "NumericSetting",
+    "OfflineTrial",
     "Reading",
     "Setting",
     "SettingValue",
+    "run_offline_campaign",
 ]
