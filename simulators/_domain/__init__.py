@@ -11,11 +11,13 @@ from simulators._domain._devices import (
     ModelDetector,
     NumericSetting,
 )
+from simulators._domain._drivers import DetectorDriver, SettingDriver
 from simulators._domain._model import DomainModel, ExperimentFailed, Reading, Setting, SettingValue
 from simulators._domain._offline import OfflineTrial, run_offline_campaign
 
 __all__ = [
     "ChoiceSetting",
+    "DetectorDriver",
     "DomainModel",
     "DomainOptions",
     "DomainPlugin",
@@ -25,6 +27,7 @@ __all__ = [
     "OfflineTrial",
     "Reading",
     "Setting",
+    "SettingDriver",
     "SettingValue",
     "run_offline_campaign",
 ]

@@ -13,13 +13,16 @@ from bluesky import RunEngine
 from bluesky.utils import FailedStatus
 from ophyd.utils.errors import LimitError
 
+from genesis_lab.conformance import Outcome, run_conformance
 from genesis_lab.station import Station
 from simulators._domain import (
+    DetectorDriver,
     DomainModel,
     DomainPlugin,
     ExperimentFailed,
     Reading,
     Setting,
+    SettingDriver,
     SettingValue,
 )
 
@@ -122,3 +125,11 @@ def test_noise_comes_from_the_seed() -> None:
         readings.append(detector.read()["toy_y"]["value"])
         built.close()
     assert readings[0] == readings[1] != pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("driver", [SettingDriver(Toy, "toy x"), DetectorDriver(Toy, "toy")])
+def test_the_devices_pass_the_conformance_kit(driver: SettingDriver | DetectorDriver) -> None:
+    report = run_conformance(driver)
+    failed = [r for r in report.results if r.outcome is Outcome.FAIL]
+    assert not failed, failed
+    assert sum(r.outcome is Outcome.PASS for r in report.results) >= 5
