@@ -163,6 +163,14 @@ def private_mosquitto(tmp_path: Path) -> Iterator[PrivateMosquitto]:
         broker.kill()
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what exists once every test module is imported (torch, botorch, bluesky...):
+    the collection after each test then scans only what tests made, in microseconds
+    instead of about half a second, and still finds every object a test left unclosed."""
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(autouse=True)
 def no_unclosed_resources() -> Iterator[None]:
     """Collect garbage after each test, so an unclosed socket or file fails *that* test.
