@@ -34,11 +34,13 @@ from simulators.cvd_film._model import (
     critical_silane_pressure_torr,
     edge_temperature_drop_K,
 )
+from simulators.cvd_film._station import DETECTOR_DRIVER, PLUGIN, SETTING_DRIVER
 
 __all__ = [
     "CHANNEL_HEIGHT_CM",
     "CHANNEL_WIDTH_CM",
     "D0_CM2_S",
+    "DETECTOR_DRIVER",
     "DT_REF_K",
     "EA_EV",
     "GN_E_EV",
@@ -54,7 +56,9 @@ __all__ = [
     "N_SI_CM3",
     "OPTIMUM_READINGS",
     "OPTIMUM_SETTINGS",
+    "PLUGIN",
     "P_KNUDSEN_TORR",
+    "SETTING_DRIVER",
     "UNCONSTRAINED_OPTIMUM_READINGS",
     "UNCONSTRAINED_OPTIMUM_SETTINGS",
     "WAFER_LENGTH_CM",

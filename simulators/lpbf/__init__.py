@@ -29,17 +29,21 @@ from simulators.lpbf._model import (
     overlap_index,
     porosity,
 )
+from simulators.lpbf._station import DETECTOR_DRIVER, PLUGIN, SETTING_DRIVER
 
 __all__ = [
     "ABSORPTIVITY",
     "BEAM_RADIUS_M",
     "BUILD_FAILED",
+    "DETECTOR_DRIVER",
     "E_SWELL_J_MM3",
     "KEYHOLE_THRESHOLD",
     "OPTIMUM_READINGS",
     "OPTIMUM_SETTINGS",
     "PARETO_POINTS",
+    "PLUGIN",
     "REFERENCE_POINT",
+    "SETTING_DRIVER",
     "LpbfModel",
     "build_rate",
     "energy_density",

@@ -22,13 +22,17 @@ from simulators.qubit_rabi._model import (
     READOUT_LOST_RABI_MHZ,
     QubitRabiModel,
 )
+from simulators.qubit_rabi._station import DETECTOR_DRIVER, PLUGIN, SETTING_DRIVER
 
 __all__ = [
     "BEST_FIDELITY_READINGS",
     "BEST_FIDELITY_SETTINGS",
+    "DETECTOR_DRIVER",
     "OPTIMUM_READINGS",
     "OPTIMUM_SETTINGS",
+    "PLUGIN",
     "READOUT_LOST_ENERGY_MHZ2_NS",
     "READOUT_LOST_RABI_MHZ",
+    "SETTING_DRIVER",
     "QubitRabiModel",
 ]

@@ -17,16 +17,20 @@ from simulators.rare_earth_sx._model import (
     RareEarthSX,
     kremser_unextracted,
 )
+from simulators.rare_earth_sx._station import DETECTOR_DRIVER, PLUGIN, SETTING_DRIVER
 
 __all__ = [
     "BETA_ND_PR",
+    "DETECTOR_DRIVER",
     "LOG10_K_ND",
     "LOG10_K_PR",
     "MAX_PURITY_PCT",
     "PARETO_HYPERVOLUME",
     "PARETO_READINGS",
     "PARETO_SETTINGS",
+    "PLUGIN",
     "REFERENCE_POINT",
+    "SETTING_DRIVER",
     "RareEarthSX",
     "kremser_unextracted",
 ]

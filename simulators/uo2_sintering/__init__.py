@@ -38,6 +38,7 @@ from simulators.uo2_sintering._model import (
     grain_growth_time,
     work_of_sintering,
 )
+from simulators.uo2_sintering._station import DETECTOR_DRIVER, PLUGIN, SETTING_DRIVER
 
 __all__ = [
     "ATMOSPHERES",
@@ -49,6 +50,7 @@ __all__ = [
     "D0_UM",
     "DENSITY_NOISE_PCT_TD",
     "DENSITY_WINDOW_PCT_TD",
+    "DETECTOR_DRIVER",
     "GRAIN_NOISE_REL",
     "GREEN_DENSITY_PCT_TD",
     "K0_GRAIN_UM2_PER_H",
@@ -56,10 +58,12 @@ __all__ = [
     "M_CR",
     "OPTIMUM_READINGS",
     "OPTIMUM_SETTINGS",
+    "PLUGIN",
     "QG_OVER_R_K",
     "RHO_MAX_PCT_TD",
     "ROOM_TEMPERATURE_C",
     "R_GAS",
+    "SETTING_DRIVER",
     "T_REF_K",
     "W_PIN_WT_PCT",
     "W_SOL_WT_PCT",

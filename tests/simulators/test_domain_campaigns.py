@@ -32,7 +32,13 @@ RANDOM_SEEDS = range(5)
 #: campaign file -> how much better than random's median the campaign must do: the share of
 #: the gap between random's median and the campaign's own result that may be lost to
 #: numerical differences between machines (so the check cannot flake).
-DOMAINS: dict[str, float] = {}
+DOMAINS: dict[str, float] = {
+    "cvd_uniformity.yaml": 0.3,  # measured: 1.66 % against random's median 3.60 %
+    "lpbf_density.yaml": 0.08,  # hypervolume 285.5 against 243.3
+    "qubit_calibration.yaml": 0.02,  # excited fraction 0.935 against 0.886
+    "ree_separation.yaml": 1.0,  # hypervolume 659 against 115
+    "uo2_sintering.yaml": 0.15,  # grain size 8.72 um against 11.73 um
+}
 
 
 def _model(spec: CampaignSpec) -> DomainModel:
@@ -69,7 +75,7 @@ def score(spec: CampaignSpec, truths: Sequence[dict[str, float] | None]) -> floa
     if not feasible:
         return 0.0
     Y = torch.tensor([[o.sign * t[o.name] for o in objectives] for t in feasible])
-    better = Y[(Y > ref).all(dim=-1)]
+    better = Y[(ref < Y).all(dim=-1)]
     return float(Hypervolume(ref).compute(better.double())) if len(better) else 0.0
 
 
