@@ -33,7 +33,10 @@ with warnings.catch_warnings():
         "ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning
     )
     from botorch.acquisition import AcquisitionFunction
-    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.acquisition.logei import (
+        qLogNoisyExpectedImprovement,
+        qLogProbabilityOfFeasibility,
+    )
     from botorch.acquisition.multi_objective.logei import (
         qLogNoisyExpectedHypervolumeImprovement,
     )
@@ -344,6 +347,20 @@ def _fit_outputs(
     return fits
 
 
+def _none_observed_feasible(train_Y: Tensor, targets: ModelTargets) -> bool:
+    """Whether outcome constraints exist and no row of ``train_Y`` satisfies them all."""
+    if not targets.outcome_bounds:
+        return False
+    holds = torch.ones(train_Y.shape[0], dtype=torch.bool)
+    for j, (low, high) in enumerate(targets.outcome_bounds):
+        column = train_Y[:, targets.n_objectives + j]
+        if low is not None:
+            holds &= column >= low
+        if high is not None:
+            holds &= column <= high
+    return not bool(holds.any())
+
+
 def _acquisition(
     model: Model,
     train_X: Tensor,
@@ -352,8 +369,21 @@ def _acquisition(
     targets: ModelTargets,
     seed: int,
 ) -> AcquisitionFunction:
-    """qLogNEI (one number) or qLogNEHVI (a Pareto front) for ``model``, as ``targets`` says."""
+    """qLogNEI (one number) or qLogNEHVI (a Pareto front) for ``model``, as ``targets`` says.
+
+    While no result yet satisfies every outcome constraint there is no best feasible value
+    to improve on: the step then looks for the feasible region, maximising the probability
+    that the constraints hold (qLogProbabilityOfFeasibility), as BoTorch advises."""
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([MC_SAMPLES]), seed=seed)
+    constraints = targets.constraints()
+    if constraints and _none_observed_feasible(train_Y, targets):
+        return qLogProbabilityOfFeasibility(
+            model=model,
+            constraints=constraints,
+            sampler=sampler,
+            X_pending=X_pending,
+            eta=targets.temperatures(train_Y),
+        )
     if targets.pareto:
         return qLogNoisyExpectedHypervolumeImprovement(
             model=model,

@@ -70,6 +70,24 @@ def test_an_outcome_constraint_steers_the_model_to_the_feasible_optimum() -> Non
     assert float(best[1]["x"]) <= 0.5 and best[2] >= 1.4
 
 
+def test_with_no_feasible_result_yet_the_model_looks_for_the_feasible_region() -> None:
+    """Width = x must be at least 0.9 and the design happened to miss it: the model step
+    maximises the probability of feasibility (no BotorchWarning, which would be an error
+    here) and heads for large x."""
+    wide = OutcomeConstraint(name="width", reading="det_width", min=0.9, units="mm")
+    planner = BayesianPlanner(PLANE, SUM, seed=1, initial_design=4, outcome_constraints=[wide])
+    for x in (0.1, 0.3, 0.5, 0.7):
+        proposal = planner.suggest({"x": x, "y": 0.5})
+        planner.tell(proposal.trial_id, measure(proposal.parameters))
+    reached = []
+    for _ in range(3):
+        (proposal,) = planner.ask()
+        assert proposal.origin == "model"
+        reached.append(float(proposal.parameters["x"]))
+        planner.tell(proposal.trial_id, measure(proposal.parameters))
+    assert max(reached) >= 0.85, reached
+
+
 def test_best_never_reports_a_result_that_breaks_an_outcome_constraint() -> None:
     planner = RandomPlanner(PLANE, SUM, outcome_constraints=[X_AT_MOST_HALF])
     planner.observe({"x": 0.9, "y": 1.0}, {"total": 1.9, "width": 0.9})
