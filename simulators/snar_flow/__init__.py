@@ -25,9 +25,11 @@ from simulators.snar_flow._model import (
     readings_from_outlet,
     salt_solubility,
 )
+from simulators.snar_flow._station import DETECTOR_DRIVER, PLUGIN, SETTING_DRIVER
 
 __all__ = [
     "ACTIVATION_ENERGIES_KJ_PER_MOL",
+    "DETECTOR_DRIVER",
     "K_REF_PER_M_MIN",
     "MAX_STY",
     "MAX_STY_SETTINGS",
@@ -37,8 +39,10 @@ __all__ = [
     "OPTIMUM_READINGS",
     "OPTIMUM_SETTINGS",
     "PARETO_POINTS",
+    "PLUGIN",
     "REFERENCE_POINT",
     "SALT_SOLUBILITY_30C_M",
+    "SETTING_DRIVER",
     "SnarFlowModel",
     "outlet_concentrations",
     "rate_constants",
