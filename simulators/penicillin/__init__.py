@@ -30,11 +30,13 @@ from simulators.penicillin._model import (
     PenicillinModel,
     simulate_batch,
 )
+from simulators.penicillin._station import DETECTOR_DRIVER, PLUGIN, SETTING_DRIVER
 
 __all__ = [
     "BOTORCH_MAX_HV",
     "BOTORCH_REF_POINT",
     "CO2_REL_NOISE",
+    "DETECTOR_DRIVER",
     "END_OVERFULL",
     "END_PRODUCTION_STOPPED",
     "END_RUNNING",
@@ -43,6 +45,8 @@ __all__ = [
     "OPTIMUM_SETTINGS",
     "PARETO_CO2_CAPS",
     "PARETO_POINTS",
+    "PLUGIN",
+    "SETTING_DRIVER",
     "SETTING_NAMES",
     "TITER_REL_NOISE",
     "BatchResult",
