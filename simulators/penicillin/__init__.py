@@ -6,8 +6,10 @@ temperature, glucose, feed rate, feed concentration, pH) give the penicillin tit
 (g/L, maximise), the CO2 evolved (mmol/L, minimise) and the batch time (h, minimise); a
 batch ending within two days is a starved culture (``ExperimentFailed``, mode
 ``culture_failed``). :func:`simulate_batch` runs many batches at once; ``OPTIMUM_SETTINGS``
-and ``OPTIMUM_READINGS`` are the best titer found, ``BOTORCH_REF_POINT`` BoTorch's
-reference point. See ``_model`` for equations, units, sources and simplifications.
+and ``OPTIMUM_READINGS`` are the best titer found (on a razor-thin sliver),
+``ROBUST_OPTIMUM_SETTINGS`` and ``ROBUST_OPTIMUM_READINGS`` the best that survives small
+nudges, ``BOTORCH_REF_POINT`` BoTorch's reference point. See ``_model`` for equations,
+units, sources and simplifications.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from simulators.penicillin._model import (
     OPTIMUM_SETTINGS,
     PARETO_CO2_CAPS,
     PARETO_POINTS,
+    ROBUST_OPTIMUM_READINGS,
+    ROBUST_OPTIMUM_SETTINGS,
     SETTING_NAMES,
     TITER_REL_NOISE,
     BatchResult,
@@ -46,6 +50,8 @@ __all__ = [
     "PARETO_CO2_CAPS",
     "PARETO_POINTS",
     "PLUGIN",
+    "ROBUST_OPTIMUM_READINGS",
+    "ROBUST_OPTIMUM_SETTINGS",
     "SETTING_DRIVER",
     "SETTING_NAMES",
     "TITER_REL_NOISE",

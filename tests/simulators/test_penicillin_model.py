@@ -32,6 +32,8 @@ from simulators.penicillin import (
     OPTIMUM_SETTINGS,
     PARETO_CO2_CAPS,
     PARETO_POINTS,
+    ROBUST_OPTIMUM_READINGS,
+    ROBUST_OPTIMUM_SETTINGS,
     SETTING_NAMES,
     TITER_REL_NOISE,
     PenicillinModel,
@@ -103,7 +105,12 @@ def test_matches_botorch_on_a_sobol_design() -> None:
 
 def test_model_readings_match_botorch_at_feasible_points() -> None:
     model = PenicillinModel()
-    points = [model.defaults(), OPTIMUM_SETTINGS, *(s for s, _ in PARETO_POINTS)]
+    points = [
+        model.defaults(),
+        OPTIMUM_SETTINGS,
+        ROBUST_OPTIMUM_SETTINGS,
+        *(s for s, _ in PARETO_POINTS),
+    ]
     expected = botorch_readings(np.array([as_vector(p) for p in points]))
     for values, (neg_titer, co2, hours) in zip(points, expected, strict=True):
         got = model.evaluate(values)
@@ -295,7 +302,7 @@ def test_optimum_constants_are_consistent() -> None:
     got = model.evaluate(OPTIMUM_SETTINGS)
     for key, value in OPTIMUM_READINGS.items():
         assert got[key] == pytest.approx(value, rel=1e-9)
-    for settings, readings in PARETO_POINTS:
+    for settings, readings in [*PARETO_POINTS, (ROBUST_OPTIMUM_SETTINGS, ROBUST_OPTIMUM_READINGS)]:
         got = model.evaluate(settings)
         for key, value in readings.items():
             assert got[key] == pytest.approx(value, rel=1e-9)
@@ -364,3 +371,15 @@ def test_pareto_points_are_not_dominated_by_a_sample() -> None:
     assert math.isinf(PARETO_CO2_CAPS[0])
     for cap, (_, readings) in zip(PARETO_CO2_CAPS, PARETO_POINTS, strict=True):
         assert readings["co2"] <= cap
+
+
+def test_robust_optimum_holds_and_the_optimum_is_a_sliver() -> None:
+    rng = np.random.default_rng(9)
+    nudges = (HIGH - LOW) * 1e-4 * rng.uniform(-1.0, 1.0, (200, 7))
+    robust = simulate_batch(np.clip(as_vector(ROBUST_OPTIMUM_SETTINGS) + nudges, LOW, HIGH))
+    sliver = simulate_batch(np.clip(as_vector(OPTIMUM_SETTINGS) + nudges, LOW, HIGH))
+    assert robust.titer.min() >= 0.99 * ROBUST_OPTIMUM_READINGS["titer"]
+    assert robust.titer.max() <= ROBUST_OPTIMUM_READINGS["titer"] * (1 + 1e-3)  # a plateau
+    assert np.all(robust.end == END_SUBSTRATE_SPENT)
+    assert sliver.titer.min() < 0.5 * OPTIMUM_READINGS["titer"]
+    assert ROBUST_OPTIMUM_READINGS["titer"] < OPTIMUM_READINGS["titer"]
