@@ -108,7 +108,7 @@ def test_orchestrator_killed_and_resumed(
     assert facts.states == {COMPLETED: 6}, facts
     with CampaignRecord(record_path, read_only=True) as record:
         events = record.campaign_events(record.campaigns()[-1].campaign_id)
-    assert [e for e, _detail, _at in events] == ["resumed"]
+    assert [e.event for e in events] == ["started", "resumed", "completed"]
 
 
 def test_proxy_drops_and_stalls_connections(private_mosquitto, tmp_path: Path) -> None:

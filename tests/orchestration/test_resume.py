@@ -62,7 +62,8 @@ def test_an_interrupted_campaign_resumes_to_its_budget(
         restored_observations = len(resumed.planner.observations)  # type: ignore[attr-defined]
 
     assert result.campaign_id == campaign_id
-    assert events[0][0] == "resumed" and "stopped" in events[0][1]
+    resumed_event = next(e for e in events if e.event == "resumed")
+    assert "stopped" in resumed_event.detail
     # Earlier trials keep their ids, parameters and results; new ones follow them.
     for trial_id, old in before.items():
         assert trials[trial_id].parameters == old.parameters
