@@ -28,6 +28,7 @@ from genesis_lab.cli._render import (
     trial_report,
     trial_table,
 )
+from genesis_lab.cli._review import replay, verify
 from genesis_lab.cli._session import broker_session, default_outbox, local_worker
 from genesis_lab.errors import (
     CampaignFileError,
@@ -66,6 +67,8 @@ app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 app.command()(estop)
 app.command()(pause)
+app.command()(verify)
+app.command()(replay)
 app.add_typer(devices_app, name="devices")
 
 out = Console()

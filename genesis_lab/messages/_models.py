@@ -181,6 +181,12 @@ class StationStatus(_Message):
     plugin: str = ""
     actuators: list[str] = Field(default_factory=list)
     readings: list[str] = Field(default_factory=list)
+    changed_by: str = Field(
+        default="", max_length=200, description="Who made the last change of mode."
+    )
+    change_reason: str = Field(
+        default="", max_length=600, description="The command and reason of that change."
+    )
 
 
 WorkerMessage = Annotated[DocumentMessage | TrialStatusMessage, Field(discriminator="kind")]

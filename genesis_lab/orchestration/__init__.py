@@ -2,6 +2,12 @@
 
 from genesis_lab.orchestration._prior import PriorResult, read_prior_csv
 from genesis_lab.orchestration._provenance import package_versions
+from genesis_lab.orchestration._replay import (
+    DEFAULT_TOLERANCE,
+    Divergence,
+    ReplayResult,
+    replay_decisions,
+)
 from genesis_lab.orchestration._runner import (
     CampaignResult,
     CampaignRunner,
@@ -16,15 +22,19 @@ from genesis_lab.orchestration._summary import (
 )
 
 __all__ = [
+    "DEFAULT_TOLERANCE",
     "CampaignResult",
     "CampaignRunner",
     "CampaignSummary",
+    "Divergence",
     "PriorResult",
     "Progress",
+    "ReplayResult",
     "TrialDetail",
     "new_campaign_id",
     "package_versions",
     "read_prior_csv",
+    "replay_decisions",
     "summarize",
     "trial_detail",
 ]

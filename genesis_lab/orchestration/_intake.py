@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 from collections import Counter
+from dataclasses import dataclass
 
 from genesis_lab.errors import MessageError
 from genesis_lab.messages import (
@@ -22,11 +23,22 @@ from genesis_lab.messages import (
     decode_worker_message,
 )
 
-__all__ = ["Intake"]
+__all__ = ["Intake", "StationModeChange"]
 
 log = logging.getLogger(__name__)
 
-Incoming = DocumentMessage | TrialStatusMessage | ManualTrialRequest
+
+@dataclass(frozen=True)
+class StationModeChange:
+    """The station started serving, paused or was e-stopped: for the record, with who did
+    it (``actor``, as the control message named them) and why."""
+
+    mode: str
+    actor: str
+    detail: str
+
+
+Incoming = DocumentMessage | TrialStatusMessage | ManualTrialRequest | StationModeChange
 
 
 class Intake:
@@ -90,6 +102,7 @@ class Intake:
                 "; dispatching resumes" if status.mode == "serving" else "; dispatching is held",
             )
             self.station_mode = status.mode
+            self.inbox.put(StationModeChange(status.mode, status.changed_by, status.change_reason))
         if status.state == "online":
             self.station_online.set()
         elif self.station_online.is_set():

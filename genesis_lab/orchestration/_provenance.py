@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
 import platform
+import socket
 from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ["RECORDED_PACKAGES", "package_versions"]
+__all__ = ["RECORDED_PACKAGES", "current_actor", "package_versions"]
 
 RECORDED_PACKAGES = (
     "genesis-lab",
@@ -31,3 +33,12 @@ def package_versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def current_actor() -> str:
+    """Who is running this process, for the record: ``user@host``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"

@@ -39,7 +39,7 @@ class RestoredCampaign:
     completed_outcomes: list[dict[str, float]] = field(default_factory=list)
 
 
-def reopen_campaign(record: CampaignRecord, campaign_id: str) -> None:
+def reopen_campaign(record: CampaignRecord, campaign_id: str, *, actor: str = "") -> None:
     """Mark campaign ``campaign_id`` of ``record`` running again; refuse one that completed."""
     rows = [c for c in record.campaigns() if c.campaign_id == campaign_id]
     if not rows:
@@ -50,7 +50,7 @@ def reopen_campaign(record: CampaignRecord, campaign_id: str) -> None:
             "there is nothing to resume",
             path=str(record.path),
         )
-    record.reopen_campaign(campaign_id, detail=f"resumed (it was {rows[0].status})")
+    record.reopen_campaign(campaign_id, detail=f"resumed (it was {rows[0].status})", actor=actor)
 
 
 def restore_campaign(

@@ -34,10 +34,11 @@ from genesis_lab.messages import (
 )
 from genesis_lab.messaging import MqttClient, discard_session
 from genesis_lab.orchestration._acks import Acknowledgements
+from genesis_lab.orchestration._decisions import RecordedPlanner
 from genesis_lab.orchestration._documents import apply_document, document_problem, order_problem
-from genesis_lab.orchestration._intake import Intake
+from genesis_lab.orchestration._intake import Intake, StationModeChange
 from genesis_lab.orchestration._prior import PriorResult, import_prior
-from genesis_lab.orchestration._provenance import package_versions
+from genesis_lab.orchestration._provenance import current_actor, package_versions
 from genesis_lab.orchestration._resume import reopen_campaign, restore_campaign
 from genesis_lab.orchestration._stopping import StopWatch
 from genesis_lab.orchestration._trials import CampaignResult, InFlight, Progress, new_campaign_id
@@ -64,6 +65,10 @@ class CampaignRunner:
     ``resume=True`` continues campaign ``campaign_id`` of ``record`` (it must be there and
     not completed): the planner is rebuilt from the record and the trials in flight are
     taken up again; ``prior`` is then ignored (the record holds it).
+
+    Every call on the planner is written to the record (:class:`RecordedPlanner`), so the
+    decisions can be replayed; ``actor`` (default ``user@host``) is recorded as who started,
+    resumed or interrupted the campaign.
     """
 
     def __init__(
@@ -81,6 +86,7 @@ class CampaignRunner:
         prior: Sequence[PriorResult] = (),
         prior_source: str = "",
         resume: bool = False,
+        actor: str | None = None,
     ) -> None:
         if resume and campaign_id is None:
             raise ValueError("resume=True needs the campaign_id to resume")
@@ -88,8 +94,12 @@ class CampaignRunner:
         self.spec_text = spec_text
         self.record = record
         self.broker_url = broker_url
-        self.planner: Planner = planner or BayesianPlanner.from_spec(spec)
         self.campaign_id = campaign_id or new_campaign_id(spec.name)
+        self.actor = current_actor() if actor is None else actor
+        self._recorded = RecordedPlanner(
+            planner or BayesianPlanner.from_spec(spec), record, self.campaign_id
+        )
+        self.planner: Planner = self._recorded
         self.station_id = spec.station.station_id
         self.progress = progress
         self.presence_timeout_s = presence_timeout_s
@@ -140,7 +150,7 @@ class CampaignRunner:
     def run(self) -> CampaignResult:
         """Run (or resume) the campaign to its end and return how it ended."""
         if self.resume:
-            reopen_campaign(self.record, self.campaign_id)
+            reopen_campaign(self.record, self.campaign_id, actor=self.actor)
         else:
             self.record.create_campaign(
                 self.campaign_id,
@@ -148,7 +158,9 @@ class CampaignRunner:
                 spec=self.spec.model_dump(mode="json"),
                 spec_text=self.spec_text,
                 versions=package_versions(),
+                actor=self.actor,
             )
+        self._recorded.started()
         self._stopwatch.restart()  # the wall clock counts from the start of the run
         try:
             if self.resume:
@@ -169,7 +181,9 @@ class CampaignRunner:
         except KeyboardInterrupt:
             reason = "stopped by the operator (interrupt)"
             self._abandon_unfinished(reason)
-            self.record.finish_campaign(self.campaign_id, status="stopped", reason=reason)
+            self.record.finish_campaign(
+                self.campaign_id, status="stopped", reason=reason, actor=self.actor
+            )
             raise
         except BaseException as exc:
             reason = f"failed: {type(exc).__name__}: {exc}"
@@ -242,6 +256,10 @@ class CampaignRunner:
                 self._ingest_document(message)
             elif isinstance(message, TrialStatusMessage):
                 self._ingest_status(message)
+            elif isinstance(message, StationModeChange):
+                self.record.add_event(
+                    self.campaign_id, message.mode, detail=message.detail, actor=message.actor
+                )
             else:
                 self._accept_manual(message)
 

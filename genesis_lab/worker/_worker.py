@@ -162,6 +162,7 @@ class Worker:
         self._stopping = threading.Event()
         self._trials: TrialExecutor | None = None
         self._status_lock = threading.Lock()
+        self._mode_change = ("", "")  # who made the last change of mode, and the command
 
     # --------------------------------------------------------------- life cycle
     def start(self) -> None:
@@ -226,6 +227,8 @@ class Worker:
                 station_id=self.station_id,
                 state="online",
                 mode=self.mode,  # type: ignore[arg-type]
+                changed_by=self._mode_change[0],
+                change_reason=self._mode_change[1],
                 plugin=self.plugin,
                 actuators=sorted(self.station.actuators),
                 readings=self.station.readings(),
@@ -319,6 +322,8 @@ class Worker:
         else:
             trials.resume()
         log.warning("station %s: %s%s; now %s", self.station_id, message.command, who, trials.mode)
+        because = f": {message.reason}" if message.reason else ""
+        self._mode_change = (message.requested_by, f"{message.command}{because}")
 
     def _decode(self, payload: bytes, model: type[M], topic: str, what: str) -> M | None:
         """``payload`` as ``model``, or None after counting and logging why ``what`` is

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from genesis_lab.cli import app
 from genesis_lab.errors import RecordError
-from genesis_lab.orchestration import CampaignRunner, PriorResult, Progress
+from genesis_lab.orchestration import CampaignRunner, PriorResult, Progress, replay_decisions
 from genesis_lab.store import CampaignRecord, TrialState
 
 cli = CliRunner()
@@ -59,9 +59,12 @@ def test_an_interrupted_campaign_resumes_to_its_budget(
         result = resumed.run()
         trials = {t.trial_id: t for t in record.trials(campaign_id)}
         events = record.campaign_events(campaign_id)
+        replayed = replay_decisions(record, campaign_id)  # two planners, one after the other
         restored_observations = len(resumed.planner.observations)  # type: ignore[attr-defined]
 
     assert result.campaign_id == campaign_id
+    assert replayed.ok and replayed.proposals == 7, (replayed.divergence, replayed.causes)
+    assert [e.event for e in events] == ["started", "stopped", "resumed", "completed"]
     resumed_event = next(e for e in events if e.event == "resumed")
     assert "stopped" in resumed_event.detail
     # Earlier trials keep their ids, parameters and results; new ones follow them.

@@ -1,0 +1,182 @@
+"""``genesis-lab verify`` and ``replay``: a reviewer's checks of a campaign record.
+
+``verify`` walks the record's hash chain and checks every table against it; ``replay``
+re-runs the planner on the recorded history and checks each proposal. Both exit 0 when the
+record holds up, 1 when it does not (the first problem named), 2 for a bad argument or a
+file that is not a record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from genesis_lab.errors import GenesisLabError
+from genesis_lab.store import CampaignRecord, verify_record
+
+__all__ = ["replay", "verify"]
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT_FAILED_CHECK = 1
+EXIT_BAD_INPUT = 2
+
+RecordPath = Annotated[
+    Path, typer.Argument(help="Campaign record file (SQLite).", show_default=False)
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _open(path: Path) -> CampaignRecord:
+    if not path.is_file():
+        _fail(f"no record at {path}")
+    try:
+        return CampaignRecord(path, read_only=True)
+    except GenesisLabError as exc:
+        _fail(str(exc))
+
+
+def verify(record: RecordPath, as_json: AsJson = False) -> None:
+    """Check that nothing in a campaign record was altered, removed or inserted after it
+    was written: every entry of its hash chain, then every table against the chain.
+
+    Names the first problem (a ledger entry, a trial's field, a document's uid) and exits
+    1 if there is one. Prints the chain's head hash: note it, and a later copy that
+    verifies with the same head is the same record."""
+    with _open(record) as store:
+        try:
+            result = verify_record(store)
+        except GenesisLabError as exc:
+            _fail(str(exc))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "entries": result.entries,
+                    "head": result.head,
+                    "problems": [{"where": p.where, "what": p.what} for p in result.problems],
+                },
+                indent=2,
+            )
+        )
+    elif result.ok:
+        out.print(
+            f"{record}: verified, {result.entries} entries, chain head {result.head}",
+            highlight=False,
+        )
+    else:
+        err.print(
+            f"[bold red]{escape(str(record))}: {len(result.problems)} problem(s); the first:[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for problem in result.problems:
+            err.print(f"  {escape(str(problem))}", highlight=False, soft_wrap=True)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED_CHECK)
+
+
+def replay(
+    record: RecordPath,
+    campaign_id: Annotated[
+        str | None, typer.Option("--campaign", help="Campaign id in the record. Default: latest.")
+    ] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Largest difference between a replayed and a recorded parameter that still "
+            "matches, as a fraction of the parameter's range.",
+        ),
+    ] = 1e-6,
+    as_json: AsJson = False,
+) -> None:
+    """Replay the planner's decisions from a record and check each proposal against it.
+
+    A fresh planner, built from the campaign file as run (same seed and settings), is
+    given the recorded history call by call (each result as the record's trial holds it)
+    and must propose what was recorded, within --tolerance. Names the first proposal that
+    differs and why (different package versions, a different seed, data edited after it
+    was written) and exits 1; exits 0 when every proposal matches."""
+    from genesis_lab.orchestration import replay_decisions  # torch: only when needed
+
+    def progress(done: int, total: int) -> None:
+        if not as_json:
+            err.print(f"replayed ask {done}/{total}", highlight=False)
+
+    with _open(record) as store:
+        try:
+            result = replay_decisions(store, campaign_id, tolerance=tolerance, progress=progress)
+        except GenesisLabError as exc:
+            _fail(str(exc))
+    divergence = result.divergence
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "campaign_id": result.campaign_id,
+                    "asks": result.asks,
+                    "proposals": result.proposals,
+                    "tolerance": result.tolerance,
+                    "largest_difference": result.largest_difference,
+                    "divergence": None
+                    if divergence is None
+                    else {
+                        "ask": divergence.ask,
+                        "trial_id": divergence.trial_id,
+                        "recorded": divergence.recorded,
+                        "replayed": divergence.replayed,
+                        "recorded_origin": divergence.recorded_origin,
+                        "replayed_origin": divergence.replayed_origin,
+                        "difference": str(divergence.difference),
+                    },
+                    "causes": result.causes,
+                },
+                indent=2,
+            )
+        )
+    elif divergence is None:
+        out.print(
+            f"campaign {result.campaign_id}: all {result.proposals} proposals of "
+            f"{result.asks} asks match the record (largest difference "
+            f"{result.largest_difference:.2g} of a parameter's range; tolerance {tolerance:g})",
+            highlight=False,
+        )
+    else:
+        err.print(
+            f"[bold red]campaign {escape(result.campaign_id)}: proposal "
+            f"{escape(divergence.trial_id or '?')} (ask {divergence.ask}) does not match the "
+            f"record[/] after {result.proposals - 1 if divergence.trial_id else result.proposals}"
+            " that did",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if divergence.trial_id:
+            err.print(
+                f"  recorded ({escape(divergence.recorded_origin)}): "
+                f"{escape(str(divergence.recorded))}\n"
+                f"  replayed ({escape(divergence.replayed_origin)}): "
+                f"{escape(str(divergence.replayed))}\n"
+                f"  difference: {divergence.difference:.3g} of a parameter's range "
+                f"(tolerance {tolerance:g})",
+                highlight=False,
+                soft_wrap=True,
+            )
+        err.print("why, as far as the record tells:", highlight=False)
+        for cause in result.causes:
+            err.print(f"  - {escape(cause)}", highlight=False, soft_wrap=True)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED_CHECK)
