@@ -21,6 +21,7 @@ from rich.markup import escape
 from genesis_lab.cli._bench import bench_app
 from genesis_lab.cli._control import estop, pause
 from genesis_lab.cli._devices import devices_app
+from genesis_lab.cli._export import export
 from genesis_lab.cli._render import (
     CampaignProgress,
     format_parameters,
@@ -67,6 +68,7 @@ app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 app.command()(estop)
 app.command()(pause)
+app.command()(export)
 app.command()(verify)
 app.command()(replay)
 app.add_typer(devices_app, name="devices")

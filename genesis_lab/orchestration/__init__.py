@@ -1,5 +1,12 @@
 """Orchestration: the campaign loop, its record, and what it reports."""
 
+from genesis_lab.orchestration._export import (
+    ExportedFile,
+    ExportSummary,
+    InvalidDocument,
+    export_documents,
+    export_trials_csv,
+)
 from genesis_lab.orchestration._prior import PriorResult, read_prior_csv
 from genesis_lab.orchestration._provenance import package_versions
 from genesis_lab.orchestration._replay import (
@@ -27,10 +34,15 @@ __all__ = [
     "CampaignRunner",
     "CampaignSummary",
     "Divergence",
+    "ExportSummary",
+    "ExportedFile",
+    "InvalidDocument",
     "PriorResult",
     "Progress",
     "ReplayResult",
     "TrialDetail",
+    "export_documents",
+    "export_trials_csv",
     "new_campaign_id",
     "package_versions",
     "read_prior_csv",

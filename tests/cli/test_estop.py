@@ -90,7 +90,9 @@ def test_estop_stops_a_slow_pump_within_one_second_and_records_the_trial(
                 assert trials[0].reason == "emergency stop (emergency stop by me: test)"
                 assert loop.is_alive()
 
-                release = cli.invoke(app, ["estop", "--release", "--broker", embedded_broker])
+                release = cli.invoke(
+                    app, ["estop", "--release", "--broker", embedded_broker, "--by", "sam"]
+                )
                 assert release.exit_code == 0, release.output
                 assert "slow-bench: serving (ok)" in release.output
                 assert worker.mode == "serving"
@@ -100,6 +102,12 @@ def test_estop_stops_a_slow_pump_within_one_second_and_records_the_trial(
             states = [t.state for t in record.trials(runner.campaign_id)]
             assert states == [TrialState.ABANDONED] + [TrialState.COMPLETED] * (spec.budget - 1)
             assert worker.stats.abandoned == 1
+            # Who e-stopped the station and who released it, in the campaign's record.
+            events = [
+                (e.event, e.actor, e.detail) for e in record.campaign_events(runner.campaign_id)
+            ]
+            assert ("estopped", "me", "estop: test") in events
+            assert ("serving", "sam", "release") in events
     finally:
         station.close()
     assert results and results[0].states == {"ABANDONED": 1, "COMPLETED": spec.budget - 1}
