@@ -272,6 +272,7 @@ def _run_campaign(
                         result = runner.run()
                 else:
                     result = runner.run()
+            entries, head = store.chain_head()
     except KeyboardInterrupt:
         err.print(
             f"interrupted; the record so far is in {record_path} "
@@ -292,6 +293,12 @@ def _run_campaign(
     else:
         out.print("best: no experiment completed", highlight=False)
     out.print(f"record: {result.record_path}", highlight=False)
+    out.print(
+        f"record chain head: {head} ({entries} entries); note it, and check the record with "
+        f"'genesis-lab verify {result.record_path}'",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 # -------------------------------------------------------------------- resume

@@ -75,6 +75,7 @@ def verify(record: RecordPath, as_json: AsJson = False) -> None:
         out.print(
             f"{record}: verified, {result.entries} entries, chain head {result.head}",
             highlight=False,
+            soft_wrap=True,
         )
     else:
         err.print(
@@ -154,6 +155,7 @@ def replay(
             f"{result.asks} asks match the record (largest difference "
             f"{result.largest_difference:.2g} of a parameter's range; tolerance {tolerance:g})",
             highlight=False,
+            soft_wrap=True,
         )
     else:
         err.print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -138,6 +139,10 @@ def test_run_on_embedded_broker_then_show(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "best: colour_error=" in result.output and f"record: {record}" in result.output
+    head = re.search(r"record chain head: ([0-9a-f]{64}) \((\d+) entries\)", result.output)
+    assert head is not None, result.output
+    verified = cli.invoke(app, ["verify", str(record)])
+    assert f"verified, {head[2]} entries, chain head {head[1]}" in verified.output
     shown = cli.invoke(app, ["show", str(record), "--json"])
     data = json.loads(shown.output)
     assert [t["state"] for t in data["trials"]] == ["COMPLETED"] * 4
