@@ -1,5 +1,14 @@
 """Orchestration: the campaign loop, its record, and what it reports."""
 
+from genesis_lab.orchestration._against import (
+    CampaignSide,
+    OutcomeStats,
+    ReplayComparison,
+    TrialPair,
+    compare_campaigns,
+    replay_spec,
+    replay_station,
+)
 from genesis_lab.orchestration._export import (
     ExportedFile,
     ExportSummary,
@@ -21,6 +30,13 @@ from genesis_lab.orchestration._runner import (
     Progress,
     new_campaign_id,
 )
+from genesis_lab.orchestration._scripted import (
+    REPLAY_ORIGIN,
+    ReplayScript,
+    ScriptedPlanner,
+    ScriptedTrial,
+    replay_script,
+)
 from genesis_lab.orchestration._summary import (
     CampaignSummary,
     TrialDetail,
@@ -30,23 +46,35 @@ from genesis_lab.orchestration._summary import (
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "REPLAY_ORIGIN",
     "CampaignResult",
     "CampaignRunner",
+    "CampaignSide",
     "CampaignSummary",
     "Divergence",
     "ExportSummary",
     "ExportedFile",
     "InvalidDocument",
+    "OutcomeStats",
     "PriorResult",
     "Progress",
+    "ReplayComparison",
     "ReplayResult",
+    "ReplayScript",
+    "ScriptedPlanner",
+    "ScriptedTrial",
     "TrialDetail",
+    "TrialPair",
+    "compare_campaigns",
     "export_documents",
     "export_trials_csv",
     "new_campaign_id",
     "package_versions",
     "read_prior_csv",
     "replay_decisions",
+    "replay_script",
+    "replay_spec",
+    "replay_station",
     "summarize",
     "trial_detail",
 ]
