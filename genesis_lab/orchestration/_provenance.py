@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import platform
 import socket
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, distributions, version
 
 __all__ = ["RECORDED_PACKAGES", "current_actor", "package_versions"]
 
@@ -25,13 +25,21 @@ RECORDED_PACKAGES = (
 
 
 def package_versions() -> dict[str, str]:
-    """Installed versions of the packages that decide a campaign's results, and Python's."""
-    versions = {"python": platform.python_version()}
+    """The software that made a record: Python, the platform, the packages that decide a
+    campaign's results (``RECORDED_PACKAGES``) first, then every other installed
+    distribution by name, each at its installed version."""
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
     for name in RECORDED_PACKAGES:
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
             versions[name] = "not installed"
+    others = {}
+    for dist in distributions():
+        name = dist.metadata["Name"]
+        if name and name.lower() not in versions:
+            others[name.lower()] = dist.version
+    versions.update(sorted(others.items()))
     return versions
 
 

@@ -245,12 +245,14 @@ def _causes(
                     f"says {name}={now!r} (a different seed or setting)"
                 )
     installed = package_versions()
-    for name, version in sorted(campaign.versions.items()):
-        if installed.get(name) != version:
-            causes.append(
-                f"{name} {version} made the record, {installed.get(name)} replays it "
-                "(different versions)"
-            )
+    changed = [
+        f"{name} {version} made the record, {installed.get(name, 'nothing')} replays it"
+        for name, version in campaign.versions.items()
+        if installed.get(name) != version
+    ]
+    if changed:  # the packages that decide results come first
+        more = f" (and {len(changed) - 5} more)" if len(changed) > 5 else ""
+        causes.append(f"different versions: {'; '.join(changed[:5])}{more}")
     if not causes:
         causes.append(
             "none found in the record: same versions, settings and data; a different machine "

@@ -285,6 +285,12 @@ class CampaignRunner:
             self._refuse("refused", "manual trial: %s", exc)
             return
         self._next.append((proposal, {"requested_by": request.requested_by or "unknown"}))
+        self.record.add_event(
+            self.campaign_id,
+            "trial-added",
+            detail=f"{proposal.trial_id}: {proposal.parameters}",
+            actor=request.requested_by,
+        )
         log.info("manual trial %s queued: %s", proposal.trial_id, proposal.parameters)
 
     def _queue_retry(self, trial_id: str, trial: InFlight) -> None:

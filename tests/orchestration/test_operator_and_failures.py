@@ -83,7 +83,9 @@ def test_an_operator_trial_is_run_and_learned_from(embedded_broker: str, tmp_pat
         )
         result = runner.run()
         trials = record.trials(result.campaign_id)
+        added = [e for e in record.campaign_events(result.campaign_id) if e.event == "trial-added"]
     assert len(trials) == 5 and result.rejected_messages == 1
+    assert [(e.actor, e.detail.split(":")[0]) for e in added] == [("ada", "t0003")]
     [manual] = [t for t in trials if t.origin == "manual"]
     # sent while t0001 ended, when t0002 was already being proposed; it runs next, as t0003
     assert manual.trial_id == "t0003"

@@ -53,6 +53,9 @@ def test_the_record_says_who_started_the_campaign_and_every_planner_call(recorde
         ("completed", ""),
     ]
     assert events[-1].detail == campaign.stop_reason
+    # The exact software: the packages that decide results first, then every installed one.
+    assert list(campaign.versions)[:4] == ["python", "platform", "genesis-lab", "torch"]
+    assert {"jsonschema", "typer", "scipy"} <= set(campaign.versions)
     calls = _calls(recorded)
     assert calls[0] == {
         "op": "planner",
