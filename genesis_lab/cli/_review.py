@@ -3,7 +3,8 @@
 ``verify`` walks the record's hash chain and checks every table against it; ``replay``
 re-runs the planner on the recorded history and checks each proposal. Both exit 0 when the
 record holds up, 1 when it does not (the first problem named), 2 for a bad argument or a
-file that is not a record.
+file that is not a record. ``replay --against SIMULATOR`` re-runs the recorded experiments
+on a simulated station instead (:mod:`._against`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from genesis_lab.cli._against import replay_against
 from genesis_lab.errors import GenesisLabError
 from genesis_lab.store import CampaignRecord, verify_record
 
@@ -103,14 +105,70 @@ def replay(
         ),
     ] = 1e-6,
     as_json: AsJson = False,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            metavar="SIMULATOR",
+            help="Re-run the recorded experiments on this station plugin (a simulator; "
+            "default options: the record's own when it is the record's plugin) and compare "
+            "recorded with simulated outcomes per trial, instead of replaying decisions.",
+        ),
+    ] = None,
+    closed_loop: Annotated[
+        bool,
+        typer.Option(
+            "--closed-loop",
+            help="With --against: let the planner run afresh (same campaign file and seed) "
+            "on the simulator and compare the two campaigns experiment by experiment.",
+        ),
+    ] = False,
+    replay_record: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="With --against: the replay's own record. Default: next to RECORD, "
+            "<stem>.replay-<simulator>.sqlite (or .closed-loop-).",
+        ),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            metavar="KEY=VALUE",
+            help="With --against: a simulator option (repeatable), e.g. -o seed=3.",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
-    """Replay the planner's decisions from a record and check each proposal against it.
+    """Replay the planner's decisions from a record and check each proposal against it;
+    or, with --against, re-run the recorded experiments on a simulator.
 
-    A fresh planner, built from the campaign file as run (same seed and settings), is
-    given the recorded history call by call (each result as the record's trial holds it)
-    and must propose what was recorded, within --tolerance. Names the first proposal that
-    differs and why (different package versions, a different seed, data edited after it
-    was written) and exits 1; exits 0 when every proposal matches."""
+    Without --against: a fresh planner, built from the campaign file as run (same seed and
+    settings), is given the recorded history call by call (each result as the record's
+    trial holds it) and must propose what was recorded, within --tolerance. Names the first
+    proposal that differs and why (different package versions, a different seed, data
+    edited after it was written) and exits 1; exits 0 when every proposal matches.
+
+    With --against SIMULATOR: the record is only read; the re-run is a campaign of its own
+    in its own record, and a table compares recorded and simulated outcomes per trial with
+    summary statistics (mean and largest difference, RMSE, correlation, state changes)."""
+    if against is not None:
+        raise typer.Exit(
+            replay_against(
+                record,
+                against,
+                campaign_id=campaign_id,
+                closed_loop=closed_loop,
+                out=replay_record,
+                as_json=as_json,
+                verbose=verbose,
+                options=option or [],
+            )
+        )
+    if closed_loop or replay_record is not None or option:
+        _fail("--closed-loop, --out and --option go with --against SIMULATOR")
     from genesis_lab.orchestration import replay_decisions  # torch: only when needed
 
     def progress(done: int, total: int) -> None:

@@ -136,6 +136,11 @@ def _campaign(record: CampaignRecord, campaign_id: str | None) -> CampaignRow:
 def _build(call: Mapping[str, Any], spec: CampaignSpec, result: ReplayResult) -> Any:
     """A fresh planner of the recorded kind, from the campaign file as run."""
     make = _PLANNERS.get(call.get("kind", ""))
+    if call.get("kind") == "ScriptedPlanner":
+        raise RecordError(
+            "this record is a replay against a simulator: its planner only re-ran recorded "
+            "points, so there are no decisions to replay; replay the original record"
+        )
     if make is None:
         raise RecordError(
             f"cannot replay a planner of kind {call.get('kind')!r}; replay knows "
@@ -245,14 +250,14 @@ def _causes(
                     f"says {name}={now!r} (a different seed or setting)"
                 )
     installed = package_versions()
-    changed = [
+    differing = [
         f"{name} {version} made the record, {installed.get(name, 'nothing')} replays it"
         for name, version in campaign.versions.items()
         if installed.get(name) != version
     ]
-    if changed:  # the packages that decide results come first
-        more = f" (and {len(changed) - 5} more)" if len(changed) > 5 else ""
-        causes.append(f"different versions: {'; '.join(changed[:5])}{more}")
+    if differing:  # the packages that decide results come first
+        more = f" (and {len(differing) - 5} more)" if len(differing) > 5 else ""
+        causes.append(f"different versions: {'; '.join(differing[:5])}{more}")
     if not causes:
         causes.append(
             "none found in the record: same versions, settings and data; a different machine "

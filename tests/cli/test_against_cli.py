@@ -7,10 +7,8 @@ import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app
@@ -191,27 +189,22 @@ def test_a_missing_record_or_the_record_as_output_exits_2(
     assert recorded.unchanged()
 
 
-def test_a_command_wired_to_it_exits_with_its_code(recorded: Recorded) -> None:
-    """As 'genesis-lab replay' wires it: the exit code comes through."""
-    replay = typer.Typer()
-
-    @replay.command()
-    def main(
-        record: Path,
-        against: Annotated[str, typer.Option()],
-        as_json: Annotated[bool, typer.Option("--json")] = False,
-    ) -> None:
-        raise typer.Exit(
-            replay_against(
-                record,
-                against,
-                campaign_id=None,
-                closed_loop=False,
-                out=None,
-                as_json=as_json,
-                verbose=False,
-            )
-        )
-
-    result = cli.invoke(replay, [str(recorded.path), "--against", "qubit-lab"])
+def test_genesis_lab_replay_against_runs_it_and_passes_its_exit_code(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    """Through 'genesis-lab replay': --against re-runs the experiments (a replay record,
+    whose decisions are not the planner's, cannot itself be decision-replayed); the
+    --against options alone are refused; a station that does not fit exits 2."""
+    out = tmp_path / "again.sqlite"
+    ran = cli.invoke(
+        app, ["replay", str(recorded.path), "--against", "colour-bench", "--out", str(out)]
+    )
+    assert ran.exit_code == 0, ran.output
+    assert f"state mismatches: 0 of {BUDGET}" in " ".join(ran.output.split())
+    again = cli.invoke(app, ["replay", str(out)])
+    assert again.exit_code == 2 and "this record is a replay against a simulator" in again.output
+    alone = cli.invoke(app, ["replay", str(recorded.path), "--closed-loop"])
+    assert alone.exit_code == 2 and "go with --against SIMULATOR" in alone.output
+    result = cli.invoke(app, ["replay", str(recorded.path), "--against", "qubit-lab"])
     assert result.exit_code == 2 and "does not fit" in result.output
+    assert recorded.unchanged()
