@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install demo test lint typecheck layers pytest bench lock clean
+.PHONY: install demo test lint typecheck layers pytest browser bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +34,15 @@ typecheck: install
 layers: install
 	$(BIN)/lint-imports
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest
+
+## browser: Debian's chromium, for the test that renders a campaign report headless (once)
+browser:
+	@test -x /usr/bin/chromium || { \
+		echo "installing Debian's chromium for the report rendering test"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 ## bench: closed-loop timings, planner-vs-random and messaging figures (benchmarks/results/)
 bench: install

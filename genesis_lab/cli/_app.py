@@ -29,6 +29,7 @@ from genesis_lab.cli._render import (
     trial_report,
     trial_table,
 )
+from genesis_lab.cli._report import report
 from genesis_lab.cli._review import replay, verify
 from genesis_lab.cli._session import broker_session, default_outbox, local_worker
 from genesis_lab.errors import (
@@ -68,6 +69,7 @@ app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 app.command()(estop)
 app.command()(pause)
+app.command()(report)
 app.command()(export)
 app.command()(verify)
 app.command()(replay)

@@ -24,6 +24,7 @@ from genesis_lab.orchestration._replay import (
     ReplayResult,
     replay_decisions,
 )
+from genesis_lab.orchestration._report import ReportFiles, default_report_dir, write_report
 from genesis_lab.orchestration._runner import (
     CampaignResult,
     CampaignRunner,
@@ -61,11 +62,13 @@ __all__ = [
     "ReplayComparison",
     "ReplayResult",
     "ReplayScript",
+    "ReportFiles",
     "ScriptedPlanner",
     "ScriptedTrial",
     "TrialDetail",
     "TrialPair",
     "compare_campaigns",
+    "default_report_dir",
     "export_documents",
     "export_trials_csv",
     "new_campaign_id",
@@ -77,4 +80,5 @@ __all__ = [
     "replay_station",
     "summarize",
     "trial_detail",
+    "write_report",
 ]

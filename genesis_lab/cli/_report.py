@@ -1,0 +1,71 @@
+"""``genesis-lab report``: a campaign of a record as a self-contained HTML page.
+
+Exit 0 once written (the page's path is printed), 2 for a missing or unreadable record or
+an unknown campaign id, 1 if the files cannot be written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from genesis_lab.errors import GenesisLabError
+from genesis_lab.store import CampaignRecord
+
+__all__ = ["report"]
+
+out = Console()
+err = Console(stderr=True)
+
+
+def report(
+    record: Annotated[
+        Path, typer.Argument(help="Campaign record file (SQLite).", show_default=False)
+    ],
+    campaign_id: Annotated[
+        str | None,
+        typer.Option("--campaign", help="Campaign id in the record. Default: the newest."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Directory to write report.html and its PNG figures into (created if "
+            "missing; files of an earlier report there are replaced). "
+            "Default: reports/<campaign id> under the current directory.",
+        ),
+    ] = None,
+) -> None:
+    """Write a campaign's report: one HTML page that opens offline in any browser.
+
+    The page shows the best result so far against experiment number, every parameter's
+    value over time, each objective against each parameter, the Pareto front (several
+    objectives), what the model predicted against what was measured, failures and
+    rejections, the trial table, and the provenance: package versions, seed, planner
+    settings, the campaign file as run, who started, paused or stopped it and when, and
+    the record's hash-chain head. The figures are embedded in the page and also written
+    as PNG files beside it; the page loads nothing from anywhere.
+    """
+    from genesis_lab.orchestration import write_report  # torch: only when needed
+
+    try:
+        with CampaignRecord(record, read_only=True) as store:
+            files = write_report(store, campaign_id, out_dir)
+    except GenesisLabError as exc:
+        _fail(str(exc), 2)
+    except OSError as exc:
+        _fail(f"cannot write the report: {exc}", 1)
+    figures = ", ".join(path.name for path in files.figures) or "none"
+    out.print(
+        f"report of campaign {files.campaign_id}: {files.html}", highlight=False, soft_wrap=True
+    )
+    out.print(f"figures ({len(files.figures)}): {figures}", highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)

@@ -1,0 +1,176 @@
+"""What a campaign report shows, read from the record: every trial numbered in the order it
+was proposed, its measured values and whether it counts, and the campaign's provenance.
+
+The figures (:mod:`._figures`) and the HTML (:mod:`._report`) are drawn from this alone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from genesis_lab.errors import RecordError
+from genesis_lab.orchestration._summary import CampaignSummary, summarize
+from genesis_lab.spec import CampaignSpec, CategoricalParameter, FixedParameter, Parameter
+from genesis_lab.store import CampaignRecord, TrialRow, TrialState, Verification, verify_record
+
+__all__ = ["ReportData", "ReportEvent", "ReportTrial", "categories", "collect_report"]
+
+
+@dataclass(frozen=True)
+class ReportTrial:
+    """One trial as the report draws it.
+
+    ``number`` is the experiment number, 1, 2, ... in the order the campaign proposed its
+    trials, and 0 for a result imported from earlier work (origin ``prior``): the campaign
+    started knowing it. ``values`` holds every measured objective and outcome-constraint
+    value by name (empty unless COMPLETED). ``feasible``: completed, every value measured,
+    and every outcome constraint holds (what may count as the best)."""
+
+    trial: TrialRow
+    number: int
+    values: dict[str, float]
+    feasible: bool
+
+    @property
+    def prior(self) -> bool:
+        """Whether the result was imported rather than run by this campaign."""
+        return self.trial.origin == "prior"
+
+    @property
+    def prediction(self) -> dict[str, dict[str, float | None]]:
+        """What the model predicted when it chose this trial, by outcome name:
+        ``{"mean": ..., "std": ...}`` in the outcome's units; empty if no model chose it."""
+        why = self.trial.explanation or {}
+        if "predicted_mean" not in why:  # a manual or retried trial's note, or nothing
+            return {}
+        predictions = why.get("predictions")
+        out: dict[str, dict[str, float | None]] = {}
+        if isinstance(predictions, dict):
+            out = {str(k): dict(v) for k, v in predictions.items() if isinstance(v, dict)}
+        return out
+
+
+@dataclass(frozen=True)
+class ReportEvent:
+    """A moment of the campaign's life: ``started``, ``paused``, ``resumed``, ``stopped``...
+    at ``at`` (Unix time), by ``actor`` (``user@host``; empty when the record does not say)."""
+
+    event: str
+    detail: str
+    at: float
+    actor: str
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """One campaign of a record, ready to draw."""
+
+    record_path: Path
+    summary: CampaignSummary
+    spec: CampaignSpec
+    trials: list[ReportTrial]
+    events: list[ReportEvent]
+    verification: Verification
+    """What :func:`~genesis_lab.store.verify_record` found: the hash chain's head and length,
+    and every place the record is not what was written (none for an intact record)."""
+
+    @property
+    def searched(self) -> list[Parameter]:
+        """The parameters the planner searched (every one but the fixed)."""
+        return [p for p in self.spec.parameters if not isinstance(p, FixedParameter)]
+
+    @property
+    def measured(self) -> list[str]:
+        """Every objective's and outcome constraint's name, objectives first."""
+        return [o.name for o in self.spec.all_objectives] + [
+            c.name for c in self.spec.outcome_constraints
+        ]
+
+    def units(self, name: str) -> str:
+        """Units of a parameter, objective or outcome constraint ('' if none given)."""
+        for item in (*self.spec.parameters, *self.spec.all_objectives):
+            if item.name == name:
+                return item.units
+        for constraint in self.spec.outcome_constraints:
+            if constraint.name == name:
+                return constraint.units
+        return ""
+
+    def in_state(self, *states: TrialState) -> list[ReportTrial]:
+        """The trials now in one of ``states``, in order."""
+        return [t for t in self.trials if t.trial.state in states]
+
+
+def categories(parameter: Parameter, trials: list[ReportTrial]) -> list[str]:
+    """A categorical parameter's choices in campaign order, then any other value the record
+    holds for it (a rejected request may carry one), as text."""
+    found = [str(t.trial.parameters.get(parameter.name)) for t in trials]
+    known = list(parameter.choices) if isinstance(parameter, CategoricalParameter) else []
+    return known + sorted(set(found) - set(known))
+
+
+def collect_report(record: CampaignRecord, campaign_id: str | None = None) -> ReportData:
+    """Read ``campaign_id`` (default: the newest campaign) from ``record`` for a report.
+
+    Raises :class:`~genesis_lab.errors.RecordError` when the record holds no such campaign,
+    cannot be read, or holds a campaign file this version cannot read."""
+    try:
+        summary = summarize(record, campaign_id)
+        cid = summary.campaign.campaign_id
+        events = [_event(e) for e in record.campaign_events(cid)]
+        verification = verify_record(record)
+    except sqlite3.Error as exc:
+        raise RecordError(
+            f"cannot read record {record.path}: {exc}; is it a genesis-lab record?",
+            path=str(record.path),
+        ) from exc
+    except ValidationError as exc:
+        raise RecordError(
+            f"the campaign file stored in {record.path} is not one this version of "
+            f"genesis-lab reads ({exc.error_count()} problems, the first: "
+            f"{exc.errors()[0]['msg']}); report it with the version that ran it",
+            path=str(record.path),
+        ) from exc
+    spec = CampaignSpec.model_validate(summary.campaign.spec)
+    measured = [o.name for o in spec.all_objectives] + [c.name for c in spec.outcome_constraints]
+    trials: list[ReportTrial] = []
+    number = 0
+    for row in summary.trials:
+        if row.origin != "prior":
+            number += 1
+        values: dict[str, float] = {}
+        if row.state is TrialState.COMPLETED:
+            stored = row.outcomes if row.outcomes is not None else {}
+            if not stored and row.outcome is not None:  # a record from before several outcomes
+                stored = {spec.primary_objective.name: row.outcome}
+            values = {k: float(v) for k, v in stored.items() if k in measured}
+        feasible = (
+            row.state is TrialState.COMPLETED
+            and all(name in values for name in measured)
+            and all(c.holds(values[c.name]) for c in spec.outcome_constraints)
+        )
+        trials.append(ReportTrial(row, 0 if row.origin == "prior" else number, values, feasible))
+    return ReportData(
+        record_path=record.path,
+        summary=summary,
+        spec=spec,
+        trials=trials,
+        events=events,
+        verification=verification,
+    )
+
+
+def _event(event: Any) -> ReportEvent:
+    """A campaign event as the store returns it: ``CampaignEvent(event, detail, at, actor)``
+    (or, from an older store, a plain ``(event, detail, at)`` tuple)."""
+    if hasattr(event, "event"):
+        return ReportEvent(
+            str(event.event), str(event.detail), float(event.at), str(getattr(event, "actor", ""))
+        )
+    name, detail, at, *rest = event
+    return ReportEvent(str(name), str(detail), float(at), str(rest[0]) if rest else "")
