@@ -16,10 +16,13 @@ $(STAMP): pyproject.toml constraints.txt
 ## install: create .venv and install genesis-lab with the pinned versions of constraints.txt
 install: $(STAMP)
 
-## demo: run a real campaign against the colour-bench simulator on the embedded broker
+## demo: run a real campaign against the colour-bench simulator on the embedded broker,
+##       then verify its record and write its report (reports/demo/report.html)
 demo: install
 	$(BIN)/genesis-lab run campaigns/colour_mixing.yaml --record records/demo.sqlite
 	$(BIN)/genesis-lab show records/demo.sqlite
+	$(BIN)/genesis-lab verify records/demo.sqlite
+	$(BIN)/genesis-lab report records/demo.sqlite --out reports/demo
 
 ## test: lint, format check, type check, layer contracts, then the whole test suite
 test: lint typecheck layers pytest
@@ -54,4 +57,4 @@ lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^genesis-lab' > constraints.txt
 
 clean:
-	rm -rf $(VENV) records .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) records reports .pytest_cache .mypy_cache .ruff_cache

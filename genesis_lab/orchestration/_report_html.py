@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from genesis_lab.orchestration._provenance import RECORDED_PACKAGES
 from genesis_lab.orchestration._report_data import ReportData, ReportTrial
 from genesis_lab.store import TrialState
 
@@ -242,8 +243,17 @@ def provenance_html(data: ReportData, generated_by: str) -> str:
     ]
     parts += ["<h3>Planner and campaign settings</h3>", _definitions(settings)]
     versions: Mapping[str, str] = campaign.versions
+    deciding = {"python", "platform", *RECORDED_PACKAGES}
+    first = [[esc(k), esc(v)] for k, v in versions.items() if k in deciding]
+    rest = [[esc(k), esc(v)] for k, v in versions.items() if k not in deciding]
     parts.append("<h3>Package versions (as run)</h3>")
-    parts.append(table(["package", "version"], [[esc(k), esc(v)] for k, v in versions.items()]))
+    parts.append(table(["package", "version"], first))
+    if rest:
+        parts.append(
+            f"<details><summary>every other installed package ({len(rest)})</summary>"
+            + table(["package", "version"], rest)
+            + "</details>"
+        )
     parts.append("<h3>Campaign file as run</h3>")
     if campaign.spec_text.strip():
         parts.append(f"<pre>{esc(campaign.spec_text)}</pre>")
