@@ -320,7 +320,7 @@ def test_every_string_from_the_record_is_escaped(tmp_path: Path) -> None:
         "html", "head", "meta", "title", "style", "body", "main", "header", "h1", "h2", "h3",
         "p", "section", "nav", "ul", "li", "a", "dl", "dt", "dd", "figure", "img",
         "figcaption", "b", "div", "table", "thead", "tbody", "tr", "th", "td", "span", "br",
-        "small", "pre", "code", "i", "footer",
+        "small", "pre", "code", "i", "footer", "details", "summary",
     }  # fmt: skip
     assert {tag for tag, _ in page.tags} <= allowed
     for _, attrs in page.tags:
