@@ -5,15 +5,22 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install demo test lint typecheck layers pytest browser bench lock clean
+.PHONY: install demo test lint typecheck layers pytest browser bench lock sbom clean
 
-$(STAMP): pyproject.toml constraints.txt
+# Every wheel is checked against its sha256 in requirements.lock (pip's hash-checking mode;
+# --no-deps: nothing outside the lock); genesis-lab itself is built by the hash-checked
+# setuptools of the lock (--no-build-isolation: no unhashed build environment is fetched).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-c constraints.txt -e ".[dev]"
+		--require-hashes --only-binary :all: --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		--no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check || { \
+		echo "requirements.lock lacks a dependency of pyproject.toml: run make lock" >&2; exit 1; }
 	touch $(STAMP)
 
-## install: create .venv and install genesis-lab with the pinned versions of constraints.txt
+## install: create .venv and install genesis-lab from requirements.lock (pinned, hash-checked)
 install: $(STAMP)
 
 ## demo: run a real campaign against the colour-bench simulator on the embedded broker,
@@ -52,9 +59,25 @@ bench: install
 	$(BIN)/python benchmarks/closed_loop.py
 	$(BIN)/python benchmarks/messaging.py
 
-## lock: re-pin constraints.txt from what is installed in .venv (after changing dependencies)
+## lock: re-pin requirements.lock (versions and sha256 of every wheel) from .venv, after a
+##       dependency change in pyproject.toml or a `.venv/bin/pip install -U NAME`
+#       A new .venv starts from the lock's versions (without its hashes, so that another
+#       platform can re-lock the same versions); an existing one keeps what it has.
 lock:
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^genesis-lab' > constraints.txt
+	test -x $(BIN)/python || { $(PYTHON) -m venv $(VENV) && \
+		sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\) .*/\1/p' requirements.lock > $(VENV)/pins.txt && \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+			-c $(VENV)/pins.txt -e ".[dev]"; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python tools/lock.py
+
+## sbom: CycloneDX JSON bill of materials of .venv, made offline from the installed
+##       distributions' metadata, genesis-lab as its root component (dist/sbom.cdx.json)
+sbom: install
+	mkdir -p dist
+	$(BIN)/cyclonedx-py environment --pyproject pyproject.toml --mc-type application \
+		--output-reproducible --of JSON -o dist/sbom.cdx.json $(VENV)
+	@echo "dist/sbom.cdx.json: CycloneDX bill of materials of $(VENV)"
 
 clean:
-	rm -rf $(VENV) records reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) records reports dist .pytest_cache .mypy_cache .ruff_cache
