@@ -8,6 +8,7 @@
     ├── StationError (LookupError)          a station plugin is missing or misconfigured
     ├── MessageError (ValueError)           a wire message is malformed or of the wrong schema
     ├── BrokerError (ConnectionError)       the MQTT broker cannot be reached or started
+    ├── TransportSecurityError (ValueError) TLS or broker credential settings are unusable
     ├── RecordError (RuntimeError)          the campaign record cannot be opened or written
     ├── PlannerError (RuntimeError)         the planner was used wrongly (unknown trial, ...)
     └── TrialTimeoutError (TimeoutError)    no worker answered a dispatched trial in time
@@ -29,6 +30,7 @@ __all__ = [
     "PlannerError",
     "RecordError",
     "StationError",
+    "TransportSecurityError",
     "TrialTimeoutError",
 ]
 
@@ -108,6 +110,19 @@ class BrokerError(GenesisLabError, ConnectionError):
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
         self.url = url
+        super().__init__(message)
+
+
+class TransportSecurityError(GenesisLabError, ValueError):
+    """The broker connection's TLS or credential settings are missing, unreadable or do not
+    fit together (a TLS URL without a CA, a key without its certificate, ...).
+
+    ``setting`` names the one at fault (``ca_file``, ``cert_file``, ``key_file``,
+    ``username``, ``password_file`` or ``url``). The message never holds a password.
+    """
+
+    def __init__(self, message: str, *, setting: str) -> None:
+        self.setting = setting
         super().__init__(message)
 
 

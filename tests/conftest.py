@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
+import pwd
 import shutil
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,15 +81,27 @@ class PrivateMosquitto:
     """A ``mosquitto`` subprocess on a free port of 127.0.0.1 that a test may kill and restart.
 
     ``url`` stays the same across ``restart()``; ``kill()`` is SIGKILL (no goodbye to clients).
+    ``settings`` are the configuration lines after the ``listener`` line (TLS files, a
+    password file, an ACL, ``allow_anonymous``); ``scheme`` is the URL's (``mqtts`` for TLS).
     """
 
-    def __init__(self, workdir: Path, binary: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        binary: str,
+        *,
+        settings: str = "allow_anonymous true\n",
+        scheme: str = "mqtt",
+    ) -> None:
         self.port = _free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self._binary = binary
         self._config = workdir / "mosquitto.conf"
+        # Started as root, mosquitto drops to the 'mosquitto' user, which cannot read the
+        # test's files (keys, password file, ACL); stay the user who runs the tests.
+        user = pwd.getpwuid(os.geteuid()).pw_name
         self._config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f"user {user}\nlistener {self.port} 127.0.0.1\n{settings.rstrip()}\npersistence false\n"
         )
         self._log_path = workdir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -149,18 +163,47 @@ def system_mosquitto() -> str:
     return SYSTEM_MOSQUITTO_URL
 
 
-@pytest.fixture
-def private_mosquitto(tmp_path: Path) -> Iterator[PrivateMosquitto]:
-    """A mosquitto subprocess of this test alone; always killed at teardown."""
+def _mosquitto_binary() -> str:
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(binary).exists():
         pytest.fail("the mosquitto binary is not installed; install Debian's 'mosquitto' package")
-    broker = PrivateMosquitto(tmp_path, binary)
+    return binary
+
+
+@pytest.fixture
+def private_mosquitto(tmp_path: Path) -> Iterator[PrivateMosquitto]:
+    """A mosquitto subprocess of this test alone; always killed at teardown."""
+    broker = PrivateMosquitto(tmp_path, _mosquitto_binary())
     try:
         broker.start()
         yield broker
     finally:
         broker.kill()
+
+
+@pytest.fixture
+def start_mosquitto(tmp_path: Path) -> Iterator[Callable[..., PrivateMosquitto]]:
+    """Start mosquitto subprocesses of this test alone, each configured by the test:
+    ``start_mosquitto(settings="cafile ...\\n", scheme="mqtts")`` (see
+    :class:`PrivateMosquitto`); every one is killed at teardown."""
+    binary = _mosquitto_binary()
+    started: list[PrivateMosquitto] = []
+
+    def start(
+        *, settings: str = "allow_anonymous true\n", scheme: str = "mqtt"
+    ) -> PrivateMosquitto:
+        workdir = tmp_path / f"mosquitto-{len(started)}"
+        workdir.mkdir()
+        broker = PrivateMosquitto(workdir, binary, settings=settings, scheme=scheme)
+        started.append(broker)
+        broker.start()
+        return broker
+
+    try:
+        yield start
+    finally:
+        for broker in started:
+            broker.kill()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

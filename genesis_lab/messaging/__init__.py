@@ -7,9 +7,20 @@ imported only when an ``EmbeddedBroker`` starts.
 - ``MqttClient``: one connection with automatic reconnect, re-made subscriptions and
   handlers that cannot crash the network thread; works with amqtt and with Mosquitto.
 - ``discard_session``: make the broker forget a persistent session that is done for good.
+- ``TransportSecurity``: TLS (pinned CA, client certificate) and credentials of a
+  connection, from options or the ``GENESIS_LAB_MQTT_*`` environment variables
+  (``SECURITY_ENVIRONMENT``).
 """
 
 from genesis_lab.messaging._broker import EmbeddedBroker
 from genesis_lab.messaging._client import MessageHandler, MqttClient, discard_session
+from genesis_lab.messaging._security import SECURITY_ENVIRONMENT, TransportSecurity
 
-__all__ = ["EmbeddedBroker", "MessageHandler", "MqttClient", "discard_session"]
+__all__ = [
+    "SECURITY_ENVIRONMENT",
+    "EmbeddedBroker",
+    "MessageHandler",
+    "MqttClient",
+    "TransportSecurity",
+    "discard_session",
+]

@@ -5,12 +5,17 @@ on that thread. The wrapper adds what every component needs and paho leaves to t
 caller: a blocking connect that reports why it failed, subscriptions that are re-made
 on every reconnect and wait for their SUBACK, fan-out of one message to every matching
 handler, handlers that cannot kill the network thread, and a close that joins the thread.
+
+Over ``mqtts://`` it speaks TLS (1.2 or newer) with the settings of a
+:class:`~genesis_lab.messaging.TransportSecurity` (pinned CA, client certificate,
+username and password), and says plainly why a secured broker refused it.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +36,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from genesis_lab.errors import BrokerError
-from genesis_lab.spec import parse_broker_url
+from genesis_lab.messaging._security import TransportSecurity
+from genesis_lab.spec import is_tls_broker_url, parse_broker_url
 
 __all__ = ["MessageHandler", "MqttClient", "discard_session"]
 
@@ -48,6 +54,10 @@ _PAHO_LEVELS = {
 
 MessageHandler = Callable[[str, bytes], None]
 """``handler(topic, payload)``, called on the client's network thread."""
+
+_REFUSED_CREDENTIALS = ("Bad user name or password", "Not authorized")
+_SOCKET_ERROR_LOG = "failed to receive on socket: "
+_DROPPED = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 
 _RECONNECT_MIN_DELAY_S = 1
 _RECONNECT_MAX_DELAY_S = 30
@@ -79,8 +89,11 @@ class _Subscription:
 class MqttClient:
     """One MQTT 3.1.1 connection with automatic reconnect.
 
-    ``url`` is ``mqtt://HOST:PORT``. ``will`` is ``(topic, payload)``: the broker publishes
-    it (QoS 1, retained) if this client vanishes without a clean ``close()``.
+    ``url`` is ``mqtt://HOST:PORT``, or ``mqtts://HOST:PORT`` for TLS with ``security``
+    saying how to verify the broker (``security`` also carries a client certificate and
+    MQTT credentials, which a plaintext URL may use too). ``will`` is ``(topic, payload)``:
+    the broker publishes it (QoS 1, retained) if this client vanishes without a clean
+    ``close()``.
     ``clean_session=False`` asks the broker to keep subscriptions and queued QoS 1
     messages while the client is away. ``keepalive`` is in seconds.
 
@@ -101,6 +114,7 @@ class MqttClient:
         will: tuple[str, bytes] | None = None,
         clean_session: bool = True,
         keepalive: int = 30,
+        security: TransportSecurity | None = None,
     ) -> None:
         try:
             self._host, self._port = parse_broker_url(url)
@@ -108,6 +122,9 @@ class MqttClient:
             raise BrokerError(str(exc), url=url) from exc
         if keepalive < 0:
             raise ValueError(f"keepalive must be >= 0 seconds, got {keepalive}")
+        self._security = security or TransportSecurity()
+        self._security.check(url)  # TransportSecurityError (a ValueError) if they do not fit
+        self._tls = is_tls_broker_url(url)
         self._url = url
         self._client_id = client_id
         self._keepalive = keepalive
@@ -123,6 +140,9 @@ class MqttClient:
         self._pending_subacks: dict[int, list[str]] = {}  # SUBSCRIBE mid -> filters
         self._connected = False
         self._connack: ReasonCode | None = None
+        # Why the broker closed the connection before its CONNACK, while connect() waits.
+        self._early_close: str | None = None
+        self._socket_error: str | None = None  # the last receive error paho logged
         self._thread: threading.Thread | None = None
         self._closing = False
         self._closed = False
@@ -139,6 +159,10 @@ class MqttClient:
         if will is not None:
             will_topic, will_payload = will
             client.will_set(will_topic, will_payload, qos=1, retain=True)
+        if self._tls:
+            client.tls_set_context(self._security.ssl_context())
+        if self._security.username is not None:
+            client.username_pw_set(self._security.username, self._security.password)
         client.on_connect = self._on_connect
         client.on_socket_open = self._on_socket_open
         client.on_disconnect = self._on_disconnect
@@ -150,8 +174,13 @@ class MqttClient:
 
     @property
     def url(self) -> str:
-        """The broker's URL, ``mqtt://HOST:PORT``."""
+        """The broker's URL, ``mqtt://HOST:PORT`` or ``mqtts://HOST:PORT``."""
         return self._url
+
+    @property
+    def security(self) -> TransportSecurity:
+        """The TLS and credential settings this client connects with."""
+        return self._security
 
     @property
     def client_id(self) -> str:
@@ -180,13 +209,29 @@ class MqttClient:
             if self._thread is not None:
                 return
             self._connack = None
+            self._early_close = None
+            self._socket_error = None
             self._closing = False
+        self._warn_about_security()
         self._client.connect_timeout = timeout
         try:
-            # Blocking TCP connect and CONNECT packet: a refused or unreachable broker fails
-            # here, with the operating system's reason, instead of retrying in the background.
+            # Blocking TCP connect, TLS handshake and CONNECT packet: a refused or unreachable
+            # broker, or one whose certificate does not verify, fails here with the reason,
+            # instead of retrying in the background.
             self._client.connect(self._host, self._port, keepalive=self._keepalive)
+        except ssl.SSLCertVerificationError as exc:
+            raise BrokerError(self._verification_failed(exc), url=self._url) from exc
+        except ssl.SSLError as exc:
+            raise BrokerError(self._handshake_failed(exc), url=self._url) from exc
         except OSError as exc:
+            if self._tls and isinstance(exc, _DROPPED):
+                # Connected, then dropped before the handshake ended: a plaintext listener.
+                raise BrokerError(
+                    f"the MQTT broker at {self._url} dropped the connection during the TLS "
+                    f"handshake ({exc}): is port {self._port} a TLS listener? A plaintext "
+                    f"listener takes mqtt://{self._host}:{self._port}.",
+                    url=self._url,
+                ) from exc
             raise BrokerError(
                 f"cannot reach the MQTT broker at {self._url}: {exc}. "
                 "Check that the broker is running and the URL is right.",
@@ -197,8 +242,13 @@ class MqttClient:
         # makes loop_stop() return without joining; keep a handle to join it ourselves.
         self._thread = self._client._thread
         with self._cond:
-            answered = self._cond.wait_for(lambda: self._connack is not None, timeout)
-            connack = self._connack
+            answered = self._cond.wait_for(
+                lambda: self._connack is not None or self._early_close is not None, timeout
+            )
+            connack, early_close = self._connack, self._early_close
+        if connack is None and early_close is not None:
+            self._stop_network()
+            raise BrokerError(self._closed_before_connack(early_close), url=self._url)
         if not answered or connack is None:
             self._stop_network()
             raise BrokerError(
@@ -208,11 +258,92 @@ class MqttClient:
             )
         if connack.is_failure:
             self._stop_network()
-            raise BrokerError(
-                f"the MQTT broker at {self._url} refused client {self._client_id!r}: {connack}",
-                url=self._url,
-            )
+            raise BrokerError(self._refusal(connack), url=self._url)
         self._wait_for_initial_subacks(timeout)
+
+    # -- why a connection failed, and how to fix it (never with the password) -------------
+
+    def _warn_about_security(self) -> None:
+        if self._security.insecure:
+            _log.warning(
+                "certificate verification is OFF for %s (--insecure): the connection is "
+                "encrypted, but anyone on the network path can pose as the broker; give the "
+                "lab's CA with --tls-ca instead",
+                self._url,
+            )
+        if not self._tls and self._security.password is not None:
+            _log.warning(
+                "the password of MQTT user %r is sent unencrypted to %s; use an mqtts:// "
+                "broker URL (a TLS listener)",
+                self._security.username,
+                self._url,
+            )
+
+    def _verification_failed(self, exc: ssl.SSLCertVerificationError) -> str:
+        return (
+            f"the MQTT broker at {self._url} failed TLS certificate verification "
+            f"({exc.verify_message or exc.reason}): its certificate must be signed by the CA "
+            f"in {self._security.ca_file} and name the host {self._host!r}. Check that "
+            "--tls-ca (GENESIS_LAB_MQTT_CA) is the lab's CA and that the URL uses a host "
+            "name or address the broker's certificate lists."
+        )
+
+    def _handshake_failed(self, exc: ssl.SSLError) -> str:
+        reason = str(exc.reason or exc)
+        text = f"the TLS handshake with the MQTT broker at {self._url} failed ({reason})"
+        if isinstance(exc, ssl.SSLEOFError) or "WRONG_VERSION_NUMBER" in reason:
+            return (
+                f"{text}: is port {self._port} a TLS listener? A plaintext listener takes "
+                f"mqtt://{self._host}:{self._port}."
+            )
+        return f"{text}. {self._certificate_hint()}"
+
+    def _certificate_hint(self) -> str:
+        if self._security.cert_file is None:
+            return (
+                "If the broker requires client certificates, give one signed by its CA with "
+                "--tls-cert and --tls-key (GENESIS_LAB_MQTT_CERT, GENESIS_LAB_MQTT_KEY); the "
+                "broker's log says why it refused."
+            )
+        return (
+            f"The broker may have refused the client certificate {self._security.cert_file}: "
+            "it must be signed by the broker's CA and be valid now; the broker's log says why."
+        )
+
+    def _closed_before_connack(self, reason: str) -> str:
+        text = (
+            f"the MQTT broker at {self._url} closed the connection before accepting client "
+            f"{self._client_id!r} (no CONNACK; {reason})"
+        )
+        if not self._tls:
+            return (
+                f"{text}. If port {self._port} is a TLS listener, use "
+                f"mqtts://{self._host}:{self._port} with --tls-ca."
+            )
+        return f"{text}. {self._certificate_hint()}"
+
+    def _refusal(self, connack: ReasonCode) -> str:
+        text = f"the MQTT broker at {self._url} refused client {self._client_id!r}: {connack}"
+        if str(connack) not in _REFUSED_CREDENTIALS:
+            return text
+        if self._security.username is None:
+            who = (
+                f"as the identity of the client certificate {self._security.cert_file}"
+                if self._security.cert_file is not None
+                else "anonymously (no username given)"
+            )
+            return (
+                f"{text}. It did not accept this client {who}: give the credentials the "
+                "broker expects with --username and --password-file (GENESIS_LAB_MQTT_USERNAME, "
+                "GENESIS_LAB_MQTT_PASSWORD_FILE), or a client certificate."
+            )
+        password = "with a password" if self._security.password else "without a password"
+        return (
+            f"{text}. It did not accept user {self._security.username!r} {password}: check "
+            "the username (--username, GENESIS_LAB_MQTT_USERNAME) and the password in the file "
+            "given with --password-file (GENESIS_LAB_MQTT_PASSWORD_FILE), and that the user "
+            "may connect (the broker's password file and ACL)."
+        )
 
     def _wait_for_initial_subacks(self, timeout: float) -> None:
         """Wait until every subscription registered before ``connect()`` has its SUBACK.
@@ -450,6 +581,9 @@ class MqttClient:
         with self._cond:
             was_connected = self._connected
             self._connected = False
+            if self._connack is None and not self._closing and self._early_close is None:
+                self._early_close = self._socket_error or "the connection was closed"
+                self._cond.notify_all()
             self._acked.clear()
             self._pending_subacks.clear()
             self._cond.notify_all()
@@ -499,6 +633,8 @@ class MqttClient:
         # every clean disconnect and every reconnect attempt: expected, so DEBUG.
         if buf.startswith("Client is not connected"):
             std_level = logging.DEBUG
+        if buf.startswith(_SOCKET_ERROR_LOG):  # kept to say why a connection attempt failed
+            self._socket_error = buf[len(_SOCKET_ERROR_LOG) :]
         _paho_log.log(std_level, "%s: %s", self._client_id, buf)
 
     def _on_message(self, client: Client, userdata: Any, message: MQTTMessage) -> None:
@@ -525,10 +661,16 @@ class MqttClient:
                 _log.exception("handler %r failed on a message on %r; skipped", handler, topic)
 
 
-def discard_session(url: str, client_id: str, timeout: float = 5.0) -> None:
+def discard_session(
+    url: str,
+    client_id: str,
+    timeout: float = 5.0,
+    *,
+    security: TransportSecurity | None = None,
+) -> None:
     """Ask the broker to forget the persistent session of ``client_id`` (connect once with a
     clean session, then leave). For a client that is done for good; failures are logged."""
-    client = MqttClient(url, client_id, clean_session=True)
+    client = MqttClient(url, client_id, clean_session=True, security=security)
     try:
         client.connect(timeout)
     except BrokerError as exc:

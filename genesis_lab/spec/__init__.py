@@ -1,7 +1,7 @@
 """Campaign and lab files: pydantic models and a loader that names the field and line of
 each problem."""
 
-from genesis_lab.spec._base import StrictModel, parse_broker_url
+from genesis_lab.spec._base import StrictModel, is_tls_broker_url, parse_broker_url
 from genesis_lab.spec._constraints import LinearConstraint, parse_constraint
 from genesis_lab.spec._lab import DeviceEnvelope, Interlock, LabDevice, LabSpec, LabStation
 from genesis_lab.spec._loader import (
@@ -63,6 +63,7 @@ __all__ = [
     "StationRef",
     "StoppingRules",
     "StrictModel",
+    "is_tls_broker_url",
     "load_campaign",
     "load_lab",
     "parse_broker_url",

@@ -9,11 +9,13 @@ from pydantic import (
     ConfigDict,
 )
 
-__all__ = ["StrictModel", "parse_broker_url"]
+__all__ = ["StrictModel", "is_tls_broker_url", "parse_broker_url"]
 
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _SLUG = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-_BROKER_URL = re.compile(r"^mqtt://(?P<host>[A-Za-z0-9_.:\[\]-]+?):(?P<port>[0-9]{1,5})/?$")
+_BROKER_URL = re.compile(
+    r"^(?P<scheme>mqtts?)://(?P<host>[A-Za-z0-9_.:\[\]-]+?):(?P<port>[0-9]{1,5})/?$"
+)
 
 
 class StrictModel(BaseModel):
@@ -23,11 +25,22 @@ class StrictModel(BaseModel):
 
 
 def parse_broker_url(url: str) -> tuple[str, int]:
-    """Split ``mqtt://HOST:PORT`` into ``(host, port)``; raise ``ValueError`` otherwise."""
+    """Split ``mqtt://HOST:PORT`` or ``mqtts://HOST:PORT`` (TLS) into ``(host, port)``;
+    raise ``ValueError`` otherwise."""
     match = _BROKER_URL.match(url)
     if match is None:
-        raise ValueError(f"broker must be 'embedded' or 'mqtt://HOST:PORT', got {url!r}")
+        raise ValueError(
+            f"broker must be 'embedded' or 'mqtt://HOST:PORT' ('mqtts://HOST:PORT' for TLS), "
+            f"got {url!r}"
+        )
     port = int(match["port"])
     if not 0 < port < 65536:
         raise ValueError(f"broker port must be 1..65535, got {port}")
     return match["host"].strip("[]"), port
+
+
+def is_tls_broker_url(url: str) -> bool:
+    """True for a valid ``mqtts://HOST:PORT`` (TLS) URL; raise ``ValueError`` for an invalid
+    one. Only the URL's scheme decides: the host and port say nothing about TLS."""
+    parse_broker_url(url)
+    return url.startswith("mqtts://")

@@ -225,7 +225,11 @@ class CampaignSpec(StrictModel):
     )
     seed: int = Field(default=0, ge=0, description="Seed of the design and the acquisition.")
     station: StationRef
-    broker: str = Field(default="embedded", description="'embedded' or 'mqtt://HOST:PORT'.")
+    broker: str = Field(
+        default="embedded",
+        description="'embedded', 'mqtt://HOST:PORT' or 'mqtts://HOST:PORT' (TLS; the CA and "
+        "credentials come from options or the environment, never from the campaign file).",
+    )
     trial_timeout_s: float = Field(
         default=600.0,
         gt=0,
