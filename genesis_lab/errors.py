@@ -5,6 +5,7 @@
     GenesisLabError
     ├── CampaignFileError (ValueError)      a campaign file is unreadable or invalid
     ├── DataFileError (ValueError)          a data file (prior results CSV) is invalid
+    ├── LabSetupError (ValueError)          a lab's credentials cannot be made as asked
     ├── StationError (LookupError)          a station plugin is missing or misconfigured
     ├── MessageError (ValueError)           a wire message is malformed or of the wrong schema
     ├── BrokerError (ConnectionError)       the MQTT broker cannot be reached or started
@@ -26,6 +27,7 @@ __all__ = [
     "DataFileError",
     "FieldProblem",
     "GenesisLabError",
+    "LabSetupError",
     "MessageError",
     "PlannerError",
     "RecordError",
@@ -79,6 +81,20 @@ class DataFileError(GenesisLabError, ValueError):
         self.path = path
         self.problems = problems
         super().__init__(_problems_text(path, problems))
+
+
+class LabSetupError(GenesisLabError, ValueError):
+    """A lab's certificates, passwords and broker files cannot be made as asked: a name
+    that cannot be a broker username or a topic level, two identities with one name, an
+    unknown host name or system user, or an output directory that already holds keys.
+
+    ``setting`` names the option at fault (``lab``, ``station``, ``observer``,
+    ``orchestrator``, ``hostname``, ``port``, ``broker_user`` or ``out``).
+    """
+
+    def __init__(self, message: str, *, setting: str) -> None:
+        self.setting = setting
+        super().__init__(message)
 
 
 class StationError(GenesisLabError, LookupError):
