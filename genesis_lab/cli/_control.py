@@ -20,6 +20,15 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from genesis_lab.cli._broker_options import (
+    BrokerOptions,
+    Insecure,
+    PasswordFile,
+    TlsCa,
+    TlsCert,
+    TlsKey,
+    Username,
+)
 from genesis_lab.errors import GenesisLabError, MessageError
 from genesis_lab.messages import (
     TOPIC_PREFIX,
@@ -29,7 +38,7 @@ from genesis_lab.messages import (
     encode_message,
     station_control_topic,
 )
-from genesis_lab.messaging import MqttClient
+from genesis_lab.messaging import MqttClient, TransportSecurity
 from genesis_lab.spec import parse_broker_url
 
 __all__ = ["estop", "pause", "send_control"]
@@ -40,7 +49,10 @@ err = Console(stderr=True)
 Command = Literal["estop", "release", "pause", "resume"]
 _EXPECTED = {"estop": "estopped", "release": "serving", "pause": "paused", "resume": "serving"}
 
-Broker = Annotated[str, typer.Option(help="Broker the workers serve on, mqtt://HOST:PORT.")]
+Broker = Annotated[
+    str,
+    typer.Option(help="Broker the workers serve on, mqtt://HOST:PORT or mqtts://HOST:PORT (TLS)."),
+]
 StationOption = Annotated[
     str | None,
     typer.Option("--station", help="Only this station id. Default: every station."),
@@ -57,9 +69,11 @@ def send_control(
     reason: str = "",
     by: str | None = None,
     wait_s: float = 2.0,
+    security: TransportSecurity | None = None,
 ) -> dict[str, str]:
     """Send ``command`` and return, per online station, the mode it reported within
-    ``wait_s`` (stations that did not answer are listed with their old mode)."""
+    ``wait_s`` (stations that did not answer are listed with their old mode). ``security``:
+    TLS and credentials for the broker."""
     message = StationControl(
         command=command,
         station_id=station,
@@ -85,7 +99,7 @@ def send_control(
             changed.notify_all()
 
     client_id = f"genesis-lab-{command}-{uuid.uuid4().hex[:8]}"
-    with MqttClient(broker, client_id=client_id) as client:
+    with MqttClient(broker, client_id=client_id, security=security) as client:
         client.subscribe(f"{TOPIC_PREFIX}/stations/+/status", on_status)
         time.sleep(0.2)  # the retained statuses of the online stations arrive
         client.publish_and_wait(station_control_topic(station), encode_message(message))
@@ -100,11 +114,24 @@ def send_control(
 
 
 def _run(
-    command: Command, broker: str, station: str | None, reason: str, by: str | None, wait: float
+    command: Command,
+    broker: str,
+    station: str | None,
+    reason: str,
+    by: str | None,
+    wait: float,
+    options: BrokerOptions,
 ) -> None:
     try:
         parse_broker_url(broker)
-        modes = send_control(command, broker, station=station, reason=reason, by=by, wait_s=wait)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] --broker: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    security = options.for_external(broker)
+    try:
+        modes = send_control(
+            command, broker, station=station, reason=reason, by=by, wait_s=wait, security=security
+        )
     except (ValueError, ValidationError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
@@ -130,13 +157,20 @@ def estop(
     reason: Annotated[str, typer.Option(help="Why (logged by every worker).")] = "",
     by: By = None,
     wait: Wait = 2.0,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    username: Username = None,
+    password_file: PasswordFile = None,
+    insecure: Insecure = False,
 ) -> None:
     """Emergency stop: every worker stops its actuators and halts its run now.
 
     The trial in progress ends ABANDONED ("emergency stop"), and every worker refuses
     requests until 'genesis-lab estop --release'.
     """
-    _run("release" if release else "estop", broker, station, reason, by, wait)
+    options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
+    _run("release" if release else "estop", broker, station, reason, by, wait, options)
 
 
 def pause(
@@ -147,9 +181,16 @@ def pause(
     station: StationOption = None,
     by: By = None,
     wait: Wait = 2.0,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    username: Username = None,
+    password_file: PasswordFile = None,
+    insecure: Insecure = False,
 ) -> None:
     """Pause: workers start no new experiment and pause the one running.
 
     'pause --release' continues. An emergency stop is lifted only by 'estop --release'.
     """
-    _run("resume" if release else "pause", broker, station, "", by, wait)
+    options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
+    _run("resume" if release else "pause", broker, station, "", by, wait, options)

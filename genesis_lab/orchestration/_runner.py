@@ -32,7 +32,7 @@ from genesis_lab.messages import (
     station_requests_topic,
     station_status_topic,
 )
-from genesis_lab.messaging import MqttClient, discard_session
+from genesis_lab.messaging import MqttClient, TransportSecurity, discard_session
 from genesis_lab.orchestration._acks import Acknowledgements
 from genesis_lab.orchestration._decisions import RecordedPlanner
 from genesis_lab.orchestration._documents import apply_document, document_problem, order_problem
@@ -68,7 +68,8 @@ class CampaignRunner:
 
     Every call on the planner is written to the record (:class:`RecordedPlanner`), so the
     decisions can be replayed; ``actor`` (default ``user@host``) is recorded as who started,
-    resumed or interrupted the campaign.
+    resumed or interrupted the campaign. ``security``: TLS and credentials for the broker
+    (needed for an ``mqtts://`` ``broker_url``).
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class CampaignRunner:
         prior_source: str = "",
         resume: bool = False,
         actor: str | None = None,
+        security: TransportSecurity | None = None,
     ) -> None:
         if resume and campaign_id is None:
             raise ValueError("resume=True needs the campaign_id to resume")
@@ -94,6 +96,7 @@ class CampaignRunner:
         self.spec_text = spec_text
         self.record = record
         self.broker_url = broker_url
+        self.security = security
         self.campaign_id = campaign_id or new_campaign_id(spec.name)
         self.actor = current_actor() if actor is None else actor
         self._recorded = RecordedPlanner(
@@ -127,6 +130,7 @@ class CampaignRunner:
             broker_url,
             client_id=f"genesis-lab-orchestrator-{self.campaign_id}",
             clean_session=False,
+            security=security,
         )
         self._acks = Acknowledgements(self._client, self.campaign_id)
         self._last_lease_check = 0.0
@@ -194,7 +198,7 @@ class CampaignRunner:
             self._client.close()
         self.record.finish_campaign(self.campaign_id, status=status, reason=reason)
         # Done for good: the broker need not keep this campaign's session any longer.
-        discard_session(self.broker_url, self._client.client_id)
+        discard_session(self.broker_url, self._client.client_id, security=self.security)
         return self._result(reason)
 
     def _restore(self) -> None:
@@ -213,7 +217,8 @@ class CampaignRunner:
                 f"no worker is serving station {self.station_id!r} on {self.broker_url} "
                 f"(waited {self.presence_timeout_s:.0f} s); start one with "
                 f"'genesis-lab worker --station {self.spec.station.plugin} "
-                f"--id {self.station_id} --broker {self.broker_url}'",
+                f"--id {self.station_id} --broker {self.broker_url}'"
+                + (" with --tls-ca and its own credentials" if "mqtts:" in self.broker_url else ""),
                 station=self.station_id,
             )
 

@@ -48,7 +48,7 @@ from genesis_lab.messages import (
     station_requests_topic,
     station_status_topic,
 )
-from genesis_lab.messaging import MqttClient
+from genesis_lab.messaging import MqttClient, TransportSecurity
 from genesis_lab.station import Station
 from genesis_lab.worker._executor import TrialExecutor, TrialOutcome
 from genesis_lab.worker._outbox import Outbox
@@ -115,7 +115,8 @@ class Worker:
     :class:`~genesis_lab.worker._outbox.Outbox`), or an open one; None keeps them in memory,
     which survives broker faults but not the process. ``ack_timeout_s``: how long a published
     message may wait for the orchestrator's acknowledgement before it is sent again (then
-    twice as long each time, at most ``max_resend_s``).
+    twice as long each time, at most ``max_resend_s``). ``security``: TLS and credentials
+    for the broker (needed for an ``mqtts://`` ``broker_url``).
     """
 
     def __init__(
@@ -130,6 +131,7 @@ class Worker:
         outbox: Outbox | str | Path | None = None,
         ack_timeout_s: float = 5.0,
         max_resend_s: float = 300.0,
+        security: TransportSecurity | None = None,
     ) -> None:
         if ack_timeout_s <= 0 or max_resend_s < ack_timeout_s:
             raise ValueError("need 0 < ack_timeout_s <= max_resend_s")
@@ -154,6 +156,7 @@ class Worker:
             client_id=f"genesis-lab-worker-{station_id}",
             will=(self._status_topic, encode_message(offline)),
             clean_session=False,
+            security=security,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: RunEngine | None = None
