@@ -19,6 +19,15 @@ from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.cli._bench import bench_app
+from genesis_lab.cli._broker_options import (
+    BrokerOptions,
+    Insecure,
+    PasswordFile,
+    TlsCa,
+    TlsCert,
+    TlsKey,
+    Username,
+)
 from genesis_lab.cli._control import estop, pause
 from genesis_lab.cli._devices import devices_app
 from genesis_lab.cli._export import export
@@ -164,8 +173,8 @@ def run(
     broker: Annotated[
         str | None,
         typer.Option(
-            help="'embedded' (start an in-process broker) or mqtt://HOST:PORT. "
-            "Default: the campaign file's 'broker'."
+            help="'embedded' (start an in-process broker), mqtt://HOST:PORT or "
+            "mqtts://HOST:PORT (TLS). Default: the campaign file's 'broker'."
         ),
     ] = None,
     local_worker_: Annotated[
@@ -192,6 +201,12 @@ def run(
             "the model starts from; they are recorded as 'prior' trials."
         ),
     ] = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    username: Username = None,
+    password_file: PasswordFile = None,
+    insecure: Insecure = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
     """Run a campaign: propose, run and learn from experiments until the budget is spent.
@@ -220,6 +235,7 @@ def run(
         presence_timeout=presence_timeout,
         prior=prior_results,
         prior_source=str(prior or ""),
+        broker_options=BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure),
     )
 
 
@@ -235,6 +251,7 @@ def _run_campaign(
     prior: list[Any] | None = None,
     prior_source: str = "",
     resume: bool = False,
+    broker_options: BrokerOptions | None = None,
 ) -> None:
     """Run (or resume) a campaign with a progress bar, then say how it ended."""
     from genesis_lab.orchestration import CampaignRunner
@@ -247,12 +264,14 @@ def _run_campaign(
             "a worker in another process cannot reach this process's embedded broker",
             EXIT_BAD_INPUT,
         )
+    security = (broker_options or BrokerOptions()).resolve(broker)
     try:
         with broker_session(broker) as url, CampaignRecord(record_path) as store:
             verb = "resuming" if resume else "campaign"
             out.print(
                 f"{verb} {campaign_id}: {spec.budget} experiments on station "
-                f"{spec.station.station_id!r} via {url}",
+                f"{spec.station.station_id!r} via {url}"
+                + (f" ({security.describe()})" if security is not None else ""),
                 highlight=False,
             )
             with CampaignProgress(out, spec.budget, spec.primary_objective.name) as progress:
@@ -267,10 +286,11 @@ def _run_campaign(
                     prior=prior or [],
                     prior_source=prior_source,
                     resume=resume,
+                    security=security,
                 )
                 if with_worker:
                     outbox = record_path.parent / f"outbox-{spec.station.station_id}.sqlite"
-                    with local_worker(spec.station, url, outbox=outbox):
+                    with local_worker(spec.station, url, outbox=outbox, security=security):
                         result = runner.run()
                 else:
                     result = runner.run()
@@ -316,7 +336,8 @@ def resume(
     broker: Annotated[
         str | None,
         typer.Option(
-            help="'embedded' or mqtt://HOST:PORT. Default: the broker the campaign ran on."
+            help="'embedded', mqtt://HOST:PORT or mqtts://HOST:PORT (TLS). Default: the "
+            "broker the campaign ran on."
         ),
     ] = None,
     local_worker_: Annotated[
@@ -330,6 +351,12 @@ def resume(
     presence_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the station's worker to come online.")
     ] = 30.0,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    username: Username = None,
+    password_file: PasswordFile = None,
+    insecure: Insecure = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
     """Resume a campaign whose orchestrator stopped (killed, crashed, interrupted).
@@ -365,6 +392,7 @@ def resume(
         with_worker=local_worker_,
         presence_timeout=presence_timeout,
         resume=True,
+        broker_options=BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure),
     )
 
 
@@ -398,7 +426,7 @@ def worker(
         typer.Option(help="Take the station (plugin, id, options) from this campaign file."),
     ] = None,
     broker: Annotated[
-        str, typer.Option(help="Broker to serve on, mqtt://HOST:PORT.")
+        str, typer.Option(help="Broker to serve on, mqtt://HOST:PORT or mqtts://HOST:PORT (TLS).")
     ] = "mqtt://127.0.0.1:1883",
     outbox: Annotated[
         Path | None,
@@ -416,6 +444,12 @@ def worker(
             "sending it again (then twice as long each time, at most 300 s)."
         ),
     ] = 5.0,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    username: Username = None,
+    password_file: PasswordFile = None,
+    insecure: Insecure = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
     """Serve one instrument station: run the experiments an orchestrator sends, until Ctrl-C.
@@ -426,6 +460,8 @@ def worker(
     """
     _setup_logging(verbose)
     _check_broker_url(broker)
+    options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
+    security = options.for_external(broker)
     if campaign is not None:
         ref = _checked_campaign(campaign).spec.station
         if station_id is not None:
@@ -449,10 +485,12 @@ def worker(
     previous = signal.signal(signal.SIGTERM, _on_signal)
     try:
         outbox_path = outbox or default_outbox(ref.station_id)
-        with local_worker(ref, broker, outbox=outbox_path, ack_timeout_s=ack_timeout) as serving:
+        with local_worker(
+            ref, broker, outbox=outbox_path, ack_timeout_s=ack_timeout, security=security
+        ) as serving:
             out.print(
                 f"worker for station {ref.station_id!r} ({ref.plugin}) serving on "
-                f"{broker} (outbox {outbox_path}); Ctrl-C to stop",
+                f"{broker} ({security.describe()}; outbox {outbox_path}); Ctrl-C to stop",
                 highlight=False,
             )
             try:
@@ -488,11 +526,20 @@ def suggest(
         typer.Argument(help="NAME=VALUE for every parameter of the campaign.", show_default=False),
     ],
     broker: Annotated[
-        str, typer.Option(help="Broker the campaign runs on, mqtt://HOST:PORT.")
+        str,
+        typer.Option(
+            help="Broker the campaign runs on, mqtt://HOST:PORT or mqtts://HOST:PORT (TLS)."
+        ),
     ] = "mqtt://127.0.0.1:1883",
     by: Annotated[
         str | None, typer.Option(help="Who asks (recorded with the trial). Default: your login.")
     ] = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    username: Username = None,
+    password_file: PasswordFile = None,
+    insecure: Insecure = False,
 ) -> None:
     """Ask a running campaign to run an experiment of your own choosing next.
 
@@ -501,12 +548,16 @@ def suggest(
     refused request is logged by the orchestrator and shows in no trial.
     """
     _check_broker_url(broker)
+    options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
+    security = options.for_external(broker)
     parameters = _parse_options(values, what="parameter")
     try:
         request = ManualTrialRequest(
             campaign_id=campaign_id, parameters=parameters, requested_by=by or getpass.getuser()
         )
-        with MqttClient(broker, client_id=f"genesis-lab-suggest-{uuid.uuid4().hex[:8]}") as client:
+        with MqttClient(
+            broker, client_id=f"genesis-lab-suggest-{uuid.uuid4().hex[:8]}", security=security
+        ) as client:
             client.publish_and_wait(campaign_control_topic(campaign_id), encode_message(request))
     except ValidationError as exc:
         _fail(f"not a valid manual trial: {exc.errors()[0]['msg']}", EXIT_BAD_INPUT)
