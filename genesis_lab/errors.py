@@ -10,6 +10,8 @@
     ├── MessageError (ValueError)           a wire message is malformed or of the wrong schema
     ├── BrokerError (ConnectionError)       the MQTT broker cannot be reached or started
     ├── TransportSecurityError (ValueError) TLS or broker credential settings are unusable
+    ├── KeyFileError (ValueError)           a signing or trusted key file is missing or unsafe
+    ├── SignatureError (ValueError)         a message is unsigned, wrongly signed, old or replayed
     ├── RecordError (RuntimeError)          the campaign record cannot be opened or written
     ├── PlannerError (RuntimeError)         the planner was used wrongly (unknown trial, ...)
     └── TrialTimeoutError (TimeoutError)    no worker answered a dispatched trial in time
@@ -27,10 +29,12 @@ __all__ = [
     "DataFileError",
     "FieldProblem",
     "GenesisLabError",
+    "KeyFileError",
     "LabSetupError",
     "MessageError",
     "PlannerError",
     "RecordError",
+    "SignatureError",
     "StationError",
     "TransportSecurityError",
     "TrialTimeoutError",
@@ -139,6 +143,27 @@ class TransportSecurityError(GenesisLabError, ValueError):
 
     def __init__(self, message: str, *, setting: str) -> None:
         self.setting = setting
+        super().__init__(message)
+
+
+class KeyFileError(GenesisLabError, ValueError):
+    """A signing key or a trusted public key file is missing, unreadable, not an Ed25519
+    key in PEM, or (a private key) readable by others than its owner. The message names the
+    file, never the key."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class SignatureError(GenesisLabError, ValueError):
+    """A signed message does not hold up: ``reason`` says why, for counting: ``unsigned``,
+    ``unknown-key`` (signed by a key not trusted), ``bad-signature`` (altered after signing,
+    or not signed by the key it names), ``expired``, ``future`` (its time is ahead of this
+    clock), ``replayed`` (its nonce was seen before) or ``replay-cache-full``."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
         super().__init__(message)
 
 

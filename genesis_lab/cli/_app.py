@@ -41,6 +41,19 @@ from genesis_lab.cli._render import (
 from genesis_lab.cli._report import report
 from genesis_lab.cli._review import replay, verify
 from genesis_lab.cli._session import broker_session, default_outbox, local_worker
+from genesis_lab.cli._signing_options import (
+    CampaignSigning,
+    MaxAge,
+    SigningKeyOption,
+    StationKeyOption,
+    StationTrust,
+    Trust,
+    campaign_signing,
+    load_key,
+    load_trusted,
+    signing,
+    warn_unsigned,
+)
 from genesis_lab.errors import (
     CampaignFileError,
     DataFileError,
@@ -50,6 +63,7 @@ from genesis_lab.errors import (
 )
 from genesis_lab.messages import ManualTrialRequest, campaign_control_topic, encode_message
 from genesis_lab.messaging import MqttClient
+from genesis_lab.security import MessageSigner
 from genesis_lab.spec import (
     CampaignFile,
     CampaignSpec,
@@ -207,6 +221,9 @@ def run(
     username: Username = None,
     password_file: PasswordFile = None,
     insecure: Insecure = False,
+    signing_key: SigningKeyOption = None,
+    station_key: StationKeyOption = None,
+    station_trust: StationTrust = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
     """Run a campaign: propose, run and learn from experiments until the budget is spent.
@@ -236,6 +253,7 @@ def run(
         prior=prior_results,
         prior_source=str(prior or ""),
         broker_options=BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure),
+        keys=campaign_signing(signing_key, station_key, station_trust, with_worker=local_worker_),
     )
 
 
@@ -252,6 +270,7 @@ def _run_campaign(
     prior_source: str = "",
     resume: bool = False,
     broker_options: BrokerOptions | None = None,
+    keys: CampaignSigning | None = None,
 ) -> None:
     """Run (or resume) a campaign with a progress bar, then say how it ended."""
     from genesis_lab.orchestration import CampaignRunner
@@ -287,10 +306,17 @@ def _run_campaign(
                     prior_source=prior_source,
                     resume=resume,
                     security=security,
+                    signing=(keys or CampaignSigning()).orchestrator,
                 )
                 if with_worker:
                     outbox = record_path.parent / f"outbox-{spec.station.station_id}.sqlite"
-                    with local_worker(spec.station, url, outbox=outbox, security=security):
+                    with local_worker(
+                        spec.station,
+                        url,
+                        outbox=outbox,
+                        security=security,
+                        signing=(keys or CampaignSigning()).local_worker,
+                    ):
                         result = runner.run()
                 else:
                     result = runner.run()
@@ -357,6 +383,9 @@ def resume(
     username: Username = None,
     password_file: PasswordFile = None,
     insecure: Insecure = False,
+    signing_key: SigningKeyOption = None,
+    station_key: StationKeyOption = None,
+    station_trust: StationTrust = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
     """Resume a campaign whose orchestrator stopped (killed, crashed, interrupted).
@@ -393,6 +422,7 @@ def resume(
         presence_timeout=presence_timeout,
         resume=True,
         broker_options=BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure),
+        keys=campaign_signing(signing_key, station_key, station_trust, with_worker=local_worker_),
     )
 
 
@@ -450,6 +480,9 @@ def worker(
     username: Username = None,
     password_file: PasswordFile = None,
     insecure: Insecure = False,
+    station_key: StationKeyOption = None,
+    trust: Trust = None,
+    max_age: MaxAge = 60.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
     """Serve one instrument station: run the experiments an orchestrator sends, until Ctrl-C.
@@ -462,6 +495,8 @@ def worker(
     _check_broker_url(broker)
     options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
     security = options.for_external(broker)
+    trusted = load_trusted(trust)
+    worker_signing = signing(load_key(station_key), "", trusted, max_age)
     if campaign is not None:
         ref = _checked_campaign(campaign).spec.station
         if station_id is not None:
@@ -486,13 +521,23 @@ def worker(
     try:
         outbox_path = outbox or default_outbox(ref.station_id)
         with local_worker(
-            ref, broker, outbox=outbox_path, ack_timeout_s=ack_timeout, security=security
+            ref,
+            broker,
+            outbox=outbox_path,
+            ack_timeout_s=ack_timeout,
+            security=security,
+            signing=worker_signing,
         ) as serving:
             out.print(
                 f"worker for station {ref.station_id!r} ({ref.plugin}) serving on "
                 f"{broker} ({security.describe()}; outbox {outbox_path}); Ctrl-C to stop",
                 highlight=False,
             )
+            if trusted:
+                keys = ", ".join(key.key_id for key in trusted)
+                out.print(f"requires signed requests and controls (keys {keys})")
+            else:
+                warn_unsigned("this worker's input", "without --trust it obeys unsigned ones")
             try:
                 while not stop.wait(0.5):
                     pass
@@ -501,7 +546,8 @@ def worker(
             stats = serving.stats
         out.print(
             f"worker stopped: {stats.completed} completed, {stats.failed} failed, "
-            f"{stats.rejected} rejected, {stats.malformed} malformed messages",
+            f"{stats.rejected} rejected, {stats.malformed} refused messages"
+            + "".join(f", {n} {reason}" for reason, n in sorted(stats.refusals.items())),
             highlight=False,
         )
     except StationError as exc:
@@ -540,6 +586,7 @@ def suggest(
     username: Username = None,
     password_file: PasswordFile = None,
     insecure: Insecure = False,
+    signing_key: SigningKeyOption = None,
 ) -> None:
     """Ask a running campaign to run an experiment of your own choosing next.
 
@@ -551,10 +598,15 @@ def suggest(
     options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
     security = options.for_external(broker)
     parameters = _parse_options(values, what="parameter")
+    key = load_key(signing_key)
+    if key is None:
+        warn_unsigned("the request", "a campaign run with --signing-key refuses it")
     try:
         request = ManualTrialRequest(
             campaign_id=campaign_id, parameters=parameters, requested_by=by or getpass.getuser()
         )
+        if key is not None:
+            request = MessageSigner(key, request.requested_by or key.key_id).sign(request)
         with MqttClient(
             broker, client_id=f"genesis-lab-suggest-{uuid.uuid4().hex[:8]}", security=security
         ) as client:

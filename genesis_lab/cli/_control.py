@@ -13,6 +13,7 @@ import getpass
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -29,6 +30,7 @@ from genesis_lab.cli._broker_options import (
     TlsKey,
     Username,
 )
+from genesis_lab.cli._signing_options import SigningKeyOption, load_key, warn_unsigned
 from genesis_lab.errors import GenesisLabError, MessageError
 from genesis_lab.messages import (
     TOPIC_PREFIX,
@@ -39,6 +41,7 @@ from genesis_lab.messages import (
     station_control_topic,
 )
 from genesis_lab.messaging import MqttClient, TransportSecurity
+from genesis_lab.security import MessageSigner
 from genesis_lab.spec import parse_broker_url
 
 __all__ = ["estop", "pause", "send_control"]
@@ -70,16 +73,19 @@ def send_control(
     by: str | None = None,
     wait_s: float = 2.0,
     security: TransportSecurity | None = None,
+    signer: MessageSigner | None = None,
 ) -> dict[str, str]:
     """Send ``command`` and return, per online station, the mode it reported within
     ``wait_s`` (stations that did not answer are listed with their old mode). ``security``:
-    TLS and credentials for the broker."""
+    TLS and credentials for the broker; ``signer`` signs the command."""
     message = StationControl(
         command=command,
         station_id=station,
         requested_by=by or getpass.getuser(),
         reason=reason,
     )
+    if signer is not None:
+        message = signer.sign(message)
     modes: dict[str, str] = {}
     changed = threading.Condition()
     want = _EXPECTED[command]
@@ -121,7 +127,15 @@ def _run(
     by: str | None,
     wait: float,
     options: BrokerOptions,
+    signing_key: Path | None = None,
 ) -> None:
+    key = load_key(signing_key)
+    signer = None if key is None else MessageSigner(key, by or getpass.getuser())
+    if signer is None:
+        warn_unsigned(
+            command,
+            "workers that trust a key obey an unsigned e-stop but refuse any other command",
+        )
     try:
         parse_broker_url(broker)
     except ValueError as exc:
@@ -130,7 +144,14 @@ def _run(
     security = options.for_external(broker)
     try:
         modes = send_control(
-            command, broker, station=station, reason=reason, by=by, wait_s=wait, security=security
+            command,
+            broker,
+            station=station,
+            reason=reason,
+            by=by,
+            wait_s=wait,
+            security=security,
+            signer=signer,
         )
     except (ValueError, ValidationError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
@@ -163,6 +184,7 @@ def estop(
     username: Username = None,
     password_file: PasswordFile = None,
     insecure: Insecure = False,
+    signing_key: SigningKeyOption = None,
 ) -> None:
     """Emergency stop: every worker stops its actuators and halts its run now.
 
@@ -170,7 +192,7 @@ def estop(
     requests until 'genesis-lab estop --release'.
     """
     options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
-    _run("release" if release else "estop", broker, station, reason, by, wait, options)
+    _run("release" if release else "estop", broker, station, reason, by, wait, options, signing_key)
 
 
 def pause(
@@ -187,10 +209,11 @@ def pause(
     username: Username = None,
     password_file: PasswordFile = None,
     insecure: Insecure = False,
+    signing_key: SigningKeyOption = None,
 ) -> None:
     """Pause: workers start no new experiment and pause the one running.
 
     'pause --release' continues. An emergency stop is lifted only by 'estop --release'.
     """
     options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
-    _run("resume" if release else "pause", broker, station, "", by, wait, options)
+    _run("resume" if release else "pause", broker, station, "", by, wait, options, signing_key)

@@ -55,12 +55,18 @@ def verify(record: RecordPath, as_json: AsJson = False) -> None:
 
     Names the first problem (a ledger entry, a trial's field, a document's uid) and exits
     1 if there is one. Prints the chain's head hash: note it, and a later copy that
-    verifies with the same head is the same record."""
+    verifies with the same head is the same record. Documents stored with their station's
+    signature are checked against the station keys the record holds: a measurement
+    changed after the station signed it fails even in a consistently rewritten record."""
+    from genesis_lab.orchestration import check_document_signatures
+
     with _open(record) as store:
         try:
             result = verify_record(store)
+            signatures = check_document_signatures(store)
         except GenesisLabError as exc:
             _fail(str(exc))
+    result.problems += signatures.problems
     if as_json:
         typer.echo(
             json.dumps(
@@ -69,6 +75,12 @@ def verify(record: RecordPath, as_json: AsJson = False) -> None:
                     "entries": result.entries,
                     "head": result.head,
                     "problems": [{"where": p.where, "what": p.what} for p in result.problems],
+                    "signatures": {
+                        "documents": signatures.documents,
+                        "signed": signatures.signed,
+                        "verified": signatures.verified,
+                        "signers": sorted(signatures.signers),
+                    },
                 },
                 indent=2,
             )
@@ -79,6 +91,14 @@ def verify(record: RecordPath, as_json: AsJson = False) -> None:
             highlight=False,
             soft_wrap=True,
         )
+        if signatures.signed:
+            out.print(
+                f"station signatures: {signatures.verified} of {signatures.documents} "
+                f"documents signed, every signature verifies "
+                f"(by {', '.join(sorted(signatures.signers))})",
+                highlight=False,
+                soft_wrap=True,
+            )
     else:
         err.print(
             f"[bold red]{escape(str(record))}: {len(result.problems)} problem(s); the first:[/]",

@@ -8,6 +8,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from genesis_lab.messaging import EmbeddedBroker, TransportSecurity
+from genesis_lab.security import MessageSigning
 from genesis_lab.spec import StationRef, parse_broker_url
 from genesis_lab.station import build_station
 from genesis_lab.worker import Worker
@@ -48,10 +49,11 @@ def local_worker(
     outbox: Path | None = None,
     ack_timeout_s: float = 5.0,
     security: TransportSecurity | None = None,
+    signing: MessageSigning | None = None,
 ) -> Iterator[Worker]:
     """Build the station's devices and serve them from a worker in this process, keeping
     its outbox and journal in the file ``outbox`` (in memory if None), connecting with
-    ``security`` (TLS and credentials)."""
+    ``security`` (TLS and credentials), signing and checking as ``signing`` says."""
     with ExitStack() as stack:
         devices = build_station(station)
         stack.callback(devices.close)
@@ -63,6 +65,7 @@ def local_worker(
             outbox=outbox,
             ack_timeout_s=ack_timeout_s,
             security=security,
+            signing=signing,
         )
         worker.start()
         stack.callback(worker.stop)

@@ -26,6 +26,7 @@ __all__ = [
     "DocumentMessage",
     "ExperimentRequest",
     "ManualTrialRequest",
+    "MessageAuth",
     "StationControl",
     "StationStatus",
     "TrialStatusMessage",
@@ -51,6 +52,46 @@ class _Message(BaseModel):
         default=SCHEMA_VERSION, description="Wire schema version; bumped on breaking change."
     )
     sent_at: float = Field(default_factory=time.time, description="Sender's clock, Unix seconds.")
+
+
+class MessageAuth(BaseModel):
+    """A message's signature block: who signed it, with which key, when, and a nonce.
+
+    The Ed25519 signature covers the canonical JSON (sorted keys, no spaces) of the message
+    without this block, together with every field here but ``signature``
+    (:mod:`genesis_lab.security` makes and checks it; a document's signature covers a
+    statement of what it is and the SHA-256 of its canonical JSON, which the campaign record
+    keeps). A message without it is unsigned: accepted only where no trust is configured.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    algorithm: Literal["ed25519"] = "ed25519"
+    key_id: str = Field(
+        pattern=r"^[0-9a-f]{16}$",
+        description="The signing key's id: the first 16 hex digits of the SHA-256 of its raw "
+        "32-byte public key.",
+    )
+    signer: str = Field(
+        min_length=1, max_length=200, description="Who signed, as the signer names itself."
+    )
+    nonce: str = Field(
+        pattern=r"^[0-9a-f]{32}$",
+        description="128 random bits, hex: a receiver refuses a nonce it has seen before.",
+    )
+    timestamp: float = Field(
+        allow_inf_nan=False, description="The signer's clock when it signed, Unix seconds."
+    )
+    signature: str = Field(
+        pattern=r"^[A-Za-z0-9+/]{86}==$", description="The 64-byte Ed25519 signature, base64."
+    )
+
+
+_AUTH_FIELD = Field(
+    default=None,
+    description="Signature (genesis_lab.security); None: unsigned, refused by a receiver "
+    "that trusts a key.",
+)
 
 
 class ExperimentRequest(_Message):
@@ -80,6 +121,7 @@ class ExperimentRequest(_Message):
         "it: by then the orchestrator has sent it again or given up on it. A request "
         "accepted in time is run even if it starts later.",
     )
+    auth: MessageAuth | None = _AUTH_FIELD
 
 
 def _new_message_id() -> str:
@@ -104,6 +146,7 @@ class DocumentMessage(_Message):
     station_id: str = Field(pattern=_ID)
     name: DocumentName
     doc: dict[str, Any]
+    auth: MessageAuth | None = _AUTH_FIELD
 
 
 class TrialStatusMessage(_Message):
@@ -115,18 +158,29 @@ class TrialStatusMessage(_Message):
     trial_id: str = Field(pattern=_ID)
     station_id: str = Field(pattern=_ID)
     state: Literal[
-        "accepted", "running", "completed", "failed", "rejected", "abandoned", "interrupted"
+        "accepted",
+        "running",
+        "completed",
+        "failed",
+        "rejected",
+        "abandoned",
+        "interrupted",
+        "refused",
     ] = Field(
         description="accepted: the worker has the request (journalled) and will run it. "
         "abandoned: stopped by the operator (emergency stop), not run because an emergency "
         "stop was in force, or its request expired. interrupted: the worker died during "
-        "the run (reported by the worker that took its place); never run again by itself."
+        "the run (reported by the worker that took its place); never run again by itself. "
+        "refused: the worker refused the request itself, before anything moved (unsigned, "
+        "wrongly signed, expired or replayed): the trial was not accepted, and the request "
+        "may not have come from this campaign's orchestrator at all."
     )
     reason: str = Field(default="", max_length=4000)
     run_uid: str | None = Field(default=None, description="uid of the run's start document.")
     documents: int = Field(
         default=0, ge=0, description="Documents the worker published for this trial so far."
     )
+    auth: MessageAuth | None = _AUTH_FIELD
 
 
 class DeliveryAck(_Message):
@@ -150,6 +204,7 @@ class ManualTrialRequest(_Message):
         min_length=1, description="Campaign parameter name -> value, in the parameter's units."
     )
     requested_by: str = Field(default="", max_length=200, description="Who asked for it.")
+    auth: MessageAuth | None = _AUTH_FIELD
 
 
 class StationControl(_Message):
@@ -167,6 +222,7 @@ class StationControl(_Message):
     )
     requested_by: str = Field(default="", max_length=200, description="Who asked for it.")
     reason: str = Field(default="", max_length=500, description="Why, for the record.")
+    auth: MessageAuth | None = _AUTH_FIELD
 
 
 class StationStatus(_Message):

@@ -38,6 +38,11 @@ from genesis_lab.orchestration._scripted import (
     ScriptedTrial,
     replay_script,
 )
+from genesis_lab.orchestration._signatures import (
+    SignatureCheck,
+    check_document_signatures,
+    record_signing_keys,
+)
 from genesis_lab.orchestration._summary import (
     CampaignSummary,
     TrialDetail,
@@ -65,8 +70,10 @@ __all__ = [
     "ReportFiles",
     "ScriptedPlanner",
     "ScriptedTrial",
+    "SignatureCheck",
     "TrialDetail",
     "TrialPair",
+    "check_document_signatures",
     "compare_campaigns",
     "default_report_dir",
     "export_documents",
@@ -74,6 +81,7 @@ __all__ = [
     "new_campaign_id",
     "package_versions",
     "read_prior_csv",
+    "record_signing_keys",
     "replay_decisions",
     "replay_script",
     "replay_spec",

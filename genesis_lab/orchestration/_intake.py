@@ -3,6 +3,12 @@
 Each message is decoded and checked against the campaign and its station; a bad one is
 refused with a counted, logged reason, a good one queued for the loop's thread. The
 station's retained status says whether its worker is alive and whether it serves.
+
+With the stations' public keys (``results``), a document or status that is unsigned or not
+signed by one of them is refused (``unsigned``, ``unknown-key``, ``bad-signature``) and not
+acknowledged, so a forged copy cannot make a worker forget the genuine one. With the
+operator's key (``controls``), a manual trial request must be signed by it, recently and
+only once.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from genesis_lab.errors import MessageError
+from genesis_lab.errors import MessageError, SignatureError
 from genesis_lab.messages import (
     DocumentMessage,
     ManualTrialRequest,
@@ -22,6 +28,7 @@ from genesis_lab.messages import (
     decode_message,
     decode_worker_message,
 )
+from genesis_lab.security import MessageVerifier
 
 __all__ = ["Intake", "StationModeChange"]
 
@@ -44,8 +51,18 @@ Incoming = DocumentMessage | TrialStatusMessage | ManualTrialRequest | StationMo
 class Intake:
     """Checks and queues the messages of campaign ``campaign_id`` on ``station_id``."""
 
-    def __init__(self, campaign_id: str, station_id: str, trial_timeout_s: float) -> None:
+    def __init__(
+        self,
+        campaign_id: str,
+        station_id: str,
+        trial_timeout_s: float,
+        *,
+        results: MessageVerifier | None = None,
+        controls: MessageVerifier | None = None,
+    ) -> None:
         self.campaign_id = campaign_id
+        self.results = results
+        self.controls = controls
         self.station_id = station_id
         self.trial_timeout_s = trial_timeout_s
         self.rejected_messages = 0
@@ -72,6 +89,12 @@ class Intake:
         if message.station_id != self.station_id:
             self.refuse("station", "message from station %s on %s", message.station_id, topic)
             return
+        if self.results is not None:
+            try:  # results are re-sent with their first signature: no age or nonce check
+                self.results.verify(message, fresh=False)
+            except SignatureError as exc:
+                self.refuse(exc.reason, "%s on %s: %s", message.kind, topic, exc)
+                return
         self.inbox.put(message)
 
     def on_control(self, topic: str, payload: bytes) -> None:
@@ -83,6 +106,12 @@ class Intake:
         if request.campaign_id != self.campaign_id:
             self.refuse("campaign", "control message for campaign %s", request.campaign_id)
             return
+        if self.controls is not None:
+            try:
+                self.controls.verify(request)
+            except SignatureError as exc:
+                self.refuse(exc.reason, "manual trial on %s: %s", topic, exc)
+                return
         self.inbox.put(request)
 
     def on_presence(self, topic: str, payload: bytes) -> None:

@@ -40,9 +40,11 @@ from genesis_lab.orchestration._intake import Intake, StationModeChange
 from genesis_lab.orchestration._prior import PriorResult, import_prior
 from genesis_lab.orchestration._provenance import current_actor, package_versions
 from genesis_lab.orchestration._resume import reopen_campaign, restore_campaign
+from genesis_lab.orchestration._signatures import record_signing_keys
 from genesis_lab.orchestration._stopping import StopWatch
 from genesis_lab.orchestration._trials import CampaignResult, InFlight, Progress, new_campaign_id
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal
+from genesis_lab.security import MessageSigning, MessageVerifier, document_signature
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
 
@@ -89,6 +91,7 @@ class CampaignRunner:
         resume: bool = False,
         actor: str | None = None,
         security: TransportSecurity | None = None,
+        signing: MessageSigning | None = None,
     ) -> None:
         if resume and campaign_id is None:
             raise ValueError("resume=True needs the campaign_id to resume")
@@ -108,7 +111,19 @@ class CampaignRunner:
         self.presence_timeout_s = presence_timeout_s
         self.poll_s = poll_s
         self.prior_source = prior_source
-        self._intake = Intake(self.campaign_id, self.station_id, spec.trial_timeout_s)
+        # Signed messages: requests signed with signing.key; results refused unless signed
+        # by a station key in signing.trusted; manual trials unless signed by signing.key.
+        self.signing = signing or MessageSigning()
+        self._signer = self.signing.signer(self.actor)
+        results = self.signing.verifier()
+        own = None if signing is None or signing.key is None else signing.key.public
+        self._intake = Intake(
+            self.campaign_id,
+            self.station_id,
+            spec.trial_timeout_s,
+            results=results,
+            controls=None if own is None else MessageVerifier([own]),
+        )
         self.duplicate_documents = 0
         #: Trial statuses received again after the trial ended (a resent copy): dropped.
         self.duplicate_statuses = 0
@@ -164,6 +179,7 @@ class CampaignRunner:
                 versions=package_versions(),
                 actor=self.actor,
             )
+        record_signing_keys(self.record, self.campaign_id, self.signing)
         self._recorded.started()
         self._stopwatch.restart()  # the wall clock counts from the start of the run
         try:
@@ -342,6 +358,8 @@ class CampaignRunner:
         )
         # Not waiting for the broker: with the connection down paho keeps it and sends it
         # after the reconnect, and a request lost anyway is sent again when the lease ends.
+        if self._signer is not None:
+            request = self._signer.sign(request)
         self._client.publish(station_requests_topic(self.station_id), encode_message(request))
 
     def _reject(self, message: DocumentMessage | TrialStatusMessage, reason: str, why: str) -> None:
@@ -364,7 +382,11 @@ class CampaignRunner:
             self._reject(message, "out-of-order", order)
             return
         stored = self.record.add_document(
-            self.campaign_id, message.trial_id, message.name, message.doc
+            self.campaign_id,
+            message.trial_id,
+            message.name,
+            message.doc,
+            signature=None if self._intake.results is None else document_signature(message),
         )
         self._acks.add(message.station_id, message.message_id)
         if not stored:
@@ -383,6 +405,9 @@ class CampaignRunner:
         if message.trial_id not in self._dispatched:
             self._reject(message, "unknown-trial", "this campaign dispatched no such trial")
             self._acks.add(message.station_id, message.message_id)
+            return
+        if message.state == "refused":  # by the worker's signature check; changes no trial
+            self._note_refusal(message)
             return
         trial = self._in_flight.get(message.trial_id)
         if trial is None:
@@ -410,6 +435,24 @@ class CampaignRunner:
             self._end(message.trial_id, _WORKER_ENDINGS[message.state], reason=message.reason)
             if message.state == "interrupted":
                 self._rerun_interrupted(message.trial_id, trial)
+        self._acks.add(message.station_id, message.message_id)
+
+    def _note_refusal(self, message: TrialStatusMessage) -> None:
+        """The station refused a request naming one of this campaign's trials: recorded
+        and logged, the trial left as it is (the request may have been a forgery; ours is
+        sent again when its lease ends)."""
+        log.warning(
+            "station %s refused trial %s: %s",
+            message.station_id,
+            message.trial_id,
+            message.reason,
+        )
+        self.record.add_event(
+            self.campaign_id,
+            "request-refused",
+            detail=f"{message.trial_id}: {message.reason}",
+            actor=message.station_id,
+        )
         self._acks.add(message.station_id, message.message_id)
 
     def _mark_running(self, trial_id: str, trial: InFlight) -> None:

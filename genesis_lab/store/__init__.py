@@ -6,6 +6,7 @@ from genesis_lab.store._record import (
     CampaignRow,
     DocumentRow,
     LedgerEntry,
+    SigningKeyRow,
     TrialRow,
     document_key,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "DocumentRow",
     "LedgerEntry",
     "RecordProblem",
+    "SigningKeyRow",
     "TrialRow",
     "TrialState",
     "Verification",

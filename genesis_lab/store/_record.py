@@ -29,6 +29,7 @@ from genesis_lab.store._rows import (
     outcomes_json,
 )
 from genesis_lab.store._schema import RECORD_FORMAT, SCHEMA
+from genesis_lab.store._signatures import SignatureTables, SigningKeyRow
 from genesis_lab.store._states import TrialState, can_transition
 
 __all__ = [
@@ -38,12 +39,13 @@ __all__ = [
     "CampaignRow",
     "DocumentRow",
     "LedgerEntry",
+    "SigningKeyRow",
     "TrialRow",
     "document_key",
 ]
 
 
-class CampaignRecord:
+class CampaignRecord(SignatureTables):
     """A campaign record file. Safe to share between threads of one process."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
@@ -429,9 +431,18 @@ class CampaignRecord:
 
     # ----------------------------------------------------------------- documents
     def add_document(
-        self, campaign_id: str, trial_id: str, name: str, doc: Mapping[str, Any]
+        self,
+        campaign_id: str,
+        trial_id: str,
+        name: str,
+        doc: Mapping[str, Any],
+        *,
+        signature: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Store a Bluesky document; return ``False`` if one with its uid is already stored."""
+        """Store a Bluesky document; return ``False`` if one with its uid is already stored.
+
+        ``signature``: the station's signature of it (see :meth:`document_signatures`),
+        kept with it and in its ledger entry."""
         uid = document_key(doc)
         text = json.dumps(dict(doc))
         now = time.time()
@@ -443,6 +454,10 @@ class CampaignRecord:
             )
             if cursor.rowcount != 1:
                 return False
+            signed: dict[str, Any] = {}
+            if signature is not None:
+                self._add_signature(db, uid, campaign_id, signature)
+                signed["signature"] = dict(signature)
             self._append(
                 db,
                 campaign_id,
@@ -452,6 +467,7 @@ class CampaignRecord:
                 name=name,
                 sha256=digest(text),
                 received_at=now,
+                **signed,
             )
             return True
 

@@ -8,7 +8,9 @@ __all__ = ["RECORD_FORMAT", "SCHEMA"]
 
 RECORD_FORMAT = 2
 """Version of the record's layout: 2 added the hash-chained ledger, the planner's calls and
-who did what (``campaign_events.actor``)."""
+who did what (``campaign_events.actor``). Format 2 records may also hold the stations' and
+the orchestrator's public keys (``signing_keys``) and each document's station signature
+(``document_signatures``); a record without those tables has no signed documents."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,6 +71,19 @@ CREATE TABLE IF NOT EXISTS planner_calls (
     campaign_id TEXT NOT NULL,
     call_json TEXT NOT NULL,
     at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    campaign_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    added_at REAL NOT NULL,
+    PRIMARY KEY (campaign_id, key_id)
+);
+CREATE TABLE IF NOT EXISTS document_signatures (
+    uid TEXT PRIMARY KEY REFERENCES documents(uid),
+    campaign_id TEXT NOT NULL,
+    signature_json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ledger (
     seq INTEGER PRIMARY KEY,

@@ -4,8 +4,10 @@ Two passes. The chain: every ledger entry must follow the one before it (``prev_
 hash to what it says (:func:`._ledger.entry_hash`), with no gap in the numbering. The tables:
 what a reader queries (campaigns, events, trials, transitions, documents, planner calls)
 must be exactly what the ledger's entries say was written, field by field; a document by
-the SHA-256 of its stored JSON. Every difference is a :class:`RecordProblem` naming the
-entry, the trial, the document's uid and the field.
+the SHA-256 of its stored JSON, its station signature and the campaign's public keys as
+recorded (whether each signature is the station's is checked by ``genesis-lab verify``
+with :func:`genesis_lab.security.verify_document_signature`). Every difference is a
+:class:`RecordProblem` naming the entry, the trial, the document's uid and the field.
 
 What it cannot see: someone who rewrites the whole chain consistently from the altered
 entry to the end. The head (``CampaignRecord.chain_head``) printed when a campaign ends,
@@ -134,6 +136,8 @@ class _TableCheck:
         self._trials(cid)
         self._transitions(cid)
         self._documents(cid)
+        self._signatures(cid)
+        self._signing_keys(cid)
         self._planner_calls(cid)
 
     def _campaign_row(self, cid: str) -> None:
@@ -260,6 +264,36 @@ class _TableCheck:
             b = ledger[uid]
             where = f"document {uid} ({b['name']} of trial {b['trial_id']})"
             self._problem(where, "in the ledger but removed from the record")
+
+    def _signatures(self, cid: str) -> None:
+        ledger = {b["uid"]: b for _, _, b in self._of(cid, "document") if "signature" in b}
+        stored = self.record.document_signatures(cid)
+        for uid in sorted(stored.keys() | ledger.keys()):
+            where = f"signature of document {uid}"
+            if uid not in ledger:
+                self._problem(where, "not in the ledger: inserted afterwards")
+            elif uid not in stored:
+                self._problem(where, "in the ledger but removed from the record")
+            elif not _same(stored[uid], ledger[uid]["signature"]):
+                self._problem(where, "differs from what was recorded")
+
+    def _signing_keys(self, cid: str) -> None:
+        ledger = {b["key_id"]: b for _, _, b in self._of(cid, "signing-key")}
+        stored = self.record.signing_keys(cid)
+        for key_id in sorted(stored.keys() | ledger.keys()):
+            where = f"campaign {cid}: signing key {key_id}"
+            if key_id not in ledger:
+                self._problem(where, "not in the ledger: inserted afterwards")
+            elif key_id not in stored:
+                self._problem(where, "in the ledger but removed from the record")
+            else:
+                row, want = stored[key_id], ledger[key_id]
+                if (row.role, row.public_key, row.added_at) != (
+                    want["role"],
+                    want["public_key"],
+                    want["added_at"],
+                ):
+                    self._problem(where, "differs from what was recorded")
 
     def _planner_calls(self, cid: str) -> None:
         ledger = [[b["call"]] for _, _, b in self._of(cid, "planner")]

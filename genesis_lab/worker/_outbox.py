@@ -12,6 +12,11 @@ Journal: every experiment request the worker accepted, and how far it got (``acc
 an accepted request that never started is run, and one that was running when the worker
 died is reported interrupted.
 
+Signed commands: the nonce of every signed request or control the worker accepted, kept
+until that message would have expired anyway, so a replay is refused even after a restart;
+and every request or control refused for its signature (or its age, or a replay), with
+the reason, for the operator (at most :data:`MAX_REFUSALS` kept, the newest).
+
 Without a path the file is in memory: the same behaviour, but nothing survives the process.
 """
 
@@ -25,9 +30,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from genesis_lab.errors import RecordError
+from genesis_lab.errors import RecordError, SignatureError
 
-__all__ = ["JournalEntry", "Outbox", "OutboxEntry"]
+__all__ = ["MAX_NONCES", "MAX_REFUSALS", "JournalEntry", "Outbox", "OutboxEntry", "Refusal"]
+
+MAX_NONCES = 100_000
+"""Nonces of signed commands kept at once; past it, commands are refused, not forgotten."""
+MAX_REFUSALS = 10_000
+"""Refused commands kept in the file; the oldest are dropped first."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -47,6 +57,20 @@ CREATE TABLE IF NOT EXISTS journal (
     request BLOB NOT NULL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (campaign_id, trial_id)
+);
+CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS refusals (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    reason TEXT NOT NULL,
+    what TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    campaign_id TEXT,
+    trial_id TEXT,
+    signer TEXT,
+    key_id TEXT,
+    detail TEXT NOT NULL,
+    payload_sha256 TEXT NOT NULL
 );
 """
 
@@ -71,6 +95,24 @@ class JournalEntry:
     trial_id: str
     state: str  # accepted, running or ended
     request: bytes
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A command the worker refused for its signature, age or a replay: what it was
+    (``request`` or the control's command), the campaign and trial it named, who it said
+    signed it, why it was refused, and the SHA-256 of its payload."""
+
+    at: float
+    reason: str
+    what: str
+    topic: str
+    campaign_id: str | None
+    trial_id: str | None
+    signer: str | None
+    key_id: str | None
+    detail: str
+    payload_sha256: str
 
 
 class Outbox:
@@ -200,3 +242,56 @@ class Outbox:
                 (campaign_id, trial_id),
             ).fetchone()
         return None if row is None else str(row[0])
+
+    # ---------------------------------------------------------- signed commands
+    def remember(self, nonce: str, until: float, now: float) -> bool:
+        """Keep a signed command's nonce until ``until``; ``False`` if it is kept already
+        (a replay). Nonces past ``now`` are forgotten; with :data:`MAX_NONCES` still
+        needed, refuse (``SignatureError``) rather than forget one. A
+        :class:`~genesis_lab.security.NonceStore`."""
+        with self._write() as db:
+            row = db.execute("SELECT until FROM nonces WHERE nonce = ?", (nonce,)).fetchone()
+            if row is not None and row[0] >= now:
+                return False
+            db.execute("DELETE FROM nonces WHERE until < ?", (now,))
+            if db.execute("SELECT COUNT(*) FROM nonces").fetchone()[0] >= MAX_NONCES:
+                raise SignatureError(
+                    f"{MAX_NONCES} signed commands in their validity window: refusing more "
+                    "rather than forgetting a nonce still needed",
+                    reason="replay-cache-full",
+                )
+            db.execute("INSERT OR REPLACE INTO nonces VALUES (?, ?)", (nonce, until))
+            return True
+
+    def add_refusal(self, refusal: Refusal) -> None:
+        """Keep a refused command (the newest :data:`MAX_REFUSALS`)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO refusals (at, reason, what, topic, campaign_id, trial_id, signer,"
+                " key_id, detail, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    refusal.at,
+                    refusal.reason,
+                    refusal.what,
+                    refusal.topic,
+                    refusal.campaign_id,
+                    refusal.trial_id,
+                    refusal.signer,
+                    refusal.key_id,
+                    refusal.detail,
+                    refusal.payload_sha256,
+                ),
+            )
+            db.execute(
+                "DELETE FROM refusals WHERE seq <= (SELECT MAX(seq) FROM refusals) - ?",
+                (MAX_REFUSALS,),
+            )
+
+    def refusals(self) -> list[Refusal]:
+        """The refused commands kept, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, reason, what, topic, campaign_id, trial_id, signer, key_id, detail,"
+                " payload_sha256 FROM refusals ORDER BY seq"
+            ).fetchall()
+        return [Refusal(*row) for row in rows]

@@ -13,6 +13,10 @@ there until the orchestrator acknowledges it after storing it; a resender thread
 again whatever is overdue. Every accepted request is journalled before anything moves, so a
 request that comes again is never run twice, and a restarted worker runs what it had
 accepted and reports what it was running when it died.
+
+Signed commands (``signing``): with trusted keys, a request or control that is unsigned,
+wrongly signed, expired or replayed is refused before anything moves (an e-stop excepted:
+see :mod:`~genesis_lab.worker._guard`); with a key, every document and status is signed.
 """
 
 from __future__ import annotations
@@ -49,8 +53,10 @@ from genesis_lab.messages import (
     station_status_topic,
 )
 from genesis_lab.messaging import MqttClient, TransportSecurity
+from genesis_lab.security import MessageSigning
 from genesis_lab.station import Station
 from genesis_lab.worker._executor import TrialExecutor, TrialOutcome
+from genesis_lab.worker._guard import CommandGuard
 from genesis_lab.worker._outbox import Outbox
 
 __all__ = ["Worker", "WorkerStats", "jsonable_document"]
@@ -66,7 +72,9 @@ class WorkerStats:
 
     ``rejected`` counts trials the station refused; ``malformed`` counts wire messages the
     worker refused, and ``refusals`` the same by reason (malformed, oversized, version,
-    schema, station, expired). ``duplicates``: requests for a trial accepted before (not
+    schema, station, expired; and for signed commands unsigned, unknown-key,
+    bad-signature, expired, future, replayed). ``unverified_estops``: e-stops obeyed though
+    they failed their signature check. ``duplicates``: requests for a trial accepted before (not
     run again). ``acknowledged``: outbox messages the orchestrator confirmed; ``resent``:
     messages published again because no acknowledgement came in time. ``interrupted``:
     trials found running when this worker started (its predecessor died mid-run).
@@ -83,6 +91,7 @@ class WorkerStats:
     acknowledged: int = 0
     resent: int = 0
     interrupted: int = 0
+    unverified_estops: int = 0
     refusals: Counter[str] = field(default_factory=Counter)
 
     def refuse(self, reason: str) -> None:
@@ -115,8 +124,10 @@ class Worker:
     :class:`~genesis_lab.worker._outbox.Outbox`), or an open one; None keeps them in memory,
     which survives broker faults but not the process. ``ack_timeout_s``: how long a published
     message may wait for the orchestrator's acknowledgement before it is sent again (then
-    twice as long each time, at most ``max_resend_s``). ``security``: TLS and credentials
-    for the broker (needed for an ``mqtts://`` ``broker_url``).
+    twice as long each time, at most ``max_resend_s``). ``signing``: the station's key,
+    which signs every document and status, and the keys whose signatures it requires on
+    requests and controls (None: unsigned, and unsigned commands accepted). ``security``:
+    TLS and credentials for the broker (needed for an ``mqtts://`` ``broker_url``).
     """
 
     def __init__(
@@ -131,6 +142,7 @@ class Worker:
         outbox: Outbox | str | Path | None = None,
         ack_timeout_s: float = 5.0,
         max_resend_s: float = 300.0,
+        signing: MessageSigning | None = None,
         security: TransportSecurity | None = None,
     ) -> None:
         if ack_timeout_s <= 0 or max_resend_s < ack_timeout_s:
@@ -158,6 +170,7 @@ class Worker:
             clean_session=False,
             security=security,
         )
+        self._guard = CommandGuard(signing, self.outbox, station_id, self._client.publish)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: RunEngine | None = None
         self._executor: threading.Thread | None = None
@@ -347,8 +360,16 @@ class Worker:
                 self.stats.refuse("station")
                 log.warning("rejected (station) control for %s on %s", message.station_id, topic)
             return
+        refused = self._guard.check(message, topic, payload, obeyed=message.command == "estop")
+        if refused is not None and message.command != "estop":
+            self.stats.refuse(refused.reason)
+            return
         self.stats.controls += 1
         self.control(message)
+        if refused is not None:
+            self.stats.unverified_estops += 1
+            who, change = self._mode_change
+            self._mode_change = (who, f"{change} (unverified: {refused.reason})")
         try:
             self._announce(wait=False)
         except Exception as exc:  # obeyed all the same; the status is only a courtesy
@@ -362,6 +383,11 @@ class Worker:
         if request.station_id != self.station_id:
             self.stats.refuse("station")
             log.warning("rejected (station) request for %s on %s", request.station_id, topic)
+            return
+        refused = self._guard.check(request, topic, payload)  # before anything else
+        if refused is not None:
+            self.stats.refuse(refused.reason)
+            self._guard.report(request, refused)
             return
         journalled = self.outbox.journal_state(request.campaign_id, request.trial_id)
         if journalled is not None:
@@ -492,6 +518,8 @@ class Worker:
     def _send(self, campaign_id: str, message: DocumentMessage | TrialStatusMessage) -> None:
         """Keep ``message`` in the outbox (committed), then publish it without waiting."""
         topic = campaign_results_topic(campaign_id)
+        if self._guard.signer is not None:
+            message = self._guard.signer.sign(message)
         payload = encode_message(message)
         if not self.outbox.put(
             message.message_id, campaign_id, topic, payload, resend_s=self.ack_timeout_s

@@ -1,0 +1,186 @@
+"""The options of signed commands and results: whose key signs, and whose are trusted.
+
+``--signing-key`` (the operator's and orchestrator's private key) signs experiment requests
+(``run``, ``resume``), controls (``estop``, ``pause``) and manual trials (``suggest``).
+``--station-key`` (a station's private key) signs what a worker publishes. ``--trust``
+(public keys, on ``worker``) are the keys whose signatures a worker requires on requests
+and controls; ``--station-trust`` (on ``run``, ``resume``) the stations' keys whose
+signatures the orchestrator requires on results and keeps in the record. Each falls back
+on its environment variable; file lists in a variable are separated by ``:``. Keys come
+from files only, never from a campaign file, and are never printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from genesis_lab.errors import KeyFileError
+from genesis_lab.security import (
+    DEFAULT_MAX_AGE_S,
+    MessageSigning,
+    PublicKey,
+    SigningKey,
+    load_public_key,
+    load_signing_key,
+)
+
+__all__ = [
+    "CampaignSigning",
+    "MaxAge",
+    "SigningKeyOption",
+    "StationKeyOption",
+    "StationTrust",
+    "Trust",
+    "campaign_signing",
+    "load_key",
+    "load_trusted",
+    "signing",
+    "warn_unsigned",
+]
+
+_EXIT_BAD_INPUT = 2
+
+err = Console(stderr=True)
+
+SigningKeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--signing-key",
+        metavar="FILE",
+        envvar="GENESIS_LAB_SIGNING_KEY",
+        help="Sign what this command sends with this Ed25519 private key (PEM, mode 0600; "
+        "make one with 'genesis-lab security keygen'). Workers that trust its public half "
+        "refuse unsigned requests and controls.",
+        show_default=False,
+    ),
+]
+StationKeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--station-key",
+        metavar="FILE",
+        envvar="GENESIS_LAB_STATION_KEY",
+        help="The station's Ed25519 private key (PEM, mode 0600): the worker signs every "
+        "document and status with it, so the record proves which station measured what.",
+        show_default=False,
+    ),
+]
+Trust = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--trust",
+        metavar="FILE",
+        envvar="GENESIS_LAB_TRUST",
+        help="Public key (PEM) of an orchestrator or operator; repeat for several. Given "
+        "any, the worker refuses requests and controls not signed by one of them, or "
+        "expired, or replayed (an e-stop is obeyed all the same).",
+        show_default=False,
+    ),
+]
+StationTrust = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--station-trust",
+        metavar="FILE",
+        envvar="GENESIS_LAB_STATION_TRUST",
+        help="Public key (PEM) of a station; repeat for several. Given any, results not "
+        "signed by one of them are refused, and each document's signature and the keys "
+        "are kept in the record.",
+        show_default=False,
+    ),
+]
+MaxAge = Annotated[
+    float,
+    typer.Option(
+        "--max-age",
+        min=1.0,
+        help="Seconds a signed request or control stays good after it was signed (a "
+        "request's own expiry may be later); older ones are refused as expired.",
+    ),
+]
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(_EXIT_BAD_INPUT)
+
+
+def load_key(path: Path | None) -> SigningKey | None:
+    """The private key at ``path`` (None if not given); exit 2 naming the problem."""
+    if path is None:
+        return None
+    try:
+        return load_signing_key(path)
+    except KeyFileError as exc:
+        _fail(str(exc))
+
+
+def load_trusted(paths: list[Path] | None) -> tuple[PublicKey, ...]:
+    """The public keys at ``paths``; exit 2 naming the first bad one."""
+    try:
+        return tuple(load_public_key(path) for path in paths or [])
+    except KeyFileError as exc:
+        _fail(str(exc))
+
+
+def warn_unsigned(what: str, consequence: str) -> None:
+    """Say on stderr that ``what`` goes unsigned, and what then happens to it."""
+    err.print(
+        f"note: {what} is not signed (no --signing-key or $GENESIS_LAB_SIGNING_KEY); {consequence}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def signing(
+    key: SigningKey | None,
+    identity: str,
+    trusted: tuple[PublicKey, ...] = (),
+    max_age_s: float = DEFAULT_MAX_AGE_S,
+) -> MessageSigning | None:
+    """The settings for a component, or None when it neither signs nor checks."""
+    if key is None and not trusted:
+        return None
+    return MessageSigning(key=key, identity=identity, trusted=trusted, max_age_s=max_age_s)
+
+
+@dataclass(frozen=True)
+class CampaignSigning:
+    """The signing settings of a campaign's orchestrator and of its local worker."""
+
+    orchestrator: MessageSigning | None = None
+    local_worker: MessageSigning | None = None
+
+
+def campaign_signing(
+    signing_key: Path | None,
+    station_key: Path | None,
+    station_trust: list[Path] | None,
+    *,
+    with_worker: bool,
+) -> CampaignSigning:
+    """Load the keys of ``run`` or ``resume``: the orchestrator signs with ``signing_key``
+    and trusts ``station_trust``; a local worker signs with ``station_key`` (then trusted
+    too) and trusts the orchestrator's key. Exit 2 naming a bad key file."""
+    if station_key is not None and not with_worker:
+        _fail(
+            "--station-key signs the results of this process's worker, and there is none "
+            "(--no-local-worker): give the station's key to 'genesis-lab worker --station-key' "
+            "and its public key here with --station-trust"
+        )
+    key = load_key(signing_key)
+    station = load_key(station_key) if with_worker else None
+    trusted = load_trusted(station_trust)
+    if station is not None and station.key_id not in {k.key_id for k in trusted}:
+        trusted += (station.public,)
+    worker_trusts = () if key is None else (key.public,)
+    return CampaignSigning(
+        orchestrator=signing(key, "", trusted),
+        local_worker=signing(station, "", worker_trusts),
+    )

@@ -1,0 +1,194 @@
+"""Signed requests and signed results, end to end, on a real Mosquitto with access wide open.
+
+The orchestrator signs every request, the worker requires that signature and signs every
+document and status, the orchestrator requires the station's signature and keeps each
+document's in the record with the station's public key: the record then proves which
+station measured what, even against someone who edits a measurement and rewrites the
+whole hash chain after it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from genesis_lab.orchestration import CampaignRunner, check_document_signatures
+from genesis_lab.security import MessageSigning, SigningKey, generate_signing_key
+from genesis_lab.spec import CampaignSpec, load_campaign
+from genesis_lab.station import Station, build_station
+from genesis_lab.store import CampaignRecord, TrialState, verify_record
+from genesis_lab.store._ledger import GENESIS, canonical, digest, entry_hash
+from genesis_lab.worker import Worker
+
+pytestmark = pytest.mark.mosquitto
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def small_spec(budget: int, **changes: Any) -> CampaignSpec:
+    """The colour-mixing campaign, Sobol trials only, on a station id of this test alone."""
+    data = load_campaign(REPO / "campaigns" / "colour_mixing.yaml").spec.model_dump()
+    data.update({"budget": budget, "initial_design": budget, "trial_timeout_s": 60, **changes})
+    data["station"]["id"] = f"bench-{uuid.uuid4().hex[:8]}"
+    return CampaignSpec.model_validate(data)
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, SigningKey]:
+    return {
+        name: generate_signing_key(tmp_path / "keys" / f"{name}.key")
+        for name in ("orchestrator", "station", "other")
+    }
+
+
+@contextmanager
+def signing_worker(spec: CampaignSpec, url: str, signing: MessageSigning) -> Iterator[Worker]:
+    station: Station = build_station(spec.station)
+    worker = Worker(station, spec.station.station_id, url, plugin="colour-bench", signing=signing)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        station.close()
+
+
+def rewrite_chain_with(path: Path, uid: str, reading: float) -> None:
+    """Change the event ``uid``'s reading, and re-hash the whole ledger after it so the
+    chain is consistent again: what a forger with write access to the file could do."""
+    db = sqlite3.connect(path)
+    try:
+        (text,) = db.execute("SELECT doc_json FROM documents WHERE uid = ?", (uid,)).fetchone()
+        doc = json.loads(text)
+        doc["data"]["spectro_colour_error"] = reading
+        new_text = json.dumps(doc)
+        db.execute("UPDATE documents SET doc_json = ? WHERE uid = ?", (new_text, uid))
+        prev = GENESIS
+        for seq, kind, body in db.execute("SELECT seq, kind, body FROM ledger ORDER BY seq"):
+            entry = json.loads(body)
+            if kind == "document" and entry["uid"] == uid:
+                entry["sha256"] = digest(new_text)
+                body = canonical(entry)
+            new_hash = entry_hash(prev, kind, body)
+            db.execute(
+                "UPDATE ledger SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                (body, prev, new_hash, seq),
+            )
+            prev = new_hash
+        db.commit()
+    finally:
+        db.close()
+
+
+def test_a_signed_campaign_runs_and_its_record_proves_which_station_measured_what(
+    private_mosquitto: Any, keys: dict[str, SigningKey], tmp_path: Path
+) -> None:
+    spec = small_spec(budget=3)
+    orchestrator, station = keys["orchestrator"], keys["station"]
+    record_path = tmp_path / "record.sqlite"
+    worker_signing = MessageSigning(key=station, trusted=(orchestrator.public,))
+    with (
+        signing_worker(spec, private_mosquitto.url, worker_signing) as worker,
+        CampaignRecord(record_path) as record,
+    ):
+        runner = CampaignRunner(
+            spec,
+            spec_text="",
+            record=record,
+            broker_url=private_mosquitto.url,
+            signing=MessageSigning(key=orchestrator, trusted=(station.public,)),
+        )
+        result = runner.run()
+    assert result.states == {"COMPLETED": 3}
+    assert runner.rejected_messages == 0
+    assert sum(worker.stats.refusals.values()) == 0 and worker.stats.completed == 3
+
+    with CampaignRecord(record_path, read_only=True) as record:
+        cid = runner.campaign_id
+        signatures = record.document_signatures(cid)
+        documents = record.stored_documents(cid)
+        assert len(documents) == 12 and signatures.keys() == documents.keys()
+        assert {s["key_id"] for s in signatures.values()} == {station.key_id}
+        assert {s["signer"] for s in signatures.values()} == {f"station {spec.station.station_id}"}
+        held = record.signing_keys(cid)
+        assert held[station.key_id].role == "station"
+        assert held[station.key_id].public_key == station.public.pem
+        assert held[orchestrator.key_id].role == "orchestrator"
+        assert verify_record(record).ok
+        check = check_document_signatures(record)
+        assert (check.documents, check.signed, check.verified) == (12, 12, 12) and check.ok
+        event = next(uid for uid, row in documents.items() if row[1] == "event")
+
+    # A measurement edited and the hash chain rewritten to match: the chain verifies, the
+    # station's signature does not.
+    rewrite_chain_with(record_path, event, 0.0)
+    with CampaignRecord(record_path, read_only=True) as record:
+        assert verify_record(record).ok
+        check = check_document_signatures(record)
+    assert check.verified == 11
+    [problem] = check.problems
+    assert problem.where.startswith(f"document {event} (event of trial")
+    assert "altered after the station signed it" in problem.what
+
+
+def test_results_not_signed_by_a_trusted_station_are_refused(
+    private_mosquitto: Any, keys: dict[str, SigningKey], tmp_path: Path
+) -> None:
+    spec = small_spec(budget=1, trial_timeout_s=2.0)
+    # The worker signs with a key the orchestrator was not given.
+    worker_signing = MessageSigning(key=keys["other"], trusted=(keys["orchestrator"].public,))
+    with (
+        signing_worker(spec, private_mosquitto.url, worker_signing) as worker,
+        CampaignRecord(tmp_path / "record.sqlite") as record,
+    ):
+        runner = CampaignRunner(
+            spec,
+            spec_text="",
+            record=record,
+            broker_url=private_mosquitto.url,
+            signing=MessageSigning(key=keys["orchestrator"], trusted=(keys["station"].public,)),
+        )
+        result = runner.run()
+        assert worker.stats.completed == 1  # the request was good: the worker ran it
+        assert record.document_count(runner.campaign_id) == 0
+        [trial] = record.trials(runner.campaign_id)
+    assert result.states == {"ABANDONED": 1} and trial.state is TrialState.ABANDONED
+    assert runner.rejection_reasons["unknown-key"] >= 6  # 4 documents and 2 statuses at least
+
+
+def test_a_request_the_station_refuses_is_recorded_and_changes_no_trial(
+    private_mosquitto: Any, keys: dict[str, SigningKey], tmp_path: Path
+) -> None:
+    """The worker trusts another key than the orchestrator signs with: every request is
+    refused; the orchestrator records each refusal and abandons the trial at its lease."""
+    spec = small_spec(budget=1, lease={"accept_s": 1.0, "on_expiry": "abandon"})
+    worker_signing = MessageSigning(key=keys["station"], trusted=(keys["other"].public,))
+    with (
+        signing_worker(spec, private_mosquitto.url, worker_signing) as worker,
+        CampaignRecord(tmp_path / "record.sqlite") as record,
+    ):
+        pumps = {n: list(d.motion_log) for n, d in worker.station.actuators.items()}  # type: ignore[attr-defined]
+        runner = CampaignRunner(
+            spec,
+            spec_text="",
+            record=record,
+            broker_url=private_mosquitto.url,
+            signing=MessageSigning(key=keys["orchestrator"], trusted=(keys["station"].public,)),
+        )
+        result = runner.run()
+        events = record.campaign_events(runner.campaign_id)
+        [trial] = record.trials(runner.campaign_id)
+        assert {n: list(d.motion_log) for n, d in worker.station.actuators.items()} == pumps  # type: ignore[attr-defined]
+    assert result.states == {"ABANDONED": 1}
+    assert "no worker accepted it" in trial.reason
+    refused = [e for e in events if e.event == "request-refused"]
+    assert refused and refused[0].actor == spec.station.station_id
+    assert refused[0].detail.startswith(f"{trial.trial_id}: request refused (unknown-key)")
+    assert worker.stats.refusals["unknown-key"] == 1 and worker.stats.requests == 0
