@@ -137,12 +137,15 @@ def _file_sha256(url: str) -> str:
 
 def add_hashes(pins: dict[NormalizedName, Pin]) -> None:
     """Fill each pin's wheel hashes from pip's configured sources (pip's PackageFinder)."""
+    from pip._internal.cli.req_command import RequirementCommand
     from pip._internal.commands import create_command
     from pip._vendor.packaging.version import parse as pip_version
 
     # pip warns for each extra index that lacks a project; not a problem for the lock.
     logging.getLogger("pip").setLevel(logging.ERROR)
     command = create_command("download")
+    if not isinstance(command, RequirementCommand):  # pip's internals moved (made on 23.2)
+        raise LockError("this pip's internals differ from the ones tools/lock.py was made for")
     options, _ = command.parse_args([])  # pip's configuration files and PIP_* variables
     problems: list[str] = []
     with ExitStack() as stack:
