@@ -83,6 +83,8 @@ class PrivateMosquitto:
     ``url`` stays the same across ``restart()``; ``kill()`` is SIGKILL (no goodbye to clients).
     ``settings`` are the configuration lines after the ``listener`` line (TLS files, a
     password file, an ACL, ``allow_anonymous``); ``scheme`` is the URL's (``mqtts`` for TLS).
+    ``config`` is instead a whole configuration file, used as it is written (one that
+    ``genesis-lab security init --port PORT`` made): its listener must be on ``port``.
     """
 
     def __init__(
@@ -92,8 +94,12 @@ class PrivateMosquitto:
         *,
         settings: str = "allow_anonymous true\n",
         scheme: str = "mqtt",
+        config: Path | None = None,
+        port: int | None = None,
     ) -> None:
-        self.port = _free_port()
+        if (config is None) != (port is None):
+            raise ValueError("give both config and the port of its listener, or neither")
+        self.port = _free_port() if port is None else port
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         self._binary = binary
         self._config = workdir / "mosquitto.conf"
@@ -105,6 +111,8 @@ class PrivateMosquitto:
         )
         self._log_path = workdir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        if config is not None:
+            self._config = config
 
     def start(self, timeout: float = 5.0) -> None:
         with self._log_path.open("ab") as log:
@@ -184,17 +192,24 @@ def private_mosquitto(tmp_path: Path) -> Iterator[PrivateMosquitto]:
 @pytest.fixture
 def start_mosquitto(tmp_path: Path) -> Iterator[Callable[..., PrivateMosquitto]]:
     """Start mosquitto subprocesses of this test alone, each configured by the test:
-    ``start_mosquitto(settings="cafile ...\\n", scheme="mqtts")`` (see
+    ``start_mosquitto(settings="cafile ...\\n", scheme="mqtts")``, or with a whole file,
+    ``start_mosquitto(config=PATH, port=PORT, scheme="mqtts")`` (see
     :class:`PrivateMosquitto`); every one is killed at teardown."""
     binary = _mosquitto_binary()
     started: list[PrivateMosquitto] = []
 
     def start(
-        *, settings: str = "allow_anonymous true\n", scheme: str = "mqtt"
+        *,
+        settings: str = "allow_anonymous true\n",
+        scheme: str = "mqtt",
+        config: Path | None = None,
+        port: int | None = None,
     ) -> PrivateMosquitto:
         workdir = tmp_path / f"mosquitto-{len(started)}"
         workdir.mkdir()
-        broker = PrivateMosquitto(workdir, binary, settings=settings, scheme=scheme)
+        broker = PrivateMosquitto(
+            workdir, binary, settings=settings, scheme=scheme, config=config, port=port
+        )
         started.append(broker)
         broker.start()
         return broker

@@ -40,6 +40,7 @@ from genesis_lab.cli._render import (
 )
 from genesis_lab.cli._report import report
 from genesis_lab.cli._review import replay, verify
+from genesis_lab.cli._security import security_app
 from genesis_lab.cli._session import broker_session, default_outbox, local_worker
 from genesis_lab.cli._signing_options import (
     CampaignSigning,
@@ -97,6 +98,7 @@ app.command()(export)
 app.command()(verify)
 app.command()(replay)
 app.add_typer(devices_app, name="devices")
+app.add_typer(security_app, name="security")
 
 out = Console()
 err = Console(stderr=True)

@@ -1,0 +1,220 @@
+"""``genesis-lab security``: credentials and broker access rules for a lab."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from genesis_lab.errors import LabSetupError
+from genesis_lab.security import (
+    DEFAULT_BROKER_PORT,
+    IdentityFiles,
+    LabDeployment,
+    LabRoles,
+    init_lab,
+)
+
+__all__ = ["security_app"]
+
+EXIT_RUNTIME = 1
+EXIT_BAD_INPUT = 2
+
+security_app = typer.Typer(
+    name="security",
+    help="Secure a lab's broker: make its CA, certificates, passwords, Mosquitto password "
+    "file, access rules (ACL) and configuration.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_ROLE_TEXT = {
+    "orchestrator": "orchestrator: dispatch and control",
+    "worker": "worker of station {station}",
+    "observer": "observer: read only",
+}
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _role(files: IdentityFiles) -> str:
+    return _ROLE_TEXT[files.identity.role].format(station=files.identity.station_id)
+
+
+def _tls_options(files: IdentityFiles) -> str:
+    """The broker options of a genesis-lab command run as this identity (no secret: the
+    password is named by its file)."""
+    parts = [
+        ("--tls-ca", files.ca_certificate),
+        ("--tls-cert", files.certificate),
+        ("--tls-key", files.key),
+        ("--username", files.identity.username),
+        ("--password-file", files.password),
+    ]
+    return " ".join(f"{flag} {shlex.quote(str(value))}" for flag, value in parts)
+
+
+def _report(done: LabDeployment) -> None:
+    root = done.directory
+
+    def rel(path: Path) -> str:
+        return escape(str(path.relative_to(root)))
+
+    out.print(f"Wrote the credentials and broker files of the lab {done.lab!r} to {root}:")
+    rows = [
+        (
+            "mosquitto.conf",
+            f"the broker's configuration: TLS on port {done.port}, no anonymous "
+            "access, client certificate and password required, the ACL",
+        ),
+        (rel(done.ca_certificate), "the lab CA's certificate (public)"),
+        (
+            rel(done.ca_key),
+            "the lab CA's private key (0600): keep it offline; it issues "
+            "credentials and is not needed to run the lab",
+        ),
+        (
+            rel(done.broker_key.parent) + "/",
+            "what the broker reads (0700"
+            + (f", owned by {done.broker_user}" if done.broker_user else "")
+            + "): broker.crt, broker.key, passwd (hashed passwords), acl, ca.crt",
+        ),
+    ]
+    rows += [
+        (
+            rel(files.directory) + "/",
+            f"{_role(files)} (0700): client.crt, client.key, password, ca.crt",
+        )
+        for files in done.identities
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, what in rows:
+        out.print(f"  {name.ljust(width)}  {what}")
+    out.print(f"The broker's certificate is valid for: {', '.join(done.hostnames)}")
+    for warning in done.warnings:
+        err.print(f"[bold yellow]warning:[/] {escape(warning)}")
+
+    url = done.broker_url
+    out.print("\nNext:")
+    out.print(f"  1. start the broker:   mosquitto -c {shlex.quote(str(done.config))}")
+    out.print(
+        "  2. copy each identities/<name>/ directory to the machine that uses it (keep it "
+        "0700, readable by that machine's user only), and keep the passwords out of "
+        "campaign files"
+    )
+    out.print("  3. run each component with its identity, e.g.")
+    orchestrator = next(f for f in done.identities if f.identity.role == "orchestrator")
+    out.print(
+        f"     genesis-lab run CAMPAIGN.yaml --broker {url} --no-local-worker "
+        f"{escape(_tls_options(orchestrator))}"
+    )
+    for files in done.identities:
+        if files.identity.role == "worker":
+            station = shlex.quote(str(files.identity.station_id))
+            out.print(
+                f"     genesis-lab worker --station PLUGIN --id {station} --broker {url} "
+                f"{escape(_tls_options(files))}"
+            )
+    out.print(
+        "  Clients must reach the broker by one of the names above; add others with "
+        "--hostname (and --force to make new files)."
+    )
+
+
+@security_app.command("init")
+def init(
+    lab: Annotated[
+        str, typer.Option(help="The lab's name (in the CA's name).", show_default=False)
+    ],
+    station: Annotated[
+        list[str],
+        typer.Option(
+            help="Station id to make a worker identity for (its username is worker-ID); "
+            "repeat for each station.",
+            show_default=False,
+        ),
+    ],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Directory to write into (made if missing). Holding a lab's files "
+            "already, it is refused unless --force.",
+            show_default=False,
+        ),
+    ],
+    orchestrator: Annotated[
+        str, typer.Option(help="Username of the orchestrator (dispatch and control).")
+    ] = "orchestrator",
+    observer: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Username of an observer or reviewer (read only); repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
+    hostname: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Host name or IP address clients reach the broker by (repeat). Default: "
+            "localhost, 127.0.0.1 and this machine's host name.",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(help="The broker's TLS port.")] = DEFAULT_BROKER_PORT,
+    broker_user: Annotated[
+        str | None,
+        typer.Option(
+            help="System user Mosquitto runs as: mosquitto.conf says 'user' it and the "
+            "broker's files are given to it (needs root). Default: when run as root, "
+            "'mosquitto' (whom Mosquitto becomes when started as root); else none: start "
+            "Mosquitto as yourself.",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the files of a lab already in --out (a new CA: every old "
+            "certificate and password stops working).",
+        ),
+    ] = False,
+) -> None:
+    """Make what a first secured deployment needs: a lab CA, the broker's certificate, a
+    certificate, key and random password per identity (orchestrator, each station's
+    worker, each observer), the Mosquitto password file and ACL, and a mosquitto.conf
+    with one TLS listener that requires a client certificate AND a password.
+
+    Prints what it wrote and the next commands; never prints a password. Exits 2 for a
+    bad name, host or port, or an --out that holds a lab already (without --force); 1
+    if the files cannot be written.
+    """
+    try:
+        roles = LabRoles(orchestrator, tuple(station), tuple(observer or ()))
+        done = init_lab(
+            lab,
+            roles,
+            out_dir,
+            hostnames=hostname or None,
+            port=port,
+            broker_user=broker_user,
+            force=force,
+        )
+    except LabSetupError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_RUNTIME)
+    _report(done)
