@@ -31,6 +31,7 @@ from genesis_lab.cli._broker_options import (
 from genesis_lab.cli._control import estop, pause
 from genesis_lab.cli._devices import devices_app
 from genesis_lab.cli._export import export
+from genesis_lab.cli._keygen import keygen
 from genesis_lab.cli._render import (
     CampaignProgress,
     format_parameters,
@@ -99,6 +100,7 @@ app.command()(verify)
 app.command()(replay)
 app.add_typer(devices_app, name="devices")
 app.add_typer(security_app, name="security")
+security_app.command("keygen")(keygen)
 
 out = Console()
 err = Console(stderr=True)

@@ -1,0 +1,63 @@
+"""``genesis-lab security keygen``: an Ed25519 key pair for signed commands or results."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from genesis_lab.errors import KeyFileError
+from genesis_lab.security import generate_signing_key, public_key_path
+
+__all__ = ["keygen"]
+
+EXIT_RUNTIME = 1
+EXIT_BAD_INPUT = 2
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def keygen(
+    out_path: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Where to write the private key (mode 0600); the public key goes beside it, "
+            "ending .pub (orchestrator.key -> orchestrator.pub).",
+            show_default=False,
+        ),
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace existing key files (the old key is lost).")
+    ] = False,
+) -> None:
+    """Make an Ed25519 key pair to sign commands (operator) or results (station) with.
+
+    An orchestrator's or operator's key signs requests, e-stops, pauses and manual trials;
+    a station's key signs its documents and statuses. Prints the key id and where the
+    public key is; never prints the private key. Give the private key to the one component
+    that signs (--signing-key, --station-key) and the public key to those that check
+    (worker --trust, run --station-trust). Exits 2 if a file exists (without --force), 1
+    if it cannot be written.
+    """
+    existed = out_path.exists() or public_key_path(out_path).exists()
+    try:
+        key = generate_signing_key(out_path, overwrite=force)
+    except KeyFileError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(EXIT_BAD_INPUT if existed and not force else EXIT_RUNTIME) from None
+    public = public_key_path(out_path)
+    out.print(f"key id {key.key_id}")
+    out.print(f"  private key: {escape(str(out_path))} (0600; keep it on the machine that signs)")
+    out.print(f"  public key:  {escape(str(public))} (give it to whoever checks the signatures)")
+    quoted = shlex.quote(str(public))
+    out.print(
+        f"e.g. genesis-lab worker ... --trust {escape(quoted)}   or   "
+        f"genesis-lab run ... --station-trust {escape(quoted)}"
+    )
