@@ -134,6 +134,27 @@ def test_the_broker_is_reached_by_any_name_its_certificate_lists(
     client.connect(timeout=5)
 
 
+def test_a_tls_client_reconnects_after_the_broker_restarts(
+    password_broker: Any, pki: LabPki, clients: Callable[..., MqttClient]
+) -> None:
+    """The TLS context and credentials are used again on every reconnect."""
+    security = TransportSecurity(ca_file=pki.ca, username="alice", password=PASSWORD)
+    received: queue.Queue[bytes] = queue.Queue()
+    topic = f"genesis-lab-test/{uuid.uuid4().hex}/reconnect"
+    subscriber = clients(password_broker.url, security)
+    subscriber.subscribe(topic, lambda t, p: received.put(p))
+    subscriber.connect(timeout=5)
+    password_broker.restart()
+    deadline = time.monotonic() + 10
+    while not subscriber.is_connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert subscriber.is_connected
+    publisher = clients(password_broker.url, security)
+    publisher.connect(timeout=5)
+    publisher.publish_and_wait(topic, b"after the restart", timeout=5)
+    assert received.get(timeout=5) == b"after the restart"
+
+
 # -- what must be refused -----------------------------------------------------------------
 
 
