@@ -38,7 +38,7 @@ from genesis_lab.orchestration._decisions import RecordedPlanner
 from genesis_lab.orchestration._documents import apply_document, document_problem, order_problem
 from genesis_lab.orchestration._intake import Intake, StationModeChange
 from genesis_lab.orchestration._prior import PriorResult, import_prior
-from genesis_lab.orchestration._provenance import current_actor, package_versions
+from genesis_lab.orchestration._provenance import campaign_actor, package_versions
 from genesis_lab.orchestration._resume import reopen_campaign, restore_campaign
 from genesis_lab.orchestration._signatures import record_signing_keys
 from genesis_lab.orchestration._stopping import StopWatch
@@ -69,9 +69,10 @@ class CampaignRunner:
     taken up again; ``prior`` is then ignored (the record holds it).
 
     Every call on the planner is written to the record (:class:`RecordedPlanner`), so the
-    decisions can be replayed; ``actor`` (default ``user@host``) is recorded as who started,
-    resumed or interrupted the campaign. ``security``: TLS and credentials for the broker
-    (needed for an ``mqtts://`` ``broker_url``).
+    decisions can be replayed; ``actor`` (default: the broker identity of ``security`` and
+    ``user@host``) is recorded as who started, resumed or interrupted the campaign.
+    ``security``: TLS and credentials for the broker (needed for an ``mqtts://``
+    ``broker_url``).
     """
 
     def __init__(
@@ -101,7 +102,7 @@ class CampaignRunner:
         self.broker_url = broker_url
         self.security = security
         self.campaign_id = campaign_id or new_campaign_id(spec.name)
-        self.actor = current_actor() if actor is None else actor
+        self.actor = campaign_actor(security) if actor is None else actor
         self._recorded = RecordedPlanner(
             planner or BayesianPlanner.from_spec(spec), record, self.campaign_id
         )
@@ -310,7 +311,8 @@ class CampaignRunner:
             self.campaign_id,
             "trial-added",
             detail=f"{proposal.trial_id}: {proposal.parameters}",
-            actor=request.requested_by,
+            actor=request.requested_by
+            + (f" (key {request.auth.key_id})" if request.auth is not None else ""),
         )
         log.info("manual trial %s queued: %s", proposal.trial_id, proposal.parameters)
 

@@ -229,6 +229,12 @@ class Worker:
         self._release()
 
     @property
+    def mode_changed_by(self) -> str:
+        """Who made the last change of mode: as the control message named them, with the key
+        that signed it when the worker checked the signature ("" before any change)."""
+        return self._mode_change[0]
+
+    @property
     def mode(self) -> str:
         """serving, paused or estopped."""
         return "serving" if self._trials is None else self._trials.mode
@@ -366,6 +372,11 @@ class Worker:
             return
         self.stats.controls += 1
         self.control(message)
+        if refused is None and self._guard.enforcing and message.auth is not None:
+            # Verified: the key that signed it is who asked, whatever the message claims.
+            who, change = self._mode_change
+            signer = who or message.auth.signer
+            self._mode_change = (f"{signer} (key {message.auth.key_id})", change)
         if refused is not None:
             self.stats.unverified_estops += 1
             who, change = self._mode_change

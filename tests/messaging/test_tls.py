@@ -471,10 +471,13 @@ def test_a_campaign_runs_end_to_end_over_mqtts(
                 security=as_orchestrator,
             )
             result = runner.run()
+            started = record.campaign_events(result.campaign_id)[0]
     finally:
         worker.stop()
         station.close()
     assert result.states == {"COMPLETED": 3}
+    # The record names who started it as the broker knows them, and where they sat.
+    assert started.event == "started" and started.actor.startswith("orchestrator (")
     assert worker.stats.completed == 3
     log = broker.log_text()
     assert "u'orchestrator'" in log and "u'worker-tls-bench'" in log

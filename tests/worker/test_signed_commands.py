@@ -256,6 +256,8 @@ def test_controls_must_be_signed_but_an_unsigned_estop_is_obeyed(bench: Bench) -
     release = control("release", bench.signer)
     bench.control(release)
     wait_for(lambda: worker.mode == "serving", "the signed release")
+    # A verified command names the key that signed it as who changed the mode.
+    assert worker.mode_changed_by.endswith(f"(key {bench.signer.key.key_id})")
     bench.control(control("estop", bench.signer))
     wait_for(lambda: worker.mode == "estopped", "the signed e-stop")
     bench.control(release)  # the signed release again, word for word: a replay
