@@ -65,6 +65,16 @@ def _tls_options(files: IdentityFiles) -> str:
     return " ".join(f"{flag} {shlex.quote(str(value))}" for flag, value in parts)
 
 
+def _signing_options(files: IdentityFiles) -> str:
+    """The options that sign what ``files``' identity sends and check what it receives."""
+    if files.signing_key is None:
+        return ""
+    own = "--signing-key" if files.identity.role == "orchestrator" else "--station-key"
+    trust = "--station-trust" if files.identity.role == "orchestrator" else "--trust"
+    parts = [(own, files.signing_key), *((trust, path) for path in files.trusted)]
+    return " ".join(f"{flag} {shlex.quote(str(value))}" for flag, value in parts)
+
+
 def _report(done: LabDeployment) -> None:
     root = done.directory
 
@@ -94,7 +104,9 @@ def _report(done: LabDeployment) -> None:
     rows += [
         (
             rel(files.directory) + "/",
-            f"{_role(files)} (0700): client.crt, client.key, password, ca.crt",
+            f"{_role(files)} (0700): client.crt, client.key, password, ca.crt"
+            + (", signing.key, signing.pub" if files.signing_key is not None else "")
+            + (", trust/" if files.trusted else ""),
         )
         for files in done.identities
     ]
@@ -117,14 +129,16 @@ def _report(done: LabDeployment) -> None:
     orchestrator = next(f for f in done.identities if f.identity.role == "orchestrator")
     out.print(
         f"     genesis-lab run CAMPAIGN.yaml --broker {url} --no-local-worker "
-        f"{escape(_tls_options(orchestrator))}"
+        f"{escape(_tls_options(orchestrator))} {escape(_signing_options(orchestrator))}",
+        soft_wrap=True,
     )
     for files in done.identities:
         if files.identity.role == "worker":
             station = shlex.quote(str(files.identity.station_id))
             out.print(
                 f"     genesis-lab worker --station PLUGIN --id {station} --broker {url} "
-                f"{escape(_tls_options(files))}"
+                f"{escape(_tls_options(files))} {escape(_signing_options(files))}",
+                soft_wrap=True,
             )
     out.print(
         "  Clients must reach the broker by one of the names above; add others with "

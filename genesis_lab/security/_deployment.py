@@ -9,7 +9,11 @@ file and ACL, and a ready ``mosquitto.conf``, laid out as::
     DIR/broker/                        what the broker reads: ca.crt, broker.crt,
                                        broker.key, passwd (hashed), acl
     DIR/identities/<username>/         what one identity needs, to copy to its machine:
-                                       ca.crt, client.crt, client.key, password
+                                       ca.crt, client.crt, client.key, password; for the
+                                       orchestrator and each worker also signing.key and
+                                       signing.pub (Ed25519) and trust/<username>.pub, the
+                                       keys whose signatures it accepts (the workers trust
+                                       the orchestrator's; it trusts every worker's)
 
 Private keys, passwords, the password file and the ACL are 0600 and their directories
 0700 from the moment they exist (each file is written under a temporary name with its
@@ -33,6 +37,7 @@ from pathlib import Path
 
 from genesis_lab.errors import LabSetupError
 from genesis_lab.messages import check_topic_segment
+from genesis_lab.security._keys import generate_signing_key, public_key_path
 from genesis_lab.security._mosquitto import (
     BrokerIdentity,
     LabRoles,
@@ -76,6 +81,11 @@ class IdentityFiles:
     certificate: Path
     key: Path
     password: Path
+    signing_key: Path | None = None
+    """Its Ed25519 key for signed messages (orchestrator and workers; observers sign
+    nothing); the public half is beside it (``signing.pub``)."""
+    trusted: tuple[Path, ...] = ()
+    """Copies of the public keys whose signatures it accepts."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,9 @@ class LabDeployment:
         paths += [self.broker_certificate, self.broker_key]
         for files in self.identities:
             paths += [files.ca_certificate, files.certificate, files.key, files.password]
+            if files.signing_key is not None:
+                paths += [files.signing_key, public_key_path(files.signing_key)]
+            paths += files.trusted
         return [*paths, self.password_file, self.acl_file, self.config]
 
 
@@ -243,8 +256,16 @@ def _plan(
     """Where everything goes, before anything is written."""
     ca_dir, broker_dir, identities_dir = out / "ca", out / "broker", out / "identities"
     identities = []
-    for identity in roles.identities():
+    everyone = roles.identities()
+    signers = [i.username for i in everyone if i.role in ("orchestrator", "worker")]
+    for identity in everyone:
         home = identities_dir / identity.username
+        if identity.role == "orchestrator":
+            trusts = [name for name in signers if name != identity.username]
+        elif identity.role == "worker":
+            trusts = [roles.orchestrator]
+        else:
+            trusts = []
         identities.append(
             IdentityFiles(
                 identity,
@@ -253,6 +274,8 @@ def _plan(
                 certificate=home / "client.crt",
                 key=home / "client.key",
                 password=home / "password",
+                signing_key=home / "signing.key" if identity.username in signers else None,
+                trusted=tuple(home / "trust" / f"{name}.pub" for name in trusts),
             )
         )
     return LabDeployment(
@@ -359,6 +382,16 @@ def init_lab(
         _write(files.certificate, issued.certificate_pem(), _PUBLIC_FILE)
         _write(files.key, issued.key_pem(), _SECRET_FILE)
         _write(files.password, passwords[files.identity.username].encode(), _SECRET_FILE)
+    public_keys = {}
+    for files in plan.identities:
+        if files.signing_key is not None:
+            key = generate_signing_key(files.signing_key, overwrite=force)
+            public_keys[files.identity.username] = key.public.pem.encode("ascii")
+    for files in plan.identities:
+        if files.trusted:
+            _make_dir(files.directory / "trust", _PUBLIC_DIR)
+        for path in files.trusted:
+            _write(path, public_keys[path.stem], _PUBLIC_FILE)
     _write(plan.password_file, password_file_text(passwords).encode(), _SECRET_FILE, owner)
     _write(plan.acl_file, acl_text(roles, lab=lab).encode(), _SECRET_FILE, owner)
     _write(plan.config, config_text.encode(), _PUBLIC_FILE)

@@ -51,6 +51,19 @@ def test_init_writes_every_file_with_its_mode_and_prints_no_password(tmp_path: P
         assert _mode(home) == 0o700
         secrets |= {home / "client.key", home / "password"}
         public |= {home / "client.crt", home / "ca.crt"}
+    # Ed25519 signing keys for those who sign, and the public keys each one trusts.
+    for user in USERS[:3]:
+        home = out / "identities" / user
+        secrets.add(home / "signing.key")
+        public.add(home / "signing.pub")
+    orchestrator, workers = out / "identities" / "orchestrator", USERS[1:3]
+    public |= {orchestrator / "trust" / f"{w}.pub" for w in workers}
+    public |= {out / "identities" / w / "trust" / "orchestrator.pub" for w in workers}
+    for w in workers:
+        own = (out / "identities" / w / "signing.pub").read_bytes()
+        assert (orchestrator / "trust" / f"{w}.pub").read_bytes() == own
+        trusted = out / "identities" / w / "trust" / "orchestrator.pub"
+        assert trusted.read_bytes() == (orchestrator / "signing.pub").read_bytes()
     written = {p for p in out.rglob("*") if p.is_file()}
     assert written == secrets | public
     assert {p for p in written if _mode(p) == 0o600} == secrets

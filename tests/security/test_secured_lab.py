@@ -131,6 +131,14 @@ def test_a_campaign_runs_on_a_secured_lab_with_the_printed_commands(
     with CampaignRecord(record, read_only=True) as stored:
         cid = stored.campaigns()[-1].campaign_id
         assert [t.state.value for t in stored.trials(cid)] == ["COMPLETED"] * 3
+        started = stored.campaign_events(cid)[0]
+    # Signed both ways with the keys init made: requests by the orchestrator's key (the
+    # worker trusts only it), every document by the station's, kept in the record.
+    assert "--signing-key" in run_args and "--trust" in worker_args
+    assert started.actor.startswith("orchestrator (")
+    verified = CliRunner().invoke(app, ["verify", str(record)])
+    assert verified.exit_code == 0, verified.output
+    assert "every signature verifies" in " ".join(verified.output.split())
     with lock:
         topics = set(seen)
     station = f"{TOPIC_PREFIX}/stations/{STATION}"
