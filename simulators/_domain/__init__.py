@@ -14,6 +14,7 @@ from simulators._domain._devices import (
 from simulators._domain._drivers import DetectorDriver, SettingDriver
 from simulators._domain._model import DomainModel, ExperimentFailed, Reading, Setting, SettingValue
 from simulators._domain._offline import OfflineTrial, run_offline_campaign
+from simulators._domain._scoring import campaign_model, campaign_score, noise_free_outcomes
 
 __all__ = [
     "ChoiceSetting",
@@ -29,5 +30,8 @@ __all__ = [
     "Setting",
     "SettingDriver",
     "SettingValue",
+    "campaign_model",
+    "campaign_score",
+    "noise_free_outcomes",
     "run_offline_campaign",
 ]
