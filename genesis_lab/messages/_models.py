@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 import uuid
+from functools import partial
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictFloat,
@@ -45,6 +48,25 @@ DocumentName = Literal[
 ]
 
 
+def plain_text(value: object, *, limit: int) -> object:
+    """``value`` made safe to log and store, if it is text: every control or format
+    character (newlines, escape sequences, bidirectional overrides) becomes a space and
+    the text is cut to ``limit`` characters. Other values pass unchanged, to be refused by
+    the field's type."""
+    if not isinstance(value, str):
+        return value
+    cleaned = "".join(" " if unicodedata.category(c).startswith("C") else c for c in value)
+    return cleaned[:limit]
+
+
+# Free text a person or a peer fills in, cleaned by plain_text and cut (not refused) at
+# its limit, so that an e-stop is never refused for the length of its reason.
+_Name = Annotated[str, BeforeValidator(partial(plain_text, limit=200)), Field(max_length=200)]
+_Reason = Annotated[str, BeforeValidator(partial(plain_text, limit=500)), Field(max_length=500)]
+_Change = Annotated[str, BeforeValidator(partial(plain_text, limit=600)), Field(max_length=600)]
+_Detail = Annotated[str, BeforeValidator(partial(plain_text, limit=4000)), Field(max_length=4000)]
+
+
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -72,9 +94,7 @@ class MessageAuth(BaseModel):
         description="The signing key's id: the first 16 hex digits of the SHA-256 of its raw "
         "32-byte public key.",
     )
-    signer: str = Field(
-        min_length=1, max_length=200, description="Who signed, as the signer names itself."
-    )
+    signer: _Name = Field(min_length=1, description="Who signed, as the signer names itself.")
     nonce: str = Field(
         pattern=r"^[0-9a-f]{32}$",
         description="128 random bits, hex: a receiver refuses a nonce it has seen before.",
@@ -175,7 +195,7 @@ class TrialStatusMessage(_Message):
         "wrongly signed, expired or replayed): the trial was not accepted, and the request "
         "may not have come from this campaign's orchestrator at all."
     )
-    reason: str = Field(default="", max_length=4000)
+    reason: _Detail = ""
     run_uid: str | None = Field(default=None, description="uid of the run's start document.")
     documents: int = Field(
         default=0, ge=0, description="Documents the worker published for this trial so far."
@@ -203,7 +223,7 @@ class ManualTrialRequest(_Message):
     parameters: dict[str, float | int | str] = Field(
         min_length=1, description="Campaign parameter name -> value, in the parameter's units."
     )
-    requested_by: str = Field(default="", max_length=200, description="Who asked for it.")
+    requested_by: _Name = Field(default="", description="Who asked for it.")
     auth: MessageAuth | None = _AUTH_FIELD
 
 
@@ -220,8 +240,8 @@ class StationControl(_Message):
     station_id: str | None = Field(
         default=None, pattern=_ID, description="The station it is for; None: every station."
     )
-    requested_by: str = Field(default="", max_length=200, description="Who asked for it.")
-    reason: str = Field(default="", max_length=500, description="Why, for the record.")
+    requested_by: _Name = Field(default="", description="Who asked for it.")
+    reason: _Reason = Field(default="", description="Why, for the record.")
     auth: MessageAuth | None = _AUTH_FIELD
 
 
@@ -237,12 +257,8 @@ class StationStatus(_Message):
     plugin: str = ""
     actuators: list[str] = Field(default_factory=list)
     readings: list[str] = Field(default_factory=list)
-    changed_by: str = Field(
-        default="", max_length=200, description="Who made the last change of mode."
-    )
-    change_reason: str = Field(
-        default="", max_length=600, description="The command and reason of that change."
-    )
+    changed_by: _Name = Field(default="", description="Who made the last change of mode.")
+    change_reason: _Change = Field(default="", description="The command and reason of that change.")
 
 
 WorkerMessage = Annotated[DocumentMessage | TrialStatusMessage, Field(discriminator="kind")]

@@ -235,6 +235,12 @@ class Worker:
         return self._mode_change[0]
 
     @property
+    def mode_change_reason(self) -> str:
+        """The command and reason of the last change of mode ("" before any change), marked
+        unverified when its signature did not hold up."""
+        return self._mode_change[1]
+
+    @property
     def mode(self) -> str:
         """serving, paused or estopped."""
         return "serving" if self._trials is None else self._trials.mode
@@ -327,12 +333,17 @@ class Worker:
         if self._trials is not None:
             self._trials.emergency_stop(reason)
 
-    def control(self, message: StationControl) -> None:
-        """Obey an operator's control message (e-stop, release, pause, resume)."""
+    def control(self, message: StationControl, *, unverified: str = "") -> None:
+        """Obey an operator's control message (e-stop, release, pause, resume).
+
+        ``unverified``: why its signature did not hold up (an e-stop is obeyed all the
+        same); then whatever it says of who and why is marked unverified in the log, the
+        station's status and the stopped trial's reason."""
         trials = self._trials
         if trials is None:
             return
-        who = f" by {message.requested_by}" if message.requested_by else ""
+        mark = f" (unverified: {unverified})" if unverified else ""
+        who = (f" by {message.requested_by}" if message.requested_by else "") + mark
         if message.command == "estop":
             trials.emergency_stop(
                 f"emergency stop{who}" + (f": {message.reason}" * bool(message.reason))
@@ -345,7 +356,8 @@ class Worker:
             trials.resume()
         log.warning("station %s: %s%s; now %s", self.station_id, message.command, who, trials.mode)
         because = f": {message.reason}" if message.reason else ""
-        self._mode_change = (message.requested_by, f"{message.command}{because}")
+        actor = f"{message.requested_by}{mark}".strip()
+        self._mode_change = (actor, f"{message.command}{because}{mark}")
 
     def _decode(self, payload: bytes, model: type[M], topic: str, what: str) -> M | None:
         """``payload`` as ``model``, or None after counting and logging why ``what`` is
@@ -371,7 +383,7 @@ class Worker:
             self.stats.refuse(refused.reason)
             return
         self.stats.controls += 1
-        self.control(message)
+        self.control(message, unverified="" if refused is None else refused.reason)
         if refused is None and self._guard.enforcing and message.auth is not None:
             # Verified: the key that signed it is who asked, whatever the message claims.
             who, change = self._mode_change
@@ -379,8 +391,6 @@ class Worker:
             self._mode_change = (f"{signer} (key {message.auth.key_id})", change)
         if refused is not None:
             self.stats.unverified_estops += 1
-            who, change = self._mode_change
-            self._mode_change = (who, f"{change} (unverified: {refused.reason})")
         try:
             self._announce(wait=False)
         except Exception as exc:  # obeyed all the same; the status is only a courtesy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -13,6 +14,7 @@ from genesis_lab.messages import (
     MAX_MESSAGE_BYTES,
     DocumentMessage,
     ExperimentRequest,
+    StationControl,
     StationStatus,
     TrialStatusMessage,
     campaign_results_topic,
@@ -127,3 +129,19 @@ def test_topics_are_versioned_and_refuse_wildcards() -> None:
     for bad in ("a/b", "a+", "#", ""):
         with pytest.raises(ValueError):
             station_requests_topic(bad)
+
+
+@given(requested_by=st.text(max_size=400), reason=st.text(max_size=1200))
+def test_free_text_of_a_control_is_capped_and_holds_no_control_character(
+    requested_by: str, reason: str
+) -> None:
+    """Issue 14, item 3: whatever a control message says of who and why, the parsed message
+    holds it on one line (no control or format character: newline, escape, bidirectional
+    override) within its cap, cut rather than refused, so that an e-stop is still obeyed;
+    and parsing it again changes nothing (a signature over it stays valid)."""
+    raw = {"kind": "station_control", "command": "estop", "requested_by": requested_by}
+    control = decode_message(json.dumps({**raw, "reason": reason}).encode(), StationControl)
+    for text, cap in ((control.requested_by, 200), (control.reason, 500)):
+        assert len(text) <= cap
+        assert not any(unicodedata.category(c).startswith("C") for c in text)
+    assert decode_message(encode_message(control), StationControl) == control

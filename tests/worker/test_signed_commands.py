@@ -7,6 +7,7 @@ signature."""
 
 from __future__ import annotations
 
+import json
 import queue
 import time
 import uuid
@@ -286,3 +287,30 @@ def test_a_restarted_worker_still_refuses_a_replay(bench: Bench) -> None:
     assert refused.state == "refused" and "replayed" in refused.reason
     assert bench.worker.stats.refusals["replayed"] == 1
     assert bench.pumps() == before
+
+
+def test_an_unverified_estop_is_obeyed_but_its_words_are_marked_and_defanged(bench: Bench) -> None:
+    """Issue 14, item 3: who and why of an unsigned e-stop are attacker-chosen. They must not
+    plant a log line (newlines, escape sequences), must be capped, and must be marked
+    unverified in the station's status and in the reason of the trial it stops."""
+    worker = bench.worker
+    forged_line = "2026-12-04 10:00:00 WARNING station released by admin (key 0123456789abcdef)"
+    raw = {
+        "kind": "station_control",
+        "command": "estop",
+        "station_id": bench.station_id,
+        "requested_by": f"mallory\n{forged_line}\x1b[2K\r",
+        "reason": "\u202e" + "x" * 900,  # a bidirectional override and more than the cap
+    }
+    bench.control(json.dumps(raw).encode())
+    wait_for(lambda: worker.mode == "estopped", "the unsigned e-stop to be obeyed")
+    who, why = worker.mode_changed_by, worker.mode_change_reason
+    for text in (who, why):
+        assert "\n" not in text and "\r" not in text and "\x1b" not in text and "\u202e" not in text
+    assert who.startswith("mallory ") and who.endswith("(unverified: unsigned)")
+    assert why.startswith("estop: ") and why.endswith("(unverified: unsigned)")
+    assert len(why) <= 600
+    # A request that comes now is refused and its trial abandoned: the reason says so too.
+    bench.send(encode_message(bench.signer.sign(bench.request("t0001"))))
+    status = bench.status_of("t0001", until=("abandoned", "failed", "rejected"))
+    assert "(unverified: unsigned)" in status.reason and "\n" not in status.reason
