@@ -89,8 +89,8 @@ Insecure = Annotated[
     typer.Option(
         "--insecure",
         help="Speak TLS to an mqtts:// broker without verifying its certificate: encrypted, "
-        "but anyone on the network path can pose as the broker. For a first test only; "
-        "a warning is printed on every start.",
+        "but anyone on the network path can pose as the broker, and is sent the password. "
+        "For a first test only; a warning is printed on every start.",
     ),
 ]
 
@@ -154,10 +154,15 @@ class BrokerOptions:
         except ValueError as exc:  # the URL itself
             _fail(f"--broker: {exc}")
         if security.insecure:
+            sent = (
+                f" and would be sent the password of {escape(security.username or '')!r}"
+                if security.password is not None
+                else ""
+            )
             err.print(
                 f"[bold yellow]warning:[/] certificate verification is OFF (--insecure): the "
                 f"connection to {escape(broker)} is encrypted, but anyone on the network path "
-                "can pose as the broker. Give the lab's CA with --tls-ca instead.",
+                f"can pose as the broker{sent}. Give the lab's CA with --tls-ca instead.",
                 highlight=False,
                 soft_wrap=True,
             )

@@ -267,9 +267,10 @@ class MqttClient:
         if self._security.insecure:
             _log.warning(
                 "certificate verification is OFF for %s (--insecure): the connection is "
-                "encrypted, but anyone on the network path can pose as the broker; give the "
-                "lab's CA with --tls-ca instead",
+                "encrypted, but anyone on the network path can pose as the broker%s; give "
+                "the lab's CA with --tls-ca instead",
                 self._url,
+                " and is sent the password" if self._security.password is not None else "",
             )
         if not self._tls and self._security.password is not None:
             _log.warning(

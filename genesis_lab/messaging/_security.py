@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,23 @@ def _no_passphrase() -> bytes:
     )
 
 
+def _check_private(path: Path, what: str, setting: str) -> None:
+    """Refuse a secret file that group or others may read or write (as signing keys are)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # missing or unreadable: said when the file is read
+    if mode & 0o077:
+        raise TransportSecurityError(
+            f"the {what} {path} is open to others (mode {mode:04o}); it must be readable by "
+            f"its owner only: run 'chmod 600 {path}'",
+            setting=setting,
+        )
+
+
 def _read_password(path: Path) -> str:
+    """The first line of ``path`` (without its line end): the password."""
+    _check_private(path, "MQTT password file", "password_file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -72,10 +89,11 @@ def _read_password(path: Path) -> str:
         raise TransportSecurityError(
             f"cannot read the MQTT password file {path}: {reason}", setting="password_file"
         ) from None
-    password = text.rstrip("\r\n")
+    password = text.split("\n", 1)[0].rstrip("\r")
     if not password:
         raise TransportSecurityError(
-            f"the MQTT password file {path} is empty; write the password in it (one line)",
+            f"the MQTT password file {path} has an empty first line; write the password on "
+            "its first line",
             setting="password_file",
         )
     return password
@@ -229,6 +247,10 @@ class TransportSecurity:
                 ) from None
         if self.cert_file is not None:
             key = str(self.key_file) if self.key_file is not None else None
+            if self.key_file is not None:
+                _check_private(self.key_file, "client key", "key_file")
+            elif _holds_private_key(self.cert_file):
+                _check_private(self.cert_file, "client certificate (with its key)", "cert_file")
             try:
                 context.load_cert_chain(str(self.cert_file), key, password=_no_passphrase)
             except (OSError, ssl.SSLError) as exc:
@@ -267,6 +289,14 @@ class TransportSecurity:
         return f"TransportSecurity({', '.join(shown)})"
 
     __str__ = __repr__
+
+
+def _holds_private_key(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return b"PRIVATE KEY" in handle.read(1_048_576)
+    except OSError:
+        return False
 
 
 def _file_problem(exc: BaseException) -> str:

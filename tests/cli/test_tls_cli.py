@@ -151,6 +151,7 @@ def test_a_wrong_password_exits_1_saying_so_without_showing_it(
 ) -> None:
     wrong = tmp_path / "wrong"
     wrong.write_text("not-the-password-3e1f\n")
+    wrong.chmod(0o600)
     options = _as(pki, "alice", {"alice": wrong})
     result = cli.invoke(app, ["suggest", "c1", "cyan=1", "--broker", secured_broker.url, *options])
     assert result.exit_code == 1, result.output

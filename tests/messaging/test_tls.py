@@ -294,7 +294,8 @@ def test_settings_come_from_the_environment_and_the_password_from_a_file(
     tmp_path: Path, pki: LabPki
 ) -> None:
     secret = tmp_path / "secret"
-    secret.write_text("from-the-file\n")
+    secret.write_text("from-the-file\nthe second line is not the password\n")
+    secret.chmod(0o600)
     env = {
         "GENESIS_LAB_MQTT_CA": str(pki.ca),
         "GENESIS_LAB_MQTT_CERT": str(pki.clients["alice"].cert),
@@ -323,6 +324,7 @@ def _encrypted_key(tmp_path: Path, pki: LabPki) -> Path:
             serialization.BestAvailableEncryption(b"passphrase"),
         )
     )
+    path.chmod(0o600)
     return path
 
 
@@ -337,7 +339,9 @@ def _encrypted_key(tmp_path: Path, pki: LabPki) -> Path:
         ("foreign-key", "cert_file", "the key does not belong to the certificate"),
         ("encrypted-key", "key_file", "encrypted with a passphrase"),
         ("tls-on-plaintext", "url", "broker URL mqtt://.* is plaintext: use mqtts://"),
-        ("empty-password-file", "password_file", "password file .* is empty"),
+        ("empty-password-file", "password_file", "password file .* has an empty first line"),
+        ("open-password-file", "password_file", "password file .* is open to others .*0644"),
+        ("open-client-key", "key_file", "client key .* is open to others .*0640"),
         ("missing-password-file", "password_file", "cannot read the MQTT password file"),
     ],
 )
@@ -348,6 +352,12 @@ def test_unusable_settings_are_named(
     alice, other = pki.clients["alice"], other_pki.clients["alice"]
     empty = tmp_path / "empty"
     empty.write_text("\n")
+    open_password = tmp_path / "open-password"
+    open_password.write_text("secret\n")
+    open_password.chmod(0o644)
+    open_key = tmp_path / "open.key"
+    open_key.write_bytes(alice.key.read_bytes())
+    open_key.chmod(0o640)
     attempts: dict[str, Callable[[], Any]] = {
         "missing-ca": lambda: TransportSecurity(ca_file=tmp_path / "nowhere.pem").check(tls),
         "not-a-ca": lambda: TransportSecurity(ca_file=empty).check(tls),
@@ -364,8 +374,14 @@ def test_unusable_settings_are_named(
         ).check(tls),
         "tls-on-plaintext": lambda: TransportSecurity(ca_file=pki.ca).check(plain),
         "empty-password-file": lambda: TransportSecurity.load(
-            username="alice", password_file=empty, environ={}
+            username="alice", password_file=empty.chmod(0o600) or empty, environ={}
         ),
+        "open-password-file": lambda: TransportSecurity.load(
+            username="alice", password_file=open_password, environ={}
+        ),
+        "open-client-key": lambda: TransportSecurity(
+            ca_file=pki.ca, cert_file=alice.cert, key_file=open_key
+        ).check(tls),
         "missing-password-file": lambda: TransportSecurity.load(
             username="alice", password_file=tmp_path / "nope", environ={}
         ),
