@@ -257,7 +257,13 @@ def run(
         prior=prior_results,
         prior_source=str(prior or ""),
         broker_options=BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure),
-        keys=campaign_signing(signing_key, station_key, station_trust, with_worker=local_worker_),
+        keys=campaign_signing(
+            signing_key,
+            station_key,
+            station_trust,
+            with_worker=local_worker_,
+            station_id=spec.station.station_id,
+        ),
     )
 
 
@@ -345,9 +351,14 @@ def _run_campaign(
     else:
         out.print("best: no experiment completed", highlight=False)
     out.print(f"record: {result.record_path}", highlight=False)
+    sealed = (
+        f", sealed by orchestrator key {keys.orchestrator.key.key_id}"
+        if keys is not None and keys.orchestrator is not None and keys.orchestrator.key
+        else ""
+    )
     out.print(
-        f"record chain head: {head} ({entries} entries); note it, and check the record with "
-        f"'genesis-lab verify {result.record_path}'",
+        f"record chain head: {head} ({entries} entries{sealed}); note it, and check the "
+        f"record with 'genesis-lab verify {result.record_path}'",
         highlight=False,
         soft_wrap=True,
     )
@@ -426,7 +437,13 @@ def resume(
         presence_timeout=presence_timeout,
         resume=True,
         broker_options=BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure),
-        keys=campaign_signing(signing_key, station_key, station_trust, with_worker=local_worker_),
+        keys=campaign_signing(
+            signing_key,
+            station_key,
+            station_trust,
+            with_worker=local_worker_,
+            station_id=spec.station.station_id,
+        ),
     )
 
 

@@ -89,6 +89,14 @@ def export(
             "order, instead of one file per run.",
         ),
     ] = False,
+    unverified: Annotated[
+        bool,
+        typer.Option(
+            "--unverified",
+            help="Export a record that does not verify all the same (for forensics): the "
+            "problems go into UNVERIFIED.txt beside the files, and the command exits 1.",
+        ),
+    ] = False,
 ) -> None:
     """Export a campaign: Bluesky documents as JSON Lines, the trial table as CSV.
 
@@ -104,12 +112,24 @@ def export(
     parameter and every objective and outcome constraint (with units in the header),
     reason, run_uid, proposed_at, updated_at (ISO 8601, UTC). UTF-8 with a byte-order
     mark, for Excel; numbers read back exactly.
+
+    A record that does not verify (what 'genesis-lab verify' checks) is refused, exit 1,
+    unless --unverified.
     """
-    from genesis_lab.orchestration import export_documents, export_trials_csv
+    from genesis_lab.orchestration import check_record, export_documents, export_trials_csv
 
     summaries: list[ExportSummary] = []
+    problems: list[str] = []
     try:
         with CampaignRecord(record, read_only=True) as store:
+            problems = [str(p) for p in check_record(store).chain.problems]
+            if problems and not unverified:
+                _fail(
+                    f"{record} does not verify ({len(problems)} problem(s); the first: "
+                    f"{problems[0]}); nothing exported. 'genesis-lab verify {record}' names "
+                    "them all; --unverified exports it anyway, marked",
+                    EXIT_RUNTIME,
+                )
             if format_ in (ExportFormat.jsonl, ExportFormat.all):
                 summaries.append(
                     export_documents(store, campaign_id, out_dir, one_stream=one_stream)
@@ -134,6 +154,18 @@ def export(
             out.print(
                 f"{summary.documents} documents of {summary.runs} runs written", highlight=False
             )
+    if problems:
+        marker = out_dir / "UNVERIFIED.txt"
+        marker.write_text(
+            f"{record} does not verify: these files may not be what the campaign measured.\n"
+            + "".join(f"{p}\n" for p in problems),
+            encoding="utf-8",
+        )
+        _fail(
+            f"{record} does not verify ({len(problems)} problem(s)): exported with "
+            f"--unverified, the problems written to {marker}",
+            EXIT_RUNTIME,
+        )
     invalid = sum(len(summary.invalid) for summary in summaries)
     if invalid:
         _fail(

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.errors import KeyFileError
+from genesis_lab.messages import check_topic_segment
 from genesis_lab.security import generate_signing_key, public_key_path
 
 __all__ = ["keygen"]
@@ -36,6 +37,16 @@ def keygen(
     force: Annotated[
         bool, typer.Option("--force", help="Replace existing key files (the old key is lost).")
     ] = False,
+    station: Annotated[
+        str | None,
+        typer.Option(
+            "--station",
+            metavar="ID",
+            help="Make a station's key: the public key file names the station, and an "
+            "orchestrator trusts the key for that station alone.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Make an Ed25519 key pair to sign commands (operator) or results (station) with.
 
@@ -43,12 +54,18 @@ def keygen(
     a station's key signs its documents and statuses. Prints the key id and where the
     public key is; never prints the private key. Give the private key to the one component
     that signs (--signing-key, --station-key) and the public key to those that check
-    (worker --trust, run --station-trust). Exits 2 if a file exists (without --force), 1
-    if it cannot be written.
+    (worker --trust, run --station-trust). Exits 2 if a file exists (without --force) or
+    the station id is not one, 1 if it cannot be written.
     """
+    if station is not None:
+        try:
+            check_topic_segment(station, "station id")
+        except ValueError as exc:
+            err.print(f"[bold red]error:[/] --station: {escape(str(exc))}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
     existed = out_path.exists() or public_key_path(out_path).exists()
     try:
-        key = generate_signing_key(out_path, overwrite=force)
+        key = generate_signing_key(out_path, overwrite=force, station_id=station)
     except KeyFileError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(EXIT_BAD_INPUT if existed and not force else EXIT_RUNTIME) from None
@@ -56,8 +73,9 @@ def keygen(
     out.print(f"key id {key.key_id}")
     out.print(f"  private key: {escape(str(out_path))} (0600; keep it on the machine that signs)")
     out.print(f"  public key:  {escape(str(public))} (give it to whoever checks the signatures)")
-    quoted = shlex.quote(str(public))
-    out.print(
-        f"e.g. genesis-lab worker ... --trust {escape(quoted)}   or   "
-        f"genesis-lab run ... --station-trust {escape(quoted)}"
-    )
+    quoted = escape(shlex.quote(str(public)))
+    if station is None:
+        out.print(f"e.g. genesis-lab worker ... --trust {quoted}")
+    else:
+        out.print(f"  it speaks for station {escape(station)} only")
+        out.print(f"e.g. genesis-lab run ... --station-trust {quoted}")

@@ -1,7 +1,8 @@
 """``genesis-lab report``: a campaign of a record as a self-contained HTML page.
 
 Exit 0 once written (the page's path is printed), 2 for a missing or unreadable record or
-an unknown campaign id, 1 if the files cannot be written.
+an unknown campaign id, 1 if the files cannot be written or the record does not verify
+(the page is written, with what verifying found at its top).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def report(
     loads nothing from anywhere. Prints where it wrote the page.
 
     Exits 2 for a missing or unreadable record or an unknown campaign id, 1 if the files
-    cannot be written.
+    cannot be written or the record does not verify (the page is written all the same, with
+    what verifying found at its top).
     """
     from genesis_lab.orchestration import write_report  # torch: only when needed
 
@@ -68,6 +70,13 @@ def report(
         f"report of campaign {files.campaign_id}: {files.html}", highlight=False, soft_wrap=True
     )
     out.print(f"figures ({len(files.figures)}): {figures}", highlight=False, soft_wrap=True)
+    if files.problems:
+        _fail(
+            f"{record} does not verify ({files.problems} problem(s); 'genesis-lab verify "
+            f"{record}' names them): the report says so at its top, and nothing in it can be "
+            "trusted as the campaign's result",
+            1,
+        )
 
 
 def _fail(message: str, code: int) -> NoReturn:

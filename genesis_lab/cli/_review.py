@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.cli._against import replay_against
-from genesis_lab.errors import GenesisLabError
-from genesis_lab.store import CampaignRecord, verify_record
+from genesis_lab.errors import GenesisLabError, KeyFileError
+from genesis_lab.security import PublicKey, load_public_key
+from genesis_lab.store import CampaignRecord
+
+if TYPE_CHECKING:
+    from genesis_lab.orchestration import SealCheck
 
 __all__ = ["replay", "verify"]
 
@@ -49,24 +53,52 @@ def _open(path: Path) -> CampaignRecord:
         _fail(str(exc))
 
 
-def verify(record: RecordPath, as_json: AsJson = False) -> None:
+def verify(
+    record: RecordPath,
+    as_json: AsJson = False,
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trust",
+            metavar="FILE",
+            help="Pin a key the record must have been made with (repeat): the orchestrator's "
+            "public key, and each station's (a .pub file naming its station). Every key the "
+            "record holds must then be pinned, and its last seal be by a pinned "
+            "orchestrator key with nothing written after it.",
+            show_default=False,
+        ),
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option(
+            "--head",
+            metavar="HASH",
+            help="A chain head noted elsewhere earlier (run prints it): the record's chain "
+            "must still pass through it.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Check that nothing in a campaign record was altered, removed or inserted after it
     was written: every entry of its hash chain, then every table against the chain.
 
     Names the first problem (a ledger entry, a trial's field, a document's uid) and exits
     1 if there is one. Prints the chain's head hash: note it, and a later copy that
     verifies with the same head is the same record. Documents stored with their station's
-    signature are checked against the station keys the record holds: a measurement
-    changed after the station signed it fails even in a consistently rewritten record."""
-    from genesis_lab.orchestration import check_document_signatures
+    signature are checked against the station keys the record holds (each bound to its
+    station): a measurement changed after the station signed it fails even in a
+    consistently rewritten record. Every completed trial's result is recomputed from its own
+    run's documents: an outcome changed in the trials table fails too. Seals (the chain
+    head signed by the orchestrator at the end of a run) are checked against its key."""
+    from genesis_lab.orchestration import check_record
 
+    pinned = _pinned_keys(trust)
     with _open(record) as store:
         try:
-            result = verify_record(store)
-            signatures = check_document_signatures(store)
+            check = check_record(store, pinned, None if head is None else head.strip())
         except GenesisLabError as exc:
             _fail(str(exc))
-    result.problems += signatures.problems
+    result, signatures, seals = check.chain, check.signatures, check.seals
     if as_json:
         typer.echo(
             json.dumps(
@@ -80,6 +112,14 @@ def verify(record: RecordPath, as_json: AsJson = False) -> None:
                         "signed": signatures.signed,
                         "verified": signatures.verified,
                         "signers": sorted(signatures.signers),
+                    },
+                    "seals": {
+                        "seals": seals.seals,
+                        "verified": seals.verified,
+                        "sealed_head": seals.sealed_head,
+                        "entries_after_last_seal": seals.unsealed_after,
+                        "sealed_by": sorted(seals.sealers),
+                        "keys_pinned": len(pinned),
                     },
                 },
                 indent=2,
@@ -99,6 +139,9 @@ def verify(record: RecordPath, as_json: AsJson = False) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+        out.print(_seal_line(seals, pinned), highlight=False, soft_wrap=True)
+        if head is not None:
+            out.print(f"the chain passes through the noted head {head.strip()}", highlight=False)
     else:
         err.print(
             f"[bold red]{escape(str(record))}: {len(result.problems)} problem(s); the first:[/]",
@@ -109,6 +152,33 @@ def verify(record: RecordPath, as_json: AsJson = False) -> None:
             err.print(f"  {escape(str(problem))}", highlight=False, soft_wrap=True)
     if not result.ok:
         raise typer.Exit(EXIT_FAILED_CHECK)
+
+
+def _pinned_keys(paths: list[Path] | None) -> list[PublicKey]:
+    try:
+        return [load_public_key(path) for path in paths or []]
+    except KeyFileError as exc:
+        _fail(str(exc))
+
+
+def _seal_line(seals: SealCheck, pinned: list[PublicKey]) -> str:
+    """What the seals say, for a record that verifies."""
+    if not seals.verified:
+        return (
+            "not sealed: no orchestrator signed its chain head (run with --signing-key to "
+            "seal it), so the chain proves nothing to someone who can rewrite the file; "
+            "compare its head with one noted elsewhere (--head)"
+        )
+    against = "a pinned key" if pinned else "the key the record holds (pin it with --trust)"
+    after = (
+        f"; {seals.unsealed_after} entries written after the last seal"
+        if seals.unsealed_after
+        else ""
+    )
+    return (
+        f"sealed: chain head {seals.sealed_head} signed by {', '.join(sorted(seals.sealers))}, "
+        f"checked against {against}{after}"
+    )
 
 
 def replay(
@@ -223,6 +293,7 @@ def replay(
                         "difference": str(divergence.difference),
                     },
                     "causes": result.causes,
+                    "record_problems": result.record_problems,
                 },
                 indent=2,
             )
@@ -258,5 +329,14 @@ def replay(
         err.print("why, as far as the record tells:", highlight=False)
         for cause in result.causes:
             err.print(f"  - {escape(cause)}", highlight=False, soft_wrap=True)
+    if result.record_problems and not as_json:
+        err.print(
+            f"[bold red]campaign {escape(result.campaign_id)}: the record is not what was "
+            "run[/]" + (", although every proposal matched:" if divergence is None else ":"),
+            highlight=False,
+            soft_wrap=True,
+        )
+        for problem in result.record_problems:
+            err.print(f"  - {escape(problem)}", highlight=False, soft_wrap=True)
     if not result.ok:
         raise typer.Exit(EXIT_FAILED_CHECK)

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.errors import KeyFileError
+from genesis_lab.messages import check_topic_segment
 from genesis_lab.security import (
     DEFAULT_MAX_AGE_S,
     MessageSigning,
@@ -39,6 +40,7 @@ __all__ = [
     "Trust",
     "campaign_signing",
     "load_key",
+    "load_station_trust",
     "load_trusted",
     "signing",
     "warn_unsigned",
@@ -84,14 +86,16 @@ Trust = Annotated[
     ),
 ]
 StationTrust = Annotated[
-    list[Path] | None,
+    list[str] | None,
     typer.Option(
         "--station-trust",
         metavar="FILE",
         envvar="GENESIS_LAB_STATION_TRUST",
-        help="Public key (PEM) of a station; repeat for several. Given any, results not "
-        "signed by one of them are refused, and each document's signature and the keys "
-        "are kept in the record.",
+        help="Public key (PEM) of a station, trusted for that station only: the file says "
+        "which ('station: ID' before the key, as 'security init' and 'security keygen "
+        "--station' write it), or give STATION=FILE. Repeat for several. Given any, "
+        "results not signed by the key of the station the campaign runs on are refused, "
+        "and each document's signature and the keys are kept in the record.",
         show_default=False,
     ),
 ]
@@ -129,6 +133,37 @@ def load_trusted(paths: list[Path] | None) -> tuple[PublicKey, ...]:
         _fail(str(exc))
 
 
+def _is_station_id(text: str) -> bool:
+    try:
+        check_topic_segment(text, "station id")
+    except ValueError:
+        return False
+    return True
+
+
+def load_station_trust(items: list[str] | None) -> tuple[PublicKey, ...]:
+    """The stations' public keys of ``--station-trust``, each bound to its station (by its
+    file's ``station:`` line or a ``STATION=`` prefix); exit 2 naming a bad or unbound one."""
+    keys = []
+    for item in items or []:
+        station, sep, rest = item.partition("=")
+        bound = bool(sep) and _is_station_id(station) and not Path(item).exists()
+        path = Path(rest if bound else item)
+        try:
+            key = load_public_key(path, station_id=station if bound else None)
+        except KeyFileError as exc:
+            _fail(str(exc))
+        if key.station_id is None:
+            _fail(
+                f"--station-trust {path}: say which station this key speaks for: give "
+                f"STATION={path}, or use the .pub file that 'genesis-lab security init' or "
+                "'genesis-lab security keygen --station ID' wrote (it names the station). A "
+                "station's key is trusted for its own station only"
+            )
+        keys.append(key)
+    return tuple(keys)
+
+
 def warn_unsigned(what: str, consequence: str) -> None:
     """Say on stderr that ``what`` goes unsigned, and what then happens to it."""
     err.print(
@@ -161,13 +196,15 @@ class CampaignSigning:
 def campaign_signing(
     signing_key: Path | None,
     station_key: Path | None,
-    station_trust: list[Path] | None,
+    station_trust: list[str] | None,
     *,
     with_worker: bool,
+    station_id: str,
 ) -> CampaignSigning:
     """Load the keys of ``run`` or ``resume``: the orchestrator signs with ``signing_key``
-    and trusts ``station_trust``; a local worker signs with ``station_key`` (then trusted
-    too) and trusts the orchestrator's key. Exit 2 naming a bad key file."""
+    and trusts ``station_trust``, each key for its own station; a local worker of station
+    ``station_id`` signs with ``station_key`` (then trusted for that station) and trusts
+    the orchestrator's key. Exit 2 naming a bad key file."""
     if station_key is not None and not with_worker:
         _fail(
             "--station-key signs the results of this process's worker, and there is none "
@@ -176,9 +213,17 @@ def campaign_signing(
         )
     key = load_key(signing_key)
     station = load_key(station_key) if with_worker else None
-    trusted = load_trusted(station_trust)
-    if station is not None and station.key_id not in {k.key_id for k in trusted}:
-        trusted += (station.public,)
+    trusted = load_station_trust(station_trust)
+    if station is not None:
+        own = [k for k in trusted if k.key_id == station.key_id]
+        if any(k.station_id != station_id for k in own):
+            _fail(
+                f"--station-key {station_key} is the key of the local worker's station "
+                f"{station_id!r}, but --station-trust binds it to station "
+                f"{own[0].station_id!r}: a key speaks for one station"
+            )
+        if not own:
+            trusted += (station.public.for_station(station_id),)
     worker_trusts = () if key is None else (key.public,)
     return CampaignSigning(
         orchestrator=signing(key, "", trusted),

@@ -16,6 +16,8 @@ from genesis_lab.orchestration._export import (
     export_documents,
     export_trials_csv,
 )
+from genesis_lab.orchestration._integrity import IntegrityCheck, check_record
+from genesis_lab.orchestration._measured import check_trial_outcomes, run_outcomes
 from genesis_lab.orchestration._prior import PriorResult, read_prior_csv
 from genesis_lab.orchestration._provenance import package_versions
 from genesis_lab.orchestration._replay import (
@@ -37,6 +39,12 @@ from genesis_lab.orchestration._scripted import (
     ScriptedPlanner,
     ScriptedTrial,
     replay_script,
+)
+from genesis_lab.orchestration._seals import (
+    SealCheck,
+    check_noted_head,
+    check_pinned_keys,
+    check_seals,
 )
 from genesis_lab.orchestration._signatures import (
     SignatureCheck,
@@ -60,6 +68,7 @@ __all__ = [
     "Divergence",
     "ExportSummary",
     "ExportedFile",
+    "IntegrityCheck",
     "InvalidDocument",
     "OutcomeStats",
     "PriorResult",
@@ -70,10 +79,16 @@ __all__ = [
     "ReportFiles",
     "ScriptedPlanner",
     "ScriptedTrial",
+    "SealCheck",
     "SignatureCheck",
     "TrialDetail",
     "TrialPair",
     "check_document_signatures",
+    "check_noted_head",
+    "check_pinned_keys",
+    "check_record",
+    "check_seals",
+    "check_trial_outcomes",
     "compare_campaigns",
     "default_report_dir",
     "export_documents",
@@ -86,6 +101,7 @@ __all__ = [
     "replay_script",
     "replay_spec",
     "replay_station",
+    "run_outcomes",
     "summarize",
     "trial_detail",
     "write_report",

@@ -11,7 +11,7 @@ from event_model import DocumentNames, schema_validators
 from genesis_lab.messages import DocumentMessage
 from genesis_lab.orchestration._trials import InFlight
 
-__all__ = ["apply_document", "document_problem", "order_problem"]
+__all__ = ["apply_document", "document_problem", "order_problem", "run_problem"]
 
 
 def document_problem(name: str, doc: Mapping[str, Any]) -> str | None:
@@ -28,13 +28,32 @@ def document_problem(name: str, doc: Mapping[str, Any]) -> str | None:
     return None
 
 
+def run_problem(message: DocumentMessage, station_id: str) -> str | None:
+    """Why ``message`` cannot be a document of its trial's run at all, if so: a start
+    document must name the campaign, the trial and the station (``station_id``, the one
+    the trial was dispatched to) that the message is for. Refused for good."""
+    if message.name != "start":
+        return None
+    for key, want in (
+        ("campaign_id", message.campaign_id),
+        ("trial_id", message.trial_id),
+        ("station_id", station_id),
+    ):
+        found = message.doc.get(key)
+        if found != want:
+            return f"its start document names {key} {found!r}, not {want!r}"
+    return None
+
+
 def order_problem(message: DocumentMessage, trial: InFlight | None) -> str | None:
     """Why ``message`` cannot be a document of ``trial``'s run in the order received, if so.
 
     A trial that has ended has no order left to check (a late copy is stored or dropped as a
     duplicate by uid). In flight: the start comes first and once, the stop names the run's
-    start, and after the stop only what it says is missing may come (a document the broker
-    dropped and the worker sent again): no event beyond its ``num_events``.
+    start, a descriptor names the run's start, an event one of the run's descriptors (the
+    trial's result comes from that run alone), and after the stop only what it says is
+    missing may come (a document the broker dropped and the worker sent again): no event
+    beyond its ``num_events``.
     """
     if trial is None:
         return None
@@ -49,8 +68,10 @@ def order_problem(message: DocumentMessage, trial: InFlight | None) -> str | Non
         return f"event document beyond the stop's num_events ({trial.events_expected})"
     if trial.stop_seen and name == "start":
         return "start document after the run's stop document"
-    if name == "stop" and doc.get("run_start") != trial.run_uid:
-        return f"stop document of run {doc.get('run_start')}, not of run {trial.run_uid}"
+    if name in ("stop", "descriptor") and doc.get("run_start") != trial.run_uid:
+        return f"{name} document of run {doc.get('run_start')}, not of run {trial.run_uid}"
+    if name == "event" and doc.get("descriptor") not in trial.descriptors:
+        return f"event of descriptor {doc.get('descriptor')}, not one of run {trial.run_uid}'s"
     return None
 
 
@@ -64,6 +85,8 @@ def apply_document(
     trial.documents_stored += 1
     if name == "start":
         trial.run_uid = str(doc.get("uid"))
+    elif name == "descriptor":
+        trial.descriptors.add(str(doc.get("uid")))
     elif name == "event":
         trial.events_stored += 1
         data = doc.get("data", {})

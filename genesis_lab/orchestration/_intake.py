@@ -6,7 +6,9 @@ station's retained status says whether its worker is alive and whether it serves
 
 With the stations' public keys (``results``), a document or status that is unsigned or not
 signed by one of them is refused (``unsigned``, ``unknown-key``, ``bad-signature``) and not
-acknowledged, so a forged copy cannot make a worker forget the genuine one. With the
+acknowledged, so a forged copy cannot make a worker forget the genuine one; so is one
+signed by another station's key than the station the campaign dispatches to
+(``wrong-station``): a station's key speaks for that station only. With the
 operator's key (``controls``), a manual trial request must be signed by it, recently and
 only once.
 """
@@ -91,7 +93,7 @@ class Intake:
             return
         if self.results is not None:
             try:  # results are re-sent with their first signature: no age or nonce check
-                self.results.verify(message, fresh=False)
+                self.results.verify(message, fresh=False, station_id=self.station_id)
             except SignatureError as exc:
                 self.refuse(exc.reason, "%s on %s: %s", message.kind, topic, exc)
                 return

@@ -18,13 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from genesis_lab.errors import PlannerError, RecordError
+from genesis_lab.errors import CampaignFileError, PlannerError, RecordError
 from genesis_lab.orchestration._decisions import planner_settings
-from genesis_lab.orchestration._documents import apply_document
+from genesis_lab.orchestration._measured import check_trial_outcomes, run_outcomes
 from genesis_lab.orchestration._provenance import package_versions
-from genesis_lab.orchestration._trials import InFlight
 from genesis_lab.planning import BayesianPlanner, Proposal, RandomPlanner
-from genesis_lab.spec import CampaignSpec
+from genesis_lab.spec import CampaignSpec, parse_campaign
 from genesis_lab.store import CampaignRecord, CampaignRow, TrialRow, verify_record
 
 __all__ = ["DEFAULT_TOLERANCE", "Divergence", "ReplayResult", "replay_decisions"]
@@ -66,10 +65,14 @@ class ReplayResult:
     largest_difference: float = 0.0
     divergence: Divergence | None = None
     causes: list[str] = field(default_factory=list)
+    record_problems: list[str] = field(default_factory=list)
+    """What makes the record not what was run, even where every proposal matched: a
+    trial's result that is not what its own documents measured, a campaign file text that
+    does not say what the parsed campaign says."""
 
     @property
     def ok(self) -> bool:
-        return self.divergence is None
+        return self.divergence is None and not self.record_problems
 
 
 def replay_decisions(
@@ -116,9 +119,38 @@ def replay_decisions(
             result.asks, "", {}, {}, "", "", math.inf
         )
         result.causes.append(f"the recorded history cannot be replayed: {exc}")
-    if not result.ok:
+    result.record_problems += [str(p) for p in check_trial_outcomes(record, campaign_id)]
+    result.record_problems += _spec_text_problems(campaign)
+    if result.divergence is not None:
         result.causes += _causes(record, campaign, spec, trials, calls)
     return result
+
+
+#: What ``run`` may override in the campaign file (``--budget``, ``--seed``; a budget below
+#: the initial design lowers that too): the parsed campaign may differ from the text there.
+_OVERRIDABLE = frozenset({"budget", "seed", "initial_design"})
+
+
+def _spec_text_problems(campaign: CampaignRow) -> list[str]:
+    """Where the campaign file text in the record and the parsed campaign disagree (beyond
+    what ``run``'s options override); nothing to compare if the record holds no text."""
+    if not campaign.spec_text.strip():
+        return []
+    try:
+        parsed = parse_campaign(campaign.spec_text).spec.model_dump(mode="json")
+    except CampaignFileError as exc:
+        return [f"the campaign file text in the record does not parse: {exc}"]
+    differing = sorted(
+        key
+        for key in parsed.keys() | campaign.spec.keys()
+        if key not in _OVERRIDABLE and parsed.get(key) != campaign.spec.get(key)
+    )
+    if not differing:
+        return []
+    return [
+        f"the campaign file text in the record and the parsed campaign it ran differ in "
+        f"{', '.join(differing)}: one of them was altered"
+    ]
 
 
 def _campaign(record: CampaignRecord, campaign_id: str | None) -> CampaignRow:
@@ -274,10 +306,7 @@ def _measured(
     for trial_id, row in trials.items():
         if row.origin == "prior" or row.outcomes is None:
             continue
-        proposal = Proposal(trial_id, dict(row.parameters), row.origin)
-        trial = InFlight(proposal, 0.0)
-        for doc in record.documents(campaign_id, trial_id):
-            apply_document(trial, doc.name, doc.doc, spec.readings)
-        if trial.outcomes:
-            measured[trial_id] = trial.outcomes
+        outcomes = run_outcomes(row, record.documents(campaign_id, trial_id), spec.readings)
+        if outcomes:
+            measured[trial_id] = outcomes
     return measured

@@ -69,6 +69,7 @@ th { background: var(--soft); } td { font-variant-numeric: tabular-nums; }
 td:last-child { min-width: 14em; }
 tr.failed td { background: #fdecea; } tr.rejected td { background: #f1ecf7; }
 tr.abandoned td { background: #f3f3f3; } .breaks { color: #b3261e; font-weight: 600; }
+.tampered { border: 3px solid #b3261e; background: #fdecea; padding: 0 1em; }
 .mark { font-weight: 700; color: #b35c00; }
 pre { background: var(--soft); border: 1px solid var(--line); padding: 10px; overflow-x: auto;
   font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -87,6 +88,8 @@ class ReportFiles:
     campaign_id: str
     html: Path
     figures: list[Path]
+    problems: int = 0
+    """How many problems verifying the record found (the page says so at its top)."""
 
 
 def default_report_dir(campaign_id: str) -> Path:
@@ -118,7 +121,23 @@ def write_report(
         written.append(path)
     html = directory / REPORT_FILE
     html.write_text(report_html(data, figures), encoding="utf-8")
-    return ReportFiles(data.summary.campaign.campaign_id, html, written)
+    problems = len(data.verification.problems)
+    return ReportFiles(data.summary.campaign.campaign_id, html, written, problems)
+
+
+def _tampered(data: ReportData) -> str:
+    """A banner over the whole page when the record does not verify ('' when it does)."""
+    check = data.verification
+    if check.ok:
+        return ""
+    items = "".join(f"<li>{esc(p.where)}: {esc(p.what)}</li>" for p in check.problems[:10])
+    more = f"<li>and {len(check.problems) - 10} more</li>" if len(check.problems) > 10 else ""
+    return (
+        '<section id="unverified" class="tampered"><h2>This record does not verify</h2>'
+        "<p>Something in it was altered, removed or inserted after it was written: nothing "
+        "below can be trusted as the campaign's result. What <code>genesis-lab verify</code> "
+        f"found ({len(check.problems)}):</p><ul>{items}{more}</ul></section>"
+    )
 
 
 def report_html(data: ReportData, figures: Sequence[ReportFigure]) -> str:
@@ -145,6 +164,7 @@ def report_html(data: ReportData, figures: Sequence[ReportFigure]) -> str:
         f"<header><h1>Campaign report: {esc(campaign.name)}</h1>",
         f'<p class="sub">campaign {esc(campaign.campaign_id)} · record '
         f"{esc(data.record_path.name)} · {esc(campaign.status)}</p></header>",
+        _tampered(data),
         _summary(data),
         "<nav><ul>"
         + "".join(f'<li><a href="#{sid}">{esc(t)}</a></li>' for sid, t in nav)

@@ -14,9 +14,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from genesis_lab.errors import RecordError
+from genesis_lab.orchestration._integrity import check_record
 from genesis_lab.orchestration._summary import CampaignSummary, summarize
 from genesis_lab.spec import CampaignSpec, CategoricalParameter, FixedParameter, Parameter
-from genesis_lab.store import CampaignRecord, TrialRow, TrialState, Verification, verify_record
+from genesis_lab.store import CampaignRecord, TrialRow, TrialState, Verification
 
 __all__ = ["ReportData", "ReportEvent", "ReportTrial", "categories", "collect_report"]
 
@@ -76,8 +77,9 @@ class ReportData:
     trials: list[ReportTrial]
     events: list[ReportEvent]
     verification: Verification
-    """What :func:`~genesis_lab.store.verify_record` found: the hash chain's head and length,
-    and every place the record is not what was written (none for an intact record)."""
+    """What every check of ``genesis-lab verify`` found (:func:`check_record`): the hash
+    chain's head and length, and every place the record is not what was written (none for
+    an intact record)."""
 
     @property
     def searched(self) -> list[Parameter]:
@@ -123,7 +125,7 @@ def collect_report(record: CampaignRecord, campaign_id: str | None = None) -> Re
         summary = summarize(record, campaign_id)
         cid = summary.campaign.campaign_id
         events = [_event(e) for e in record.campaign_events(cid)]
-        verification = verify_record(record)
+        verification = check_record(record).chain
     except sqlite3.Error as exc:
         raise RecordError(
             f"cannot read record {record.path}: {exc}; is it a genesis-lab record?",

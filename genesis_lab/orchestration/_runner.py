@@ -35,7 +35,12 @@ from genesis_lab.messages import (
 from genesis_lab.messaging import MqttClient, TransportSecurity, discard_session
 from genesis_lab.orchestration._acks import Acknowledgements
 from genesis_lab.orchestration._decisions import RecordedPlanner
-from genesis_lab.orchestration._documents import apply_document, document_problem, order_problem
+from genesis_lab.orchestration._documents import (
+    apply_document,
+    document_problem,
+    order_problem,
+    run_problem,
+)
 from genesis_lab.orchestration._intake import Intake, StationModeChange
 from genesis_lab.orchestration._prior import PriorResult, import_prior
 from genesis_lab.orchestration._provenance import campaign_actor, package_versions
@@ -44,7 +49,12 @@ from genesis_lab.orchestration._signatures import record_signing_keys
 from genesis_lab.orchestration._stopping import StopWatch
 from genesis_lab.orchestration._trials import CampaignResult, InFlight, Progress, new_campaign_id
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal
-from genesis_lab.security import MessageSigning, MessageVerifier, document_signature
+from genesis_lab.security import (
+    MessageSigning,
+    MessageVerifier,
+    document_signature,
+    sign_record_head,
+)
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
 
@@ -115,6 +125,12 @@ class CampaignRunner:
         # Signed messages: requests signed with signing.key; results refused unless signed
         # by a station key in signing.trusted; manual trials unless signed by signing.key.
         self.signing = signing or MessageSigning()
+        unbound = [k.key_id for k in self.signing.trusted if k.station_id is None]
+        if unbound:
+            raise ValueError(
+                f"station keys {', '.join(unbound)} are not bound to a station: trust each "
+                "for its own station only (PublicKey.for_station, or a .pub file naming it)"
+            )
         self._signer = self.signing.signer(self.actor)
         results = self.signing.verifier()
         own = None if signing is None or signing.key is None else signing.key.public
@@ -160,7 +176,9 @@ class CampaignRunner:
     @property
     def rejection_reasons(self) -> Counter[str]:
         """Refused messages by reason: malformed, oversized, version, schema, campaign,
-        station, unknown-trial, ended-trial, out-of-order, invalid-document, refused."""
+        station, unknown-trial, ended-trial, out-of-order, invalid-document, foreign-run,
+        refused, and the signature checks' unsigned, unknown-key, bad-signature and
+        wrong-station."""
         return self._intake.rejection_reasons
 
     def _refuse(self, reason: str, what: str, *args: object) -> None:
@@ -181,6 +199,8 @@ class CampaignRunner:
                 actor=self.actor,
             )
         record_signing_keys(self.record, self.campaign_id, self.signing)
+        if self.resume:  # vouch for what the interrupted run left before adding to it
+            self._seal()
         self._recorded.started()
         self._stopwatch.restart()  # the wall clock counts from the start of the run
         try:
@@ -205,18 +225,31 @@ class CampaignRunner:
             self.record.finish_campaign(
                 self.campaign_id, status="stopped", reason=reason, actor=self.actor
             )
+            self._seal()
             raise
         except BaseException as exc:
             reason = f"failed: {type(exc).__name__}: {exc}"
             self._abandon_unfinished(reason)
             self.record.finish_campaign(self.campaign_id, status="failed", reason=reason)
+            self._seal()
             raise
         finally:
             self._client.close()
         self.record.finish_campaign(self.campaign_id, status=status, reason=reason)
+        self._seal()
         # Done for good: the broker need not keep this campaign's session any longer.
         discard_session(self.broker_url, self._client.client_id, security=self.security)
         return self._result(reason)
+
+    def _seal(self) -> None:
+        """Sign the record's chain head with the orchestrator's key (if it has one), so a
+        record rewritten afterwards cannot carry the seal (``genesis-lab verify``)."""
+        signer = self._signer
+        if signer is not None:
+            head = self.record.seal(
+                self.campaign_id, lambda head: sign_record_head(signer, self.campaign_id, head)
+            )
+            log.info("record sealed at chain head %s by key %s", head, signer.key_id)
 
     def _restore(self) -> None:
         restored = restore_campaign(self.record, self.campaign_id, self.spec, self.planner)
@@ -375,6 +408,11 @@ class CampaignRunner:
         problem = document_problem(message.name, message.doc)
         if problem is not None:
             self._reject(message, "invalid-document", problem)
+            self._acks.add(message.station_id, message.message_id)  # a resend will not help
+            return
+        foreign = run_problem(message, self.station_id)
+        if foreign is not None:
+            self._reject(message, "foreign-run", foreign)
             self._acks.add(message.station_id, message.message_id)  # a resend will not help
             return
         trial = self._in_flight.get(message.trial_id)

@@ -6,7 +6,8 @@ statement the record can rebuild, ``{campaign, trial, station, document name, SH
 the document's canonical JSON}``, so whoever holds the record can check which station
 produced each measurement, without the station and without trusting the record's writer:
 even a record rewritten with a consistent hash chain cannot carry a changed measurement
-with a valid signature.
+with a valid signature. A station's key speaks for its own station only: a document must
+be signed by the key the record binds to the campaign's station, and name that station.
 """
 
 from __future__ import annotations
@@ -42,10 +43,22 @@ def check_document_signatures(record: CampaignRecord) -> SignatureCheck:
     result = SignatureCheck()
     for campaign in record.campaigns():
         cid = campaign.campaign_id
+        station = campaign.spec.get("station", {})
+        station_id = str(station.get("id") or station.get("plugin"))
         keys = record.signing_keys(cid)
         signatures = record.document_signatures(cid)
         stored = record.stored_documents(cid)
         result.documents += len(stored)
+        if any(key.role == "station" for key in keys.values()):  # run with station trust
+            for uid in sorted(stored.keys() - signatures.keys()):
+                trial_id, name = stored[uid][:2]
+                result.problems.append(
+                    RecordProblem(
+                        f"document {uid} ({name} of trial {trial_id})",
+                        "carries no station signature, in a campaign that accepted only "
+                        "signed results: its signature was removed, or it was inserted",
+                    )
+                )
         for uid, signature in signatures.items():
             result.signed += 1
             where = f"signature of document {uid}"
@@ -58,6 +71,17 @@ def check_document_signatures(record: CampaignRecord) -> SignatureCheck:
                 result.problems.append(
                     RecordProblem(
                         where, f"made with key {key_id}, not a station key the record holds"
+                    )
+                )
+                continue
+            claimed = signature.get("station_id")
+            if key.station_id != station_id or claimed != station_id:
+                speaks_for = f"station {key.station_id!r}" if key.station_id else "no station"
+                result.problems.append(
+                    RecordProblem(
+                        f"document {uid} of trial {trial_id}",
+                        f"signed for station {claimed!r} with key {key_id}, which the record "
+                        f"binds to {speaks_for}; the campaign's station is {station_id!r}",
                     )
                 )
                 continue
@@ -90,7 +114,13 @@ def record_signing_keys(record: CampaignRecord, campaign_id: str, signing: Messa
     """Keep in the record the stations' public keys the campaign trusts and the
     orchestrator's own, so its documents' signatures can be checked from the record alone."""
     for key in signing.trusted:
-        record.add_signing_key(campaign_id, key_id=key.key_id, role="station", public_key=key.pem)
+        record.add_signing_key(
+            campaign_id,
+            key_id=key.key_id,
+            role="station",
+            public_key=key.pem,
+            station_id=key.station_id or "",
+        )
     if signing.key is not None:
         own = signing.key.public
         record.add_signing_key(

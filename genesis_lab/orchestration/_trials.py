@@ -80,6 +80,7 @@ class InFlight:
     outcomes: dict[str, float] = field(default_factory=dict)  # mean of the events' values
     readings_seen: dict[str, int] = field(default_factory=dict)  # events that carried each
     run_uid: str | None = None
+    descriptors: set[str] = field(default_factory=set)  # uids of the run's descriptors
     stop_seen: bool = False
     events_expected: int = 0  # the stop document's num_events, all streams
     events_stored: int = 0

@@ -20,6 +20,7 @@ from genesis_lab.security._keys import (
     load_signing_key,
     public_key_from_pem,
     public_key_path,
+    public_key_text,
 )
 from genesis_lab.security._mosquitto import (
     BrokerIdentity,
@@ -41,6 +42,7 @@ from genesis_lab.security._pki import (
 from genesis_lab.security._signing import (
     DEFAULT_MAX_AGE_S,
     DEFAULT_MAX_FUTURE_S,
+    RECORD_HEAD_CONTEXT,
     SIGNING_CONTEXT,
     MemoryNonces,
     MessageSigner,
@@ -50,14 +52,17 @@ from genesis_lab.security._signing import (
     Verified,
     canonical_json,
     document_signature,
+    sign_record_head,
     signed_bytes,
     verify_document_signature,
+    verify_record_head,
 )
 
 __all__ = [
     "DEFAULT_BROKER_PORT",
     "DEFAULT_MAX_AGE_S",
     "DEFAULT_MAX_FUTURE_S",
+    "RECORD_HEAD_CONTEXT",
     "SIGNING_CONTEXT",
     "BrokerIdentity",
     "CertifiedKey",
@@ -90,8 +95,11 @@ __all__ = [
     "password_file_text",
     "public_key_from_pem",
     "public_key_path",
+    "public_key_text",
     "role_topics",
+    "sign_record_head",
     "signed_bytes",
     "verify_document_signature",
+    "verify_record_head",
     "worker_username",
 ]

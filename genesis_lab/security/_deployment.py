@@ -13,7 +13,8 @@ file and ACL, and a ready ``mosquitto.conf``, laid out as::
                                        orchestrator and each worker also signing.key and
                                        signing.pub (Ed25519) and trust/<username>.pub, the
                                        keys whose signatures it accepts (the workers trust
-                                       the orchestrator's; it trusts every worker's)
+                                       the orchestrator's; it trusts every worker's, each
+                                       for its own station: a station's .pub names it)
 
 Private keys, passwords, the password file and the ACL are 0600 and their directories
 0700 from the moment they exist (each file is written under a temporary name with its
@@ -37,7 +38,7 @@ from pathlib import Path
 
 from genesis_lab.errors import LabSetupError
 from genesis_lab.messages import check_topic_segment
-from genesis_lab.security._keys import generate_signing_key, public_key_path
+from genesis_lab.security._keys import generate_signing_key, public_key_path, public_key_text
 from genesis_lab.security._mosquitto import (
     BrokerIdentity,
     LabRoles,
@@ -385,8 +386,10 @@ def init_lab(
     public_keys = {}
     for files in plan.identities:
         if files.signing_key is not None:
-            key = generate_signing_key(files.signing_key, overwrite=force)
-            public_keys[files.identity.username] = key.public.pem.encode("ascii")
+            key = generate_signing_key(
+                files.signing_key, overwrite=force, station_id=files.identity.station_id
+            )
+            public_keys[files.identity.username] = public_key_text(key.public).encode("ascii")
     for files in plan.identities:
         if files.trusted:
             _make_dir(files.directory / "trust", _PUBLIC_DIR)

@@ -4,12 +4,17 @@ A signing key is a PKCS#8 PEM file that only its owner may read (mode 0600); its
 half is a SubjectPublicKeyInfo PEM file, given to whoever must check the signatures. A key
 is named by its id: the first 16 hex digits of the SHA-256 of its raw 32-byte public key,
 which every signature carries. Nothing here prints or logs a private key.
+
+A station's public key file also says which station the key speaks for, in a line before
+the PEM block (``station: furnace-1``; :func:`public_key_text`): an orchestrator trusts a
+station key for that station only, so one station's key cannot vouch for another's results.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from genesis_lab.errors import KeyFileError
+from genesis_lab.messages import check_topic_segment
 
 __all__ = [
     "PublicKey",
@@ -29,9 +35,11 @@ __all__ = [
     "load_signing_key",
     "public_key_from_pem",
     "public_key_path",
+    "public_key_text",
 ]
 
 _MAX_KEY_FILE_BYTES = 64 * 1024
+_STATION_LINE = re.compile(r"^station:[ \t]*(\S*)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
@@ -47,10 +55,22 @@ class PublicKey:
     key: Ed25519PublicKey = field(repr=False)
     key_id: str
     source: str = ""
+    station_id: str | None = None
+    """The one station this key speaks for (a station's key); None for other keys."""
 
     @classmethod
-    def of(cls, key: Ed25519PublicKey, source: str = "") -> PublicKey:
-        return cls(key, key_id_of(key), source)
+    def of(
+        cls, key: Ed25519PublicKey, source: str = "", station_id: str | None = None
+    ) -> PublicKey:
+        return cls(key, key_id_of(key), source, station_id)
+
+    def for_station(self, station_id: str) -> PublicKey:
+        """This key, bound to ``station_id``; ``ValueError`` if it is bound to another."""
+        if self.station_id not in (None, station_id):
+            raise ValueError(
+                f"key {self.key_id} speaks for station {self.station_id!r}, not {station_id!r}"
+            )
+        return PublicKey(self.key, self.key_id, self.source, _checked_station(station_id))
 
     @property
     def pem(self) -> str:
@@ -73,6 +93,21 @@ class SigningKey:
         return self.public.key_id
 
 
+def _checked_station(station_id: str) -> str:
+    return check_topic_segment(station_id, "station id")
+
+
+def public_key_text(key: PublicKey) -> str:
+    """The text of a public key file: the PEM block, after a ``station: ID`` line if the key
+    is bound to a station."""
+    if key.station_id is None:
+        return key.pem
+    return (
+        f"# genesis-lab: the signing key of station {key.station_id}, trusted for it alone\n"
+        f"station: {key.station_id}\n{key.pem}"
+    )
+
+
 def public_key_path(private_path: str | Path) -> Path:
     """Where ``generate_signing_key`` writes the public half of ``private_path``: the same
     name ending ``.pub`` (``lab/orchestrator.key`` -> ``lab/orchestrator.pub``)."""
@@ -81,9 +116,12 @@ def public_key_path(private_path: str | Path) -> Path:
     return public if public != path else path.with_name(path.name + ".pub")
 
 
-def generate_signing_key(path: str | Path, *, overwrite: bool = False) -> SigningKey:
+def generate_signing_key(
+    path: str | Path, *, overwrite: bool = False, station_id: str | None = None
+) -> SigningKey:
     """Make a new Ed25519 key: the private key at ``path`` (created 0600, never readable by
-    others even for a moment) and the public key beside it (:func:`public_key_path`).
+    others even for a moment) and the public key beside it (:func:`public_key_path`), bound
+    to ``station_id`` when the key is a station's.
 
     Refuses to replace existing files unless ``overwrite``."""
     path = Path(path)
@@ -97,7 +135,10 @@ def generate_signing_key(path: str | Path, *, overwrite: bool = False) -> Signin
                     path=str(existing),
                 )
     private = Ed25519PrivateKey.generate()
-    key = SigningKey(private, PublicKey.of(private.public_key(), str(public_path)), str(path))
+    public = PublicKey.of(private.public_key(), str(public_path))
+    if station_id is not None:
+        public = public.for_station(station_id)
+    key = SigningKey(private, public, str(path))
     pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -110,7 +151,7 @@ def generate_signing_key(path: str | Path, *, overwrite: bool = False) -> Signin
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
-        public_path.write_text(key.public.pem, encoding="ascii")
+        public_path.write_text(public_key_text(key.public), encoding="ascii")
     except OSError as exc:
         raise KeyFileError(f"cannot write the key {path}: {exc.strerror}", path=str(path)) from None
     return key
@@ -181,20 +222,29 @@ def load_signing_key(path: str | Path) -> SigningKey:
 
 
 def public_key_from_pem(text: str | bytes, source: str = "") -> PublicKey:
-    """A public Ed25519 key from SubjectPublicKeyInfo PEM; ``ValueError`` if it is not one."""
+    """A public Ed25519 key from SubjectPublicKeyInfo PEM, with the station it is bound to if
+    a ``station: ID`` line comes before the PEM block; ``ValueError`` if it is not one."""
     data = text.encode("ascii", "replace") if isinstance(text, str) else text
+    head = data.split(b"-----BEGIN", 1)[0].decode("ascii", "replace")
+    stations = _STATION_LINE.findall(head)
+    if len(stations) > 1:
+        raise ValueError("bound to more than one station (several 'station:' lines)")
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm):
         raise ValueError("not a public key in PEM") from None
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError(f"a {type(key).__name__.lstrip('_')}, not an Ed25519 key")
-    return PublicKey.of(key, source)
+    public = PublicKey.of(key, source)
+    return public.for_station(stations[0]) if stations else public
 
 
-def load_public_key(path: str | Path) -> PublicKey:
+def load_public_key(path: str | Path, *, station_id: str | None = None) -> PublicKey:
     """Load a trusted public Ed25519 key (PEM). A private key given by mistake is refused:
-    only the public half should ever be copied to the machines that check signatures."""
+    only the public half should ever be copied to the machines that check signatures.
+
+    ``station_id``: the station the key speaks for, if the file does not say (when it does,
+    the two must agree)."""
     path = Path(path)
     data = _read(path, "trusted key")
     if b"PRIVATE KEY" in data:
@@ -204,9 +254,15 @@ def load_public_key(path: str | Path) -> PublicKey:
             path=str(path),
         )
     try:
-        return public_key_from_pem(data, str(path))
+        key = public_key_from_pem(data, str(path))
     except ValueError as exc:
         raise KeyFileError(
             f"trusted key {path} is {exc} (the .pub file 'genesis-lab security keygen' wrote)",
             path=str(path),
         ) from None
+    if station_id is None:
+        return key
+    try:
+        return key.for_station(station_id)
+    except ValueError as exc:
+        raise KeyFileError(f"trusted key {path}: {exc}", path=str(path)) from None

@@ -47,6 +47,7 @@ from genesis_lab.security._keys import PublicKey, SigningKey, public_key_from_pe
 __all__ = [
     "DEFAULT_MAX_AGE_S",
     "DEFAULT_MAX_FUTURE_S",
+    "RECORD_HEAD_CONTEXT",
     "SIGNING_CONTEXT",
     "MemoryNonces",
     "MessageSigner",
@@ -56,8 +57,10 @@ __all__ = [
     "Verified",
     "canonical_json",
     "document_signature",
+    "sign_record_head",
     "signed_bytes",
     "verify_document_signature",
+    "verify_record_head",
 ]
 
 SIGNING_CONTEXT = "genesis-lab/v1 signed message"
@@ -209,6 +212,8 @@ class Verified:
     key_id: str
     signer: str
     auth: MessageAuth
+    station_id: str | None = None
+    """The station the key speaks for, if it is a station's key."""
 
 
 def _describe(message: BaseModel) -> str:
@@ -246,8 +251,13 @@ class MessageVerifier:
         self.nonces: NonceStore = MemoryNonces() if nonces is None else nonces
         self._clock = clock
 
-    def verify(self, message: BaseModel, *, fresh: bool = True) -> Verified:
-        """Return who signed ``message``, or raise :class:`SignatureError` saying why not."""
+    def verify(
+        self, message: BaseModel, *, fresh: bool = True, station_id: str | None = None
+    ) -> Verified:
+        """Return who signed ``message``, or raise :class:`SignatureError` saying why not.
+
+        ``station_id``: the message must come from that station: signed by a key bound to
+        it (``wrong-station`` otherwise, whatever station the message claims)."""
         what = _describe(message)
         auth = getattr(message, "auth", None)
         if not isinstance(auth, MessageAuth):
@@ -268,9 +278,17 @@ class MessageVerifier:
                 "altered after signing, or not signed with the key it names",
                 reason="bad-signature",
             ) from None
+        if station_id is not None and key.station_id != station_id:
+            speaks_for = "no station" if key.station_id is None else f"station {key.station_id!r}"
+            raise SignatureError(
+                f"{what} claims station {station_id!r} but is signed with key {auth.key_id} "
+                f"({auth.signer!r}), which speaks for {speaks_for}: a station's key is "
+                "trusted for its own station only",
+                reason="wrong-station",
+            )
         if fresh:
             self._check_fresh(message, auth, what)
-        return Verified(auth.key_id, auth.signer, auth)
+        return Verified(auth.key_id, auth.signer, auth, key.station_id)
 
     def _check_fresh(self, message: BaseModel, auth: MessageAuth, what: str) -> None:
         now = self._clock()
@@ -353,5 +371,49 @@ def verify_document_signature(
         )
         key.key.verify(_signature_bytes(auth.signature), signed_bytes(statement, auth))
     except (InvalidSignature, ValueError, KeyError, binascii.Error):
+        return False
+    return True
+
+
+RECORD_HEAD_CONTEXT = "genesis-lab/v1 record head"
+"""What a signature over a record's chain head says it is (never a message's context)."""
+
+
+def _head_statement(campaign_id: str, head: str, signer: str, key_id: str, at: float) -> bytes:
+    return canonical_json(
+        {
+            "context": RECORD_HEAD_CONTEXT,
+            "campaign_id": campaign_id,
+            "head": head,
+            "signer": signer,
+            "key_id": key_id,
+            "at": at,
+        }
+    ).encode("utf-8")
+
+
+def sign_record_head(signer: MessageSigner, campaign_id: str, head: str) -> dict[str, Any]:
+    """The signature of campaign ``campaign_id``'s record at chain head ``head`` (what
+    :meth:`genesis_lab.store.CampaignRecord.seal` chains after it): key id, signer, time
+    and the Ed25519 signature, base64."""
+    at = time.time()
+    statement = _head_statement(campaign_id, head, signer.identity, signer.key_id, at)
+    signature = base64.b64encode(signer.key.private.sign(statement)).decode("ascii")
+    return {"key_id": signer.key_id, "signer": signer.identity, "at": at, "signature": signature}
+
+
+def verify_record_head(
+    key: PublicKey, campaign_id: str, head: str, signature: Mapping[str, Any]
+) -> bool:
+    """Whether ``signature`` (as :func:`sign_record_head` made it) is ``key``'s signature of
+    campaign ``campaign_id``'s record at chain head ``head``."""
+    try:
+        if signature["key_id"] != key.key_id:
+            return False
+        statement = _head_statement(
+            campaign_id, head, str(signature["signer"]), key.key_id, float(signature["at"])
+        )
+        key.key.verify(_signature_bytes(str(signature["signature"])), statement)
+    except (InvalidSignature, ValueError, KeyError, TypeError, binascii.Error):
         return False
     return True

@@ -28,8 +28,8 @@ from genesis_lab.store._rows import (
     document_key,
     outcomes_json,
 )
-from genesis_lab.store._schema import RECORD_FORMAT, SCHEMA
-from genesis_lab.store._signatures import SignatureTables, SigningKeyRow
+from genesis_lab.store._schema import MIGRATIONS, RECORD_FORMAT, SCHEMA
+from genesis_lab.store._signatures import Seal, SignatureTables, SigningKeyRow
 from genesis_lab.store._states import TrialState, can_transition
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "CampaignRow",
     "DocumentRow",
     "LedgerEntry",
+    "Seal",
     "SigningKeyRow",
     "TrialRow",
     "document_key",
@@ -63,6 +64,10 @@ class CampaignRecord(SignatureTables):
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.executescript(SCHEMA)
+                for table, column, declaration in MIGRATIONS:
+                    columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                    if column not in columns:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
                 self._db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('record_format', ?)", (str(RECORD_FORMAT),)
                 )

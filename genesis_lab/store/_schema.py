@@ -4,13 +4,19 @@ The ``ledger`` holds every write as a hash-chained entry (:mod:`._ledger`); the 
 are what readers query, and :mod:`._verify` checks them against the ledger.
 """
 
-__all__ = ["RECORD_FORMAT", "SCHEMA"]
+__all__ = ["MIGRATIONS", "RECORD_FORMAT", "SCHEMA"]
 
 RECORD_FORMAT = 2
 """Version of the record's layout: 2 added the hash-chained ledger, the planner's calls and
 who did what (``campaign_events.actor``). Format 2 records may also hold the stations' and
 the orchestrator's public keys (``signing_keys``) and each document's station signature
-(``document_signatures``); a record without those tables has no signed documents."""
+(``document_signatures``); a record without those tables has no signed documents. A
+station key's row names the one station it speaks for (``signing_keys.station_id``, added
+to the table of an older format 2 record when it is opened for writing)."""
+
+MIGRATIONS = (("signing_keys", "station_id", "TEXT NOT NULL DEFAULT ''"),)
+"""Columns added to a format 2 table after the format was first written: (table, column,
+declaration), added by ``ALTER TABLE`` to a record that lacks them."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,6 +84,7 @@ CREATE TABLE IF NOT EXISTS signing_keys (
     role TEXT NOT NULL,
     public_key TEXT NOT NULL,
     added_at REAL NOT NULL,
+    station_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (campaign_id, key_id)
 );
 CREATE TABLE IF NOT EXISTS document_signatures (

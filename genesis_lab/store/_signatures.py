@@ -13,21 +13,35 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
-__all__ = ["SignatureTables", "SigningKeyRow"]
+__all__ = ["Seal", "SignatureTables", "SigningKeyRow"]
+
+
+class Seal(NamedTuple):
+    """The chain's head as the orchestrator signed it: ``seq`` is the seal's own ledger
+    entry, ``head`` the hash of the entry before it (what was signed), ``signature`` what
+    the signer returned (key id, signer, time, signature)."""
+
+    seq: int
+    campaign_id: str
+    head: str
+    signature: dict[str, Any]
 
 
 class SigningKeyRow(NamedTuple):
     """A public key a campaign used: ``role`` is ``station`` (signs documents and statuses)
-    or ``orchestrator`` (signs requests); ``public_key`` is its PEM text."""
+    or ``orchestrator`` (signs requests); ``public_key`` is its PEM text; ``station_id``
+    the one station a station key speaks for ("" for other keys, and for a station key
+    recorded before keys were bound to stations)."""
 
     key_id: str
     role: str
     public_key: str
     added_at: float
+    station_id: str = ""
 
 
 class SignatureTables:
@@ -43,15 +57,21 @@ class SignatureTables:
     def _append(db: sqlite3.Connection, campaign_id: str, kind: str, **body: Any) -> None:
         raise NotImplementedError
 
-    def add_signing_key(self, campaign_id: str, *, key_id: str, role: str, public_key: str) -> None:
-        """Keep a public key the campaign trusts or signs with (once per campaign)."""
+    def add_signing_key(
+        self, campaign_id: str, *, key_id: str, role: str, public_key: str, station_id: str = ""
+    ) -> None:
+        """Keep a public key the campaign trusts or signs with (once per campaign); a
+        station key with the station it speaks for."""
         now = time.time()
         with self._write() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO signing_keys VALUES (?, ?, ?, ?, ?)",
-                (campaign_id, key_id, role, public_key, now),
+                "INSERT OR IGNORE INTO signing_keys"
+                " (campaign_id, key_id, role, public_key, added_at, station_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (campaign_id, key_id, role, public_key, now, station_id),
             )
             if cursor.rowcount == 1:
+                bound = {"station_id": station_id} if station_id else {}
                 self._append(
                     db,
                     campaign_id,
@@ -60,7 +80,35 @@ class SignatureTables:
                     role=role,
                     public_key=public_key,
                     added_at=now,
+                    **bound,
                 )
+
+    def seal(self, campaign_id: str, sign: Callable[[str], Mapping[str, Any]]) -> str:
+        """Anchor the chain: ``sign(head)`` signs the hash of the ledger's last entry, and
+        the signature is chained as a ``seal`` entry in the same transaction (so nothing
+        comes between the head and its seal). Returns the sealed head."""
+        with self._write() as db:
+            last = db.execute("SELECT hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+            if last is None:
+                raise ValueError("an empty record has no head to seal")
+            head = str(last[0])
+            self._append(db, campaign_id, "seal", head=head, signature=dict(sign(head)))
+        return head
+
+    def seals(self) -> list[Seal]:
+        """Every seal of the record's chain, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, campaign_id, body FROM ledger WHERE kind = 'seal' ORDER BY seq"
+            ).fetchall()
+        seals = []
+        for seq, campaign_id, body in rows:
+            try:
+                data = json.loads(body)
+                seals.append(Seal(seq, campaign_id, str(data["head"]), dict(data["signature"])))
+            except (ValueError, KeyError, TypeError):
+                continue  # an altered entry: its hash says so
+        return seals
 
     @staticmethod
     def _add_signature(
@@ -84,11 +132,20 @@ class SignatureTables:
 
     def signing_keys(self, campaign_id: str) -> dict[str, SigningKeyRow]:
         """The public keys the campaign trusted or signed with, by key id."""
-        rows = self._rows(
-            "SELECT key_id, role, public_key, added_at FROM signing_keys WHERE campaign_id = ?"
-            " ORDER BY added_at, key_id",
-            campaign_id,
-        )
+        try:
+            rows = self._rows(
+                "SELECT key_id, role, public_key, added_at, station_id FROM signing_keys"
+                " WHERE campaign_id = ? ORDER BY added_at, key_id",
+                campaign_id,
+            )
+        except sqlite3.OperationalError as exc:  # a record from before keys had stations
+            if "no such column" not in str(exc):
+                raise
+            rows = self._rows(
+                "SELECT key_id, role, public_key, added_at FROM signing_keys"
+                " WHERE campaign_id = ? ORDER BY added_at, key_id",
+                campaign_id,
+            )
         return {row[0]: SigningKeyRow(*row) for row in rows}
 
     def document_signatures(self, campaign_id: str) -> dict[str, dict[str, Any]]:

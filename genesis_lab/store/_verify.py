@@ -288,10 +288,11 @@ class _TableCheck:
                 self._problem(where, "in the ledger but removed from the record")
             else:
                 row, want = stored[key_id], ledger[key_id]
-                if (row.role, row.public_key, row.added_at) != (
+                if (row.role, row.public_key, row.added_at, row.station_id) != (
                     want["role"],
                     want["public_key"],
                     want["added_at"],
+                    want.get("station_id", ""),
                 ):
                     self._problem(where, "differs from what was recorded")
 

@@ -124,3 +124,38 @@ def test_release_must_be_signed_and_an_unsigned_estop_is_obeyed(
             assert "not signed" not in signed.output
     finally:
         station.close()
+
+
+def test_a_station_key_is_trusted_for_the_station_its_file_or_the_option_names(
+    tmp_path: Path,
+) -> None:
+    """Issue 14, item 1: keygen --station writes the station into the public key file;
+    --station-trust takes such a file, or STATION=FILE, and refuses a key bound to no
+    station (exit 2, saying how to bind it) before anything connects."""
+    made = cli.invoke(
+        app, ["security", "keygen", "--out", str(tmp_path / "a.key"), "--station", "furnace-1"]
+    )
+    assert made.exit_code == 0, made.output
+    assert "speaks for station furnace-1 only" in made.output
+    assert load_public_key(tmp_path / "a.pub").station_id == "furnace-1"
+    keygen(tmp_path / "plain.key")
+    assert load_public_key(tmp_path / "plain.pub").station_id is None
+    bad_id = cli.invoke(
+        app, ["security", "keygen", "--out", str(tmp_path / "b.key"), "--station", "a/b"]
+    )
+    assert bad_id.exit_code == 2 and "cannot be used in a topic" in bad_id.output
+
+    def run(*trust: str) -> str:
+        base = ["run", str(CAMPAIGN), "--no-local-worker", "--broker", "mqtt://127.0.0.1:1"]
+        result = cli.invoke(app, [*base, "--presence-timeout", "1", *trust])
+        return f"{result.exit_code} {' '.join(result.output.split())}"
+
+    unbound = run("--station-trust", str(tmp_path / "plain.pub"))
+    assert unbound.startswith("2 ") and "say which station this key speaks for" in unbound
+    assert "Traceback" not in unbound
+    # Bound by the option or by the file: the keys load, and the run gets as far as the
+    # (unreachable) broker.
+    for trust in (f"colour-bench={tmp_path / 'plain.pub'}", str(tmp_path / "a.pub")):
+        assert run("--station-trust", trust).startswith("1 ")
+    clash = run("--station-trust", f"colour-bench={tmp_path / 'a.pub'}")
+    assert clash.startswith("2 ") and "speaks for station 'furnace-1', not 'colour-bench'" in clash

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from test_closed_loop import small_spec, worker_for
 from typer.testing import CliRunner
 
@@ -26,6 +27,7 @@ def test_an_interrupted_campaign_resumes_to_its_budget(
     embedded_broker: str, tmp_path: Path
 ) -> None:
     spec = small_spec(budget=7)
+    text = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)  # the file as run
     prior = [PriorResult({"cyan": 3.0, "magenta": 6.0, "yellow": 1.0}, {"colour_error": 4.0}, 2)]
     record_path = tmp_path / "r.sqlite"
 
@@ -36,7 +38,7 @@ def test_an_interrupted_campaign_resumes_to_its_budget(
     with worker_for(spec, embedded_broker), CampaignRecord(record_path) as record:
         first = CampaignRunner(
             spec,
-            spec_text="text as run",
+            spec_text=text,
             record=record,
             broker_url=embedded_broker,
             progress=interrupt_after_three,
@@ -50,7 +52,7 @@ def test_an_interrupted_campaign_resumes_to_its_budget(
 
         resumed = CampaignRunner(
             spec,
-            spec_text="text as run",
+            spec_text=text,
             record=record,
             broker_url=embedded_broker,
             campaign_id=campaign_id,
@@ -63,7 +65,11 @@ def test_an_interrupted_campaign_resumes_to_its_budget(
         restored_observations = len(resumed.planner.observations)  # type: ignore[attr-defined]
 
     assert result.campaign_id == campaign_id
-    assert replayed.ok and replayed.proposals == 7, (replayed.divergence, replayed.causes)
+    assert replayed.ok and replayed.proposals == 7, (
+        replayed.divergence,
+        replayed.causes,
+        replayed.record_problems,
+    )
     assert [e.event for e in events] == ["started", "stopped", "resumed", "completed"]
     resumed_event = next(e for e in events if e.event == "resumed")
     assert "stopped" in resumed_event.detail

@@ -116,7 +116,13 @@ class Harness:
     def run_documents(self, trial_id: str) -> list[tuple[str, bytes]]:
         """A valid run's start, descriptor, event and stop, as results payloads."""
         reading = self.spec.objective.reading
-        bundle = compose_run(metadata={"trial_id": trial_id})
+        bundle = compose_run(
+            metadata={
+                "campaign_id": self.runner.campaign_id,
+                "trial_id": trial_id,
+                "station_id": self.spec.station.station_id,
+            }
+        )
         desc = bundle.compose_descriptor(
             name="primary",
             data_keys={reading: {"source": "sim", "dtype": "number", "shape": []}},
@@ -292,6 +298,40 @@ def test_document_before_start_is_refused(harness: Harness, first: str) -> None:
     refused_once(harness, docs[first], "out-of-order")
     harness.complete(trial)  # the run in order afterwards is ingested
     assert harness.state(trial) is TrialState.COMPLETED
+
+
+@pytest.mark.parametrize("key", ["campaign_id", "trial_id", "station_id"])
+def test_a_start_naming_another_campaign_trial_or_station_is_refused_for_good(
+    harness: Harness, key: str
+) -> None:
+    """Issue 14, item 1: a trial's result comes only from the run its own station produced
+    for its own request: a start document that names anything else is refused (and
+    acknowledged: a resend will not make it right), and so is that run's event."""
+    trial = harness.dispatch()
+    name, start = harness.run_documents(trial)[0]
+    doc = json.loads(start)["doc"]
+    refused_once(
+        harness, harness.document(trial, name, {**doc, key: "someone-else"}), "foreign-run"
+    )
+    assert harness.state(trial) is TrialState.DISPATCHED
+    harness.complete(trial)  # its own run is ingested
+    assert harness.state(trial) is TrialState.COMPLETED
+
+
+def test_an_event_of_another_runs_descriptor_is_refused(harness: Harness) -> None:
+    trial = harness.dispatch()
+    docs = harness.run_documents(trial)
+    for _name, payload in docs[:2]:  # start, descriptor
+        harness.deliver(payload)
+    event = json.loads(dict(docs)["event"])["doc"]
+    forged = {**event, "uid": "f" * 32, "descriptor": "another-descriptor"}
+    refused_once(harness, harness.document(trial, "event", forged), "out-of-order")
+    for _name, payload in docs[2:]:
+        harness.deliver(payload)
+    harness.deliver(harness.status(trial, "completed"))
+    assert harness.state(trial) is TrialState.COMPLETED
+    [row] = [r for r in harness.runner.record.trials(harness.runner.campaign_id)]
+    assert row.outcomes == {harness.spec.objective.name: 0.5}  # its own event alone
 
 
 def test_document_after_stop_second_start_and_foreign_stop_are_refused(

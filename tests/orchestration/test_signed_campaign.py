@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,13 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from record_forgery import rewrite_record
 
-from genesis_lab.orchestration import CampaignRunner, check_document_signatures
-from genesis_lab.security import MessageSigning, SigningKey, generate_signing_key
+from genesis_lab.messages import (
+    DocumentMessage,
+    TrialStatusMessage,
+    campaign_results_topic,
+    encode_message,
+)
+from genesis_lab.messaging import MqttClient
+from genesis_lab.orchestration import CampaignRunner, Progress, check_document_signatures
+from genesis_lab.security import MessageSigner, MessageSigning, SigningKey, generate_signing_key
 from genesis_lab.spec import CampaignSpec, load_campaign
 from genesis_lab.station import Station, build_station
 from genesis_lab.store import CampaignRecord, TrialState, verify_record
-from genesis_lab.store._ledger import GENESIS, canonical, digest, entry_hash
+from genesis_lab.store._ledger import digest
 from genesis_lab.worker import Worker
 
 pytestmark = pytest.mark.mosquitto
@@ -66,25 +75,20 @@ def rewrite_chain_with(path: Path, uid: str, reading: float) -> None:
     db = sqlite3.connect(path)
     try:
         (text,) = db.execute("SELECT doc_json FROM documents WHERE uid = ?", (uid,)).fetchone()
-        doc = json.loads(text)
-        doc["data"]["spectro_colour_error"] = reading
-        new_text = json.dumps(doc)
-        db.execute("UPDATE documents SET doc_json = ? WHERE uid = ?", (new_text, uid))
-        prev = GENESIS
-        for seq, kind, body in db.execute("SELECT seq, kind, body FROM ledger ORDER BY seq"):
-            entry = json.loads(body)
-            if kind == "document" and entry["uid"] == uid:
-                entry["sha256"] = digest(new_text)
-                body = canonical(entry)
-            new_hash = entry_hash(prev, kind, body)
-            db.execute(
-                "UPDATE ledger SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                (body, prev, new_hash, seq),
-            )
-            prev = new_hash
-        db.commit()
     finally:
         db.close()
+    doc = json.loads(text)
+    doc["data"]["spectro_colour_error"] = reading
+    new_text = json.dumps(doc)
+
+    def edit(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        if kind == "document" and body["uid"] == uid:
+            return {**body, "sha256": digest(new_text)}
+        return None
+
+    rewrite_record(
+        path, [("UPDATE documents SET doc_json = ? WHERE uid = ?", (new_text, uid))], edit
+    )
 
 
 def test_a_signed_campaign_runs_and_its_record_proves_which_station_measured_what(
@@ -103,7 +107,9 @@ def test_a_signed_campaign_runs_and_its_record_proves_which_station_measured_wha
             spec_text="",
             record=record,
             broker_url=private_mosquitto.url,
-            signing=MessageSigning(key=orchestrator, trusted=(station.public,)),
+            signing=MessageSigning(
+                key=orchestrator, trusted=(station.public.for_station(spec.station.station_id),)
+            ),
         )
         result = runner.run()
     assert result.states == {"COMPLETED": 3}
@@ -120,6 +126,7 @@ def test_a_signed_campaign_runs_and_its_record_proves_which_station_measured_wha
         held = record.signing_keys(cid)
         assert held[station.key_id].role == "station"
         assert held[station.key_id].public_key == station.public.pem
+        assert held[station.key_id].station_id == spec.station.station_id
         assert held[orchestrator.key_id].role == "orchestrator"
         assert verify_record(record).ok
         check = check_document_signatures(record)
@@ -153,7 +160,10 @@ def test_results_not_signed_by_a_trusted_station_are_refused(
             spec_text="",
             record=record,
             broker_url=private_mosquitto.url,
-            signing=MessageSigning(key=keys["orchestrator"], trusted=(keys["station"].public,)),
+            signing=MessageSigning(
+                key=keys["orchestrator"],
+                trusted=(keys["station"].public.for_station(spec.station.station_id),),
+            ),
         )
         result = runner.run()
         assert worker.stats.completed == 1  # the request was good: the worker ran it
@@ -180,7 +190,10 @@ def test_a_request_the_station_refuses_is_recorded_and_changes_no_trial(
             spec_text="",
             record=record,
             broker_url=private_mosquitto.url,
-            signing=MessageSigning(key=keys["orchestrator"], trusted=(keys["station"].public,)),
+            signing=MessageSigning(
+                key=keys["orchestrator"],
+                trusted=(keys["station"].public.for_station(spec.station.station_id),),
+            ),
         )
         result = runner.run()
         events = record.campaign_events(runner.campaign_id)
@@ -192,3 +205,138 @@ def test_a_request_the_station_refuses_is_recorded_and_changes_no_trial(
     assert refused and refused[0].actor == spec.station.station_id
     assert refused[0].detail.startswith(f"{trial.trial_id}: request refused (unknown-key)")
     assert worker.stats.refusals["unknown-key"] == 1 and worker.stats.requests == 0
+
+
+def test_a_station_key_speaks_for_its_own_station_only(
+    private_mosquitto: Any, keys: dict[str, SigningKey], tmp_path: Path
+) -> None:
+    """Issue 14, item 1. The orchestrator trusts two stations' keys, each for its own
+    station. Station B's key signs a perfect event and a 'failed' status that claim to be
+    station A's, for the campaign on station A: both are refused (``wrong-station``), no
+    trial takes them, and the record verifies with every document signed by A's key."""
+    spec = small_spec(budget=3)
+    station_a = spec.station.station_id
+    key_a, key_b = keys["station"], keys["other"]
+    attacker = MessageSigner(key_b, f"station {station_a}")
+    forger = MqttClient(private_mosquitto.url, client_id=f"forger-{uuid.uuid4().hex[:8]}")
+    forged: list[str] = []
+
+    def forge(progress: Progress) -> None:
+        """After the first trial ends: B's forgeries of a perfect result for it and of a
+        failure of the next, both claiming station A."""
+        if forged:
+            return
+        cid = runner.campaign_id
+        topic = campaign_results_topic(cid)
+        perfect = DocumentMessage(
+            campaign_id=cid,
+            trial_id=progress.trial_id,
+            station_id=station_a,
+            name="event",
+            doc={
+                "uid": uuid.uuid4().hex,
+                "descriptor": "d",
+                "seq_num": 2,
+                "time": 1.0,
+                "data": {"spectro_colour_error": 0.0},
+                "timestamps": {},
+            },
+        )
+        failed = TrialStatusMessage(
+            campaign_id=cid,
+            trial_id="t0002",
+            station_id=station_a,
+            state="failed",
+            reason="forged: the instrument broke",
+        )
+        for message in (perfect, failed):
+            forger.publish_and_wait(topic, encode_message(attacker.sign(message)))
+            forged.append(message.kind)
+        deadline = time.monotonic() + 30
+        while runner.rejection_reasons["wrong-station"] < 2:  # the intake is another thread
+            assert time.monotonic() < deadline, "the forgeries were not refused in time"
+            time.sleep(0.01)
+
+    forger.connect()
+    worker_signing = MessageSigning(key=key_a, trusted=(keys["orchestrator"].public,))
+    trusted = (key_a.public.for_station(station_a), key_b.public.for_station("station-b"))
+    try:
+        with (
+            signing_worker(spec, private_mosquitto.url, worker_signing),
+            CampaignRecord(tmp_path / "record.sqlite") as record,
+        ):
+            runner = CampaignRunner(
+                spec,
+                spec_text="",
+                record=record,
+                broker_url=private_mosquitto.url,
+                progress=forge,
+                signing=MessageSigning(key=keys["orchestrator"], trusted=trusted),
+            )
+            result = runner.run()
+    finally:
+        forger.close()
+    assert forged == ["document", "trial_status"]
+    assert result.states == {"COMPLETED": 3}
+    assert runner.rejection_reasons["wrong-station"] == 2
+    with CampaignRecord(tmp_path / "record.sqlite", read_only=True) as record:
+        cid = runner.campaign_id
+        signatures = record.document_signatures(cid)
+        assert {s["key_id"] for s in signatures.values()} == {key_a.key_id}
+        trials = record.trials(cid)
+        outcomes = {t.trial_id: t.outcomes["colour_error"] for t in trials}
+        documents = record.stored_documents(cid)
+        assert len(documents) == 12
+        for trial in trials:  # each result is the mean of its own run's events, nothing else
+            events = [
+                json.loads(text)
+                for tid, name, text, _ in documents.values()
+                if tid == trial.trial_id and name == "event"
+            ]
+            assert [e["data"]["spectro_colour_error"] for e in events] == [outcomes[trial.trial_id]]
+        assert verify_record(record).ok
+        check = check_document_signatures(record)
+        assert (check.signed, check.verified) == (12, 12) and check.ok
+
+
+def test_verify_refuses_a_document_signed_by_another_stations_key(
+    private_mosquitto: Any, keys: dict[str, SigningKey], tmp_path: Path
+) -> None:
+    """Issue 14, item 1: the record binds each station key to its station, and the
+    signature check refuses a document whose key the record binds to another station."""
+    spec = small_spec(budget=1)
+    station_a = spec.station.station_id
+    record_path = tmp_path / "record.sqlite"
+    with (
+        signing_worker(
+            spec,
+            private_mosquitto.url,
+            MessageSigning(key=keys["station"], trusted=(keys["orchestrator"].public,)),
+        ),
+        CampaignRecord(record_path) as record,
+    ):
+        runner = CampaignRunner(
+            spec,
+            spec_text="",
+            record=record,
+            broker_url=private_mosquitto.url,
+            signing=MessageSigning(
+                key=keys["orchestrator"],
+                trusted=(keys["station"].public.for_station(station_a),),
+            ),
+        )
+        assert runner.run().states == {"COMPLETED": 1}
+
+    # Rebind the key to another station in the table and in its ledger entry, re-chained.
+    def rebind(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        if kind == "signing-key" and body.get("station_id") == station_a:
+            return {**body, "station_id": "station-b"}
+        return None
+
+    rebinding = "UPDATE signing_keys SET station_id = 'station-b' WHERE role = 'station'"
+    rewrite_record(record_path, [(rebinding, ())], rebind)
+    with CampaignRecord(record_path, read_only=True) as record:
+        assert verify_record(record).ok  # the chain is consistent again
+        check = check_document_signatures(record)
+    assert check.verified == 0 and len(check.problems) == 4
+    assert "binds to station 'station-b'" in check.problems[0].what

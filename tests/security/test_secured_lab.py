@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from genesis_lab.cli import app
 from genesis_lab.messages import TOPIC_PREFIX
 from genesis_lab.messaging import MqttClient, TransportSecurity
+from genesis_lab.security import load_public_key
 from genesis_lab.store import CampaignRecord
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
@@ -135,6 +136,14 @@ def test_a_campaign_runs_on_a_secured_lab_with_the_printed_commands(
     # Signed both ways with the keys init made: requests by the orchestrator's key (the
     # worker trusts only it), every document by the station's, kept in the record.
     assert "--signing-key" in run_args and "--trust" in worker_args
+    # The orchestrator trusts the station's key for that station alone (issue 14, item 1).
+    trusted = load_public_key(
+        out / "identities" / "orchestrator" / "trust" / f"worker-{STATION}.pub"
+    )
+    assert trusted.station_id == STATION
+    with CampaignRecord(record, read_only=True) as stored:
+        [station_key] = [k for k in stored.signing_keys(cid).values() if k.role == "station"]
+    assert station_key.station_id == STATION
     assert started.actor.startswith("orchestrator (")
     verified = CliRunner().invoke(app, ["verify", str(record)])
     assert verified.exit_code == 0, verified.output
