@@ -8,6 +8,7 @@ import gc
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -136,6 +137,12 @@ class PrivateMosquitto:
     def restart(self) -> None:
         self.kill()
         self.start()
+
+    def reload(self) -> None:
+        """SIGHUP: the broker reads its password file and ACL again, keeping its clients."""
+        if self._proc is None:
+            raise RuntimeError("the broker is not running")
+        self._proc.send_signal(signal.SIGHUP)
 
     def log_text(self) -> str:
         """What the broker logged so far (all its runs)."""

@@ -47,6 +47,17 @@ def keygen(
             show_default=False,
         ),
     ] = None,
+    operator: Annotated[
+        str | None,
+        typer.Option(
+            "--operator",
+            metavar="NAME",
+            help="Make a person's key for controls only: the public key file names them, "
+            "and a worker that trusts it takes their pause, resume, e-stop and release, "
+            "never an experiment request.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Make an Ed25519 key pair to sign commands (operator) or results (station) with.
 
@@ -57,15 +68,23 @@ def keygen(
     (worker --trust, run --station-trust). Exits 2 if a file exists (without --force) or
     the station id is not one, 1 if it cannot be written.
     """
-    if station is not None:
+    if station is not None and operator is not None:
+        err.print("[bold red]error:[/] a key is a station's (--station) or a person's (--operator)")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    for option, name, what in (
+        ("--station", station, "station id"),
+        ("--operator", operator, "operator name"),
+    ):
+        if name is None:
+            continue
         try:
-            check_topic_segment(station, "station id")
+            check_topic_segment(name, what)
         except ValueError as exc:
-            err.print(f"[bold red]error:[/] --station: {escape(str(exc))}")
+            err.print(f"[bold red]error:[/] {option}: {escape(str(exc))}")
             raise typer.Exit(EXIT_BAD_INPUT) from None
     existed = out_path.exists() or public_key_path(out_path).exists()
     try:
-        key = generate_signing_key(out_path, overwrite=force, station_id=station)
+        key = generate_signing_key(out_path, overwrite=force, station_id=station, operator=operator)
     except KeyFileError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(EXIT_BAD_INPUT if existed and not force else EXIT_RUNTIME) from None
@@ -74,7 +93,10 @@ def keygen(
     out.print(f"  private key: {escape(str(out_path))} (0600; keep it on the machine that signs)")
     out.print(f"  public key:  {escape(str(public))} (give it to whoever checks the signatures)")
     quoted = escape(shlex.quote(str(public)))
-    if station is None:
+    if operator is not None:
+        out.print(f"  it signs {escape(operator)}'s pause, resume, e-stop and release only")
+        out.print(f"e.g. genesis-lab worker ... --trust {quoted}")
+    elif station is None:
         out.print(f"e.g. genesis-lab worker ... --trust {quoted}")
     else:
         out.print(f"  it speaks for station {escape(station)} only")

@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.cli._against import replay_against
-from genesis_lab.errors import GenesisLabError, KeyFileError
-from genesis_lab.security import PublicKey, load_public_key
+from genesis_lab.cli._signing_options import load_trusted
+from genesis_lab.errors import GenesisLabError
+from genesis_lab.security import PublicKey
 from genesis_lab.store import CampaignRecord
 
 if TYPE_CHECKING:
@@ -61,8 +62,9 @@ def verify(
         typer.Option(
             "--trust",
             metavar="FILE",
-            help="Pin a key the record must have been made with (repeat): the orchestrator's "
-            "public key, and each station's (a .pub file naming its station). Every key the "
+            help="Pin a key the record must have been made with (repeat; a directory: each "
+            "of its *.pub): the orchestrator's public key, and each station's (a .pub file "
+            "naming its station). Every key the "
             "record holds must then be pinned, and its last seal be by a pinned "
             "orchestrator key with nothing written after it.",
             show_default=False,
@@ -155,10 +157,7 @@ def verify(
 
 
 def _pinned_keys(paths: list[Path] | None) -> list[PublicKey]:
-    try:
-        return [load_public_key(path) for path in paths or []]
-    except KeyFileError as exc:
-        _fail(str(exc))
+    return list(load_trusted(paths))  # exits 2 naming a bad key file
 
 
 def _seal_line(seals: SealCheck, pinned: list[PublicKey]) -> str:

@@ -16,6 +16,7 @@ from genesis_lab.security import (
     IdentityFiles,
     LabDeployment,
     LabRoles,
+    add_identity,
     init_lab,
 )
 
@@ -39,6 +40,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 _ROLE_TEXT = {
     "orchestrator": "orchestrator: dispatch and control",
     "worker": "worker of station {station}",
+    "operator": "operator: pause, resume, e-stop, release",
     "observer": "observer: read only",
 }
 
@@ -69,9 +71,13 @@ def _signing_options(files: IdentityFiles) -> str:
     """The options that sign what ``files``' identity sends and check what it receives."""
     if files.signing_key is None:
         return ""
-    own = "--signing-key" if files.identity.role == "orchestrator" else "--station-key"
+    own = "--station-key" if files.identity.role == "worker" else "--signing-key"
     trust = "--station-trust" if files.identity.role == "orchestrator" else "--trust"
-    parts = [(own, files.signing_key), *((trust, path) for path in files.trusted)]
+    # The trust/ directory, not its files: a key added later (security add-operator,
+    # add-station) is taken at the next start.
+    parts = [(own, files.signing_key)]
+    if files.trusted:
+        parts.append((trust, files.trusted[0].parent))
     return " ".join(f"{flag} {shlex.quote(str(value))}" for flag, value in parts)
 
 
@@ -140,6 +146,13 @@ def _report(done: LabDeployment) -> None:
                 f"{escape(_tls_options(files))} {escape(_signing_options(files))}",
                 soft_wrap=True,
             )
+    for files in done.identities:
+        if files.identity.role == "operator":
+            out.print(
+                f"     genesis-lab estop --broker {url} {escape(_tls_options(files))} "
+                f"{escape(_signing_options(files))}   (also: pause, estop --release)",
+                soft_wrap=True,
+            )
     out.print(
         "  Clients must reach the broker by one of the names above; add others with "
         "--hostname (and --force to make new files)."
@@ -178,6 +191,15 @@ def init(
             show_default=False,
         ),
     ] = None,
+    operator: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Username of a person on shift who may pause, resume, e-stop and release "
+            "stations and nothing else (no dispatching, no results): a certificate, a "
+            "password and a signing key of their own; repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
     hostname: Annotated[
         list[str] | None,
         typer.Option(
@@ -208,15 +230,16 @@ def init(
 ) -> None:
     """Make what a first secured deployment needs: a lab CA, the broker's certificate, a
     certificate, key and random password per identity (orchestrator, each station's
-    worker, each observer), the Mosquitto password file and ACL, and a mosquitto.conf
-    with one TLS listener that requires a client certificate AND a password.
+    worker, each operator, each observer), the signing keys (orchestrator, workers,
+    operators) and who trusts whom, the Mosquitto password file and ACL, and a
+    mosquitto.conf with one TLS listener that requires a client certificate AND a password.
 
     Prints what it wrote and the next commands; never prints a password. Exits 2 for a
     bad name, host or port, or an --out that holds a lab already (without --force); 1
     if the files cannot be written.
     """
     try:
-        roles = LabRoles(orchestrator, tuple(station), tuple(observer or ()))
+        roles = LabRoles(orchestrator, tuple(station), tuple(observer or ()), tuple(operator or ()))
         done = init_lab(
             lab,
             roles,
@@ -232,3 +255,86 @@ def init(
         where = f" {exc.filename}" if exc.filename else ""
         _fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_RUNTIME)
     _report(done)
+
+
+def _add(out_dir: Path, *, operator: str | None = None, station: str | None = None) -> None:
+    try:
+        added = add_identity(out_dir, operator=operator, station=station)
+    except LabSetupError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_RUNTIME)
+    home = escape(str(added.directory))
+    out.print(
+        f"Added {added.role} {added.username!r}: {home}/ (0700): client.crt, client.key, "
+        "password, ca.crt, signing.key, signing.pub" + (", trust/" if station else "")
+    )
+    for path in added.trust_copies:
+        out.print(f"  trusted key written: {escape(str(path))}")
+    out.print("Next:")
+    out.print(
+        "  1. make the broker read the new password file and ACL: kill -HUP <the "
+        "broker's pid> (or restart it)"
+    )
+    out.print(f"  2. copy {home}/ to the machine that uses it, and keep it 0700")
+    if operator is not None:
+        out.print(
+            "  3. restart each worker with the new trust/ key (--trust DIR takes every key "
+            "in its trust/ directory); then, on the operator's machine:"
+        )
+        out.print(
+            f"     genesis-lab estop --broker URL --tls-ca {home}/ca.crt --tls-cert "
+            f"{home}/client.crt --tls-key {home}/client.key --username {added.username} "
+            f"--password-file {home}/password --signing-key {home}/signing.key"
+        )
+    else:
+        out.print(
+            "  3. restart the orchestrator with the station's key (--station-trust DIR takes "
+            "every key in its trust/ directory); then, on the instrument's machine:"
+        )
+        out.print(
+            f"     genesis-lab worker --station PLUGIN --id {escape(str(station))} --broker URL "
+            f"--tls-ca {home}/ca.crt --tls-cert {home}/client.crt --tls-key "
+            f"{home}/client.key --username {added.username} --password-file {home}/password "
+            f"--station-key {home}/signing.key --trust {home}/trust"
+        )
+
+
+_LabDir = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="The lab directory 'security init' wrote (with its ca/ca.key).",
+        show_default=False,
+    ),
+]
+
+
+@security_app.command("add-operator")
+def add_operator(
+    name: Annotated[str, typer.Argument(help="The person's username.", show_default=False)],
+    out_dir: _LabDir,
+) -> None:
+    """Add a person on shift to a lab: a certificate, password and signing key of their own
+    under the lab's CA, who may pause, resume, e-stop and release stations and nothing
+    else (the ACL and every worker's trust say so). Every other credential keeps working.
+
+    Exits 2 for a name taken or unusable, or a directory without a lab or its CA key; 1 if
+    the files cannot be written."""
+    _add(out_dir, operator=name)
+
+
+@security_app.command("add-station")
+def add_station(
+    station_id: Annotated[str, typer.Argument(help="The new station's id.", show_default=False)],
+    out_dir: _LabDir,
+) -> None:
+    """Add a station to a lab: its worker's certificate, password and station-bound
+    signing key under the lab's CA, its ACL block, the orchestrator's trust of its key and
+    its own trust of the orchestrator's and operators' keys. Every other credential keeps
+    working.
+
+    Exits 2 for an id taken or unusable, or a directory without a lab or its CA key; 1 if
+    the files cannot be written."""
+    _add(out_dir, station=station_id)

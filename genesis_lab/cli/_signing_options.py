@@ -79,9 +79,11 @@ Trust = Annotated[
         "--trust",
         metavar="FILE",
         envvar="GENESIS_LAB_TRUST",
-        help="Public key (PEM) of an orchestrator or operator; repeat for several. Given "
-        "any, the worker refuses requests and controls not signed by one of them, or "
-        "expired, or replayed (an e-stop is obeyed all the same).",
+        help="Public key (PEM) of an orchestrator or operator, or a directory of them (its "
+        "*.pub); repeat for several. Given any, the worker refuses requests and controls not "
+        "signed by one of them, or expired, or replayed (an e-stop is obeyed all the same); "
+        "an operator's key (its file names the person) signs controls only, never a "
+        "request.",
         show_default=False,
     ),
 ]
@@ -93,7 +95,8 @@ StationTrust = Annotated[
         envvar="GENESIS_LAB_STATION_TRUST",
         help="Public key (PEM) of a station, trusted for that station only: the file says "
         "which ('station: ID' before the key, as 'security init' and 'security keygen "
-        "--station' write it), or give STATION=FILE. Repeat for several. Given any, "
+        "--station' write it), or give STATION=FILE; a directory: each of its *.pub. Repeat "
+        "for several. Given any, "
         "results not signed by the key of the station the campaign runs on are refused, "
         "and each document's signature and the keys are kept in the record.",
         show_default=False,
@@ -125,10 +128,21 @@ def load_key(path: Path | None) -> SigningKey | None:
         _fail(str(exc))
 
 
+def _key_files(path: Path) -> list[Path]:
+    """``path``, or every ``*.pub`` file in it if it is a directory (a trust/ directory)."""
+    if path.is_dir():
+        found = sorted(path.glob("*.pub"))
+        if not found:
+            _fail(f"{path} is a directory without a public key (*.pub) in it")
+        return found
+    return [path]
+
+
 def load_trusted(paths: list[Path] | None) -> tuple[PublicKey, ...]:
-    """The public keys at ``paths``; exit 2 naming the first bad one."""
+    """The public keys at ``paths`` (a directory: each of its ``*.pub``); exit 2 naming the
+    first bad one."""
     try:
-        return tuple(load_public_key(path) for path in paths or [])
+        return tuple(load_public_key(f) for path in paths or [] for f in _key_files(path))
     except KeyFileError as exc:
         _fail(str(exc))
 
@@ -148,19 +162,19 @@ def load_station_trust(items: list[str] | None) -> tuple[PublicKey, ...]:
     for item in items or []:
         station, sep, rest = item.partition("=")
         bound = bool(sep) and _is_station_id(station) and not Path(item).exists()
-        path = Path(rest if bound else item)
-        try:
-            key = load_public_key(path, station_id=station if bound else None)
-        except KeyFileError as exc:
-            _fail(str(exc))
-        if key.station_id is None:
-            _fail(
-                f"--station-trust {path}: say which station this key speaks for: give "
-                f"STATION={path}, or use the .pub file that 'genesis-lab security init' or "
-                "'genesis-lab security keygen --station ID' wrote (it names the station). A "
-                "station's key is trusted for its own station only"
-            )
-        keys.append(key)
+        for path in _key_files(Path(rest if bound else item)):
+            try:
+                key = load_public_key(path, station_id=station if bound else None)
+            except KeyFileError as exc:
+                _fail(str(exc))
+            if key.station_id is None:
+                _fail(
+                    f"--station-trust {path}: say which station this key speaks for: give "
+                    f"STATION={path}, or use the .pub file that 'genesis-lab security init' "
+                    "or 'genesis-lab security keygen --station ID' wrote (it names the "
+                    "station). A station's key is trusted for its own station only"
+                )
+            keys.append(key)
     return tuple(keys)
 
 

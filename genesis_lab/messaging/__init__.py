@@ -10,10 +10,12 @@ imported only when an ``EmbeddedBroker`` starts.
 - ``TransportSecurity``: TLS (pinned CA, client certificate) and credentials of a
   connection, from options or the ``GENESIS_LAB_MQTT_*`` environment variables
   (``SECURITY_ENVIRONMENT``).
+- ``process_identity``: who this process is for the record (broker identity, user@host).
 """
 
 from genesis_lab.messaging._broker import EmbeddedBroker
 from genesis_lab.messaging._client import MessageHandler, MqttClient, discard_session
+from genesis_lab.messaging._identity import broker_identity, current_actor, process_identity
 from genesis_lab.messaging._security import SECURITY_ENVIRONMENT, TransportSecurity
 
 __all__ = [
@@ -22,5 +24,8 @@ __all__ = [
     "MessageHandler",
     "MqttClient",
     "TransportSecurity",
+    "broker_identity",
+    "current_actor",
     "discard_session",
+    "process_identity",
 ]

@@ -4,6 +4,7 @@ Below the orchestrator and the worker, beside messaging and the store: nothing h
 a connection or moves hardware; it makes and checks credentials and signatures.
 """
 
+from genesis_lab.security._additions import Addition, add_identity
 from genesis_lab.security._deployment import (
     DEFAULT_BROKER_PORT,
     IdentityFiles,
@@ -64,6 +65,7 @@ __all__ = [
     "DEFAULT_MAX_FUTURE_S",
     "RECORD_HEAD_CONTEXT",
     "SIGNING_CONTEXT",
+    "Addition",
     "BrokerIdentity",
     "CertifiedKey",
     "IdentityFiles",
@@ -78,6 +80,7 @@ __all__ = [
     "SigningKey",
     "Verified",
     "acl_text",
+    "add_identity",
     "canonical_json",
     "check_mosquitto_password",
     "create_lab_ca",

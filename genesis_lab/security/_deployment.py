@@ -13,8 +13,10 @@ file and ACL, and a ready ``mosquitto.conf``, laid out as::
                                        orchestrator and each worker also signing.key and
                                        signing.pub (Ed25519) and trust/<username>.pub, the
                                        keys whose signatures it accepts (the workers trust
-                                       the orchestrator's; it trusts every worker's, each
-                                       for its own station: a station's .pub names it)
+                                       the orchestrator's, and the operators' for controls
+                                       only; it trusts every worker's, each for its own
+                                       station: a station's .pub names it, an operator's
+                                       names the person)
 
 Private keys, passwords, the password file and the ACL are 0600 and their directories
 0700 from the moment they exist (each file is written under a temporary name with its
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import os
 import pwd
 import re
@@ -54,12 +57,16 @@ from genesis_lab.security._pki import (
 
 __all__ = [
     "DEFAULT_BROKER_PORT",
+    "MANIFEST",
     "IdentityFiles",
     "LabDeployment",
     "default_broker_hostnames",
     "init_lab",
+    "write_manifest",
 ]
 
+MANIFEST = "lab.json"
+"""The file in a lab directory that says what ``security init`` made (and what was added)."""
 DEFAULT_BROKER_PORT = 8883
 """The IANA port of MQTT over TLS."""
 _PASSWORD_BYTES = 32  # 256 random bits, URL-safe base64: no ':' or whitespace
@@ -83,8 +90,8 @@ class IdentityFiles:
     key: Path
     password: Path
     signing_key: Path | None = None
-    """Its Ed25519 key for signed messages (orchestrator and workers; observers sign
-    nothing); the public half is beside it (``signing.pub``)."""
+    """Its Ed25519 key for signed messages (orchestrator, workers and operators; observers
+    sign nothing); the public half is beside it (``signing.pub``)."""
     trusted: tuple[Path, ...] = ()
     """Copies of the public keys whose signatures it accepts."""
 
@@ -139,7 +146,35 @@ class LabDeployment:
             if files.signing_key is not None:
                 paths += [files.signing_key, public_key_path(files.signing_key)]
             paths += files.trusted
-        return [*paths, self.password_file, self.acl_file, self.config]
+        return [*paths, self.password_file, self.acl_file, self.config, self.manifest]
+
+    @property
+    def manifest(self) -> Path:
+        """``lab.json``: the lab's name, port, host names and identities by role (no
+        secret), what ``security add-operator`` and ``add-station`` build on."""
+        return self.directory / MANIFEST
+
+
+def write_manifest(
+    path: Path,
+    lab: str,
+    roles: LabRoles,
+    port: int,
+    hostnames: Sequence[str],
+    broker_user: str | None,
+) -> None:
+    """Write a lab directory's ``lab.json``."""
+    manifest = {
+        "lab": lab,
+        "port": port,
+        "hostnames": list(hostnames),
+        "broker_user": broker_user,
+        "orchestrator": roles.orchestrator,
+        "stations": list(roles.stations),
+        "operators": list(roles.operators),
+        "observers": list(roles.observers),
+    }
+    _write(path, (json.dumps(manifest, indent=2) + "\n").encode(), _PUBLIC_FILE)
 
 
 def default_broker_hostnames() -> list[str]:
@@ -258,13 +293,14 @@ def _plan(
     ca_dir, broker_dir, identities_dir = out / "ca", out / "broker", out / "identities"
     identities = []
     everyone = roles.identities()
-    signers = [i.username for i in everyone if i.role in ("orchestrator", "worker")]
+    signers = [i.username for i in everyone if i.role in ("orchestrator", "worker", "operator")]
+    workers = [i.username for i in everyone if i.role == "worker"]
     for identity in everyone:
         home = identities_dir / identity.username
         if identity.role == "orchestrator":
-            trusts = [name for name in signers if name != identity.username]
+            trusts = workers  # each for its own station
         elif identity.role == "worker":
-            trusts = [roles.orchestrator]
+            trusts = [roles.orchestrator, *roles.operators]  # operators: controls only
         else:
             trusts = []
         identities.append(
@@ -386,8 +422,12 @@ def init_lab(
     public_keys = {}
     for files in plan.identities:
         if files.signing_key is not None:
+            operator = files.identity.username if files.identity.role == "operator" else None
             key = generate_signing_key(
-                files.signing_key, overwrite=force, station_id=files.identity.station_id
+                files.signing_key,
+                overwrite=force,
+                station_id=files.identity.station_id,
+                operator=operator,
             )
             public_keys[files.identity.username] = public_key_text(key.public).encode("ascii")
     for files in plan.identities:
@@ -398,6 +438,7 @@ def init_lab(
     _write(plan.password_file, password_file_text(passwords).encode(), _SECRET_FILE, owner)
     _write(plan.acl_file, acl_text(roles, lab=lab).encode(), _SECRET_FILE, owner)
     _write(plan.config, config_text.encode(), _PUBLIC_FILE)
+    write_manifest(plan.manifest, lab, roles, port, hosts, broker_user)
 
     warnings = []
     blocked = _unreachable(out / "broker", owner)

@@ -8,6 +8,8 @@ which every signature carries. Nothing here prints or logs a private key.
 A station's public key file also says which station the key speaks for, in a line before
 the PEM block (``station: furnace-1``; :func:`public_key_text`): an orchestrator trusts a
 station key for that station only, so one station's key cannot vouch for another's results.
+An operator's says whose it is (``operator: alice``): a worker takes pauses, resumes,
+e-stops and releases signed with it, never an experiment request.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ __all__ = [
 
 _MAX_KEY_FILE_BYTES = 64 * 1024
 _STATION_LINE = re.compile(r"^station:[ \t]*(\S*)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+_OPERATOR_LINE = re.compile(r"^operator:[ \t]*(\S*)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
@@ -57,6 +60,8 @@ class PublicKey:
     source: str = ""
     station_id: str | None = None
     """The one station this key speaks for (a station's key); None for other keys."""
+    operator: str | None = None
+    """The person whose key this is (an operator's key: controls only); None otherwise."""
 
     @classmethod
     def of(
@@ -66,11 +71,25 @@ class PublicKey:
 
     def for_station(self, station_id: str) -> PublicKey:
         """This key, bound to ``station_id``; ``ValueError`` if it is bound to another."""
-        if self.station_id not in (None, station_id):
-            raise ValueError(
-                f"key {self.key_id} speaks for station {self.station_id!r}, not {station_id!r}"
-            )
+        if self.station_id not in (None, station_id) or self.operator is not None:
+            bound = self.station_id or f"operator {self.operator}"
+            raise ValueError(f"key {self.key_id} speaks for {bound!r}, not station {station_id!r}")
         return PublicKey(self.key, self.key_id, self.source, _checked_station(station_id))
+
+    def for_operator(self, name: str) -> PublicKey:
+        """This key, as operator ``name``'s (controls only); ``ValueError`` if it is bound
+        to a station or another operator."""
+        if self.station_id is not None or self.operator not in (None, name):
+            bound = self.station_id or f"operator {self.operator}"
+            raise ValueError(f"key {self.key_id} speaks for {bound!r}, not operator {name!r}")
+        checked = check_topic_segment(name, "operator name")
+        return PublicKey(self.key, self.key_id, self.source, None, checked)
+
+    @property
+    def may_dispatch(self) -> bool:
+        """Whether requests signed with it may move an instrument: not a station's or an
+        operator's key."""
+        return self.station_id is None and self.operator is None
 
     @property
     def pem(self) -> str:
@@ -99,13 +118,18 @@ def _checked_station(station_id: str) -> str:
 
 def public_key_text(key: PublicKey) -> str:
     """The text of a public key file: the PEM block, after a ``station: ID`` line if the key
-    is bound to a station."""
-    if key.station_id is None:
-        return key.pem
-    return (
-        f"# genesis-lab: the signing key of station {key.station_id}, trusted for it alone\n"
-        f"station: {key.station_id}\n{key.pem}"
-    )
+    is bound to a station, or an ``operator: NAME`` line if it is an operator's."""
+    if key.station_id is not None:
+        return (
+            f"# genesis-lab: the signing key of station {key.station_id}, trusted for it alone\n"
+            f"station: {key.station_id}\n{key.pem}"
+        )
+    if key.operator is not None:
+        return (
+            f"# genesis-lab: operator {key.operator}'s signing key: pause, resume, e-stop and "
+            f"release only, never an experiment\noperator: {key.operator}\n{key.pem}"
+        )
+    return key.pem
 
 
 def public_key_path(private_path: str | Path) -> Path:
@@ -117,11 +141,16 @@ def public_key_path(private_path: str | Path) -> Path:
 
 
 def generate_signing_key(
-    path: str | Path, *, overwrite: bool = False, station_id: str | None = None
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    station_id: str | None = None,
+    operator: str | None = None,
 ) -> SigningKey:
     """Make a new Ed25519 key: the private key at ``path`` (created 0600, never readable by
     others even for a moment) and the public key beside it (:func:`public_key_path`), bound
-    to ``station_id`` when the key is a station's.
+    to ``station_id`` when the key is a station's, or to ``operator`` when it is a person's
+    who may only pause, resume, e-stop and release.
 
     Refuses to replace existing files unless ``overwrite``."""
     path = Path(path)
@@ -138,6 +167,8 @@ def generate_signing_key(
     public = PublicKey.of(private.public_key(), str(public_path))
     if station_id is not None:
         public = public.for_station(station_id)
+    if operator is not None:
+        public = public.for_operator(operator)
     key = SigningKey(private, public, str(path))
     pem = private.private_bytes(
         serialization.Encoding.PEM,
@@ -226,9 +257,9 @@ def public_key_from_pem(text: str | bytes, source: str = "") -> PublicKey:
     a ``station: ID`` line comes before the PEM block; ``ValueError`` if it is not one."""
     data = text.encode("ascii", "replace") if isinstance(text, str) else text
     head = data.split(b"-----BEGIN", 1)[0].decode("ascii", "replace")
-    stations = _STATION_LINE.findall(head)
-    if len(stations) > 1:
-        raise ValueError("bound to more than one station (several 'station:' lines)")
+    stations, operators = _STATION_LINE.findall(head), _OPERATOR_LINE.findall(head)
+    if len(stations) + len(operators) > 1:
+        raise ValueError("bound more than once (several 'station:' or 'operator:' lines)")
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm):
@@ -236,7 +267,9 @@ def public_key_from_pem(text: str | bytes, source: str = "") -> PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError(f"a {type(key).__name__.lstrip('_')}, not an Ed25519 key")
     public = PublicKey.of(key, source)
-    return public.for_station(stations[0]) if stations else public
+    if stations:
+        return public.for_station(stations[0])
+    return public.for_operator(operators[0]) if operators else public
 
 
 def load_public_key(path: str | Path, *, station_id: str | None = None) -> PublicKey:

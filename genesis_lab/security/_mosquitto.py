@@ -48,7 +48,7 @@ __all__ = [
     "worker_username",
 ]
 
-Role = Literal["orchestrator", "worker", "observer"]
+Role = Literal["orchestrator", "worker", "operator", "observer"]
 
 MOSQUITTO_PBKDF2_ITERATIONS = 101
 """What ``mosquitto_passwd`` 2.0 uses. The passwords ``security init`` makes are 256 random
@@ -100,6 +100,8 @@ class LabRoles:
     orchestrator: str
     stations: tuple[str, ...]
     observers: tuple[str, ...] = ()
+    operators: tuple[str, ...] = ()
+    """People who may pause, resume, e-stop and release stations, and nothing else."""
 
     def __post_init__(self) -> None:
         _check_name(self.orchestrator, "orchestrator name", "orchestrator")
@@ -111,22 +113,25 @@ class LabRoles:
             _check_name(station, "station id", "station")
         for observer in self.observers:
             _check_name(observer, "observer name", "observer")
+        for operator in self.operators:
+            _check_name(operator, "operator name", "operator")
         seen: dict[str, str] = {}
         for identity in self.identities():
             what = f"{identity.role} {identity.username!r}"
             if identity.username in seen:
                 raise LabSetupError(
                     f"{what} has the same username as {seen[identity.username]}: give every "
-                    "station, observer and the orchestrator a name of its own",
+                    "station, operator, observer and the orchestrator a name of its own",
                     setting=identity.role if identity.role != "worker" else "station",
                 )
             seen[identity.username] = what
 
     def identities(self) -> list[BrokerIdentity]:
-        """Every identity: the orchestrator, then the workers, then the observers."""
+        """Every identity: the orchestrator, the workers, the operators, the observers."""
         return [
             BrokerIdentity(self.orchestrator, "orchestrator"),
             *(BrokerIdentity(worker_username(s), "worker", s) for s in self.stations),
+            *(BrokerIdentity(o, "operator") for o in self.operators),
             *(BrokerIdentity(o, "observer") for o in self.observers),
         ]
 
@@ -159,6 +164,12 @@ def role_topics(identity: BrokerIdentity) -> list[tuple[Access, str]]:
             ("write", station_status_topic(station)),
             ("write", _any(campaign_results_topic)),
         ]
+    if identity.role == "operator":
+        return [
+            ("write", _any(station_control_topic)),
+            ("write", station_control_topic()),
+            ("read", _any(station_status_topic)),
+        ]
     return [("read", f"{TOPIC_PREFIX}/#")]
 
 
@@ -167,6 +178,8 @@ _ROLE_NOTES = {
     "e-stops stations, sends campaigns manual trials; reads presence and results",
     "worker": "reads only its own station's requests, acknowledgements and controls "
     "(and the all-stations control); publishes only its own status, and results",
+    "operator": "pauses, resumes, e-stops and releases stations and reads their status; "
+    "never dispatches an experiment or publishes a result",
     "observer": "reads everything, publishes nothing",
 }
 

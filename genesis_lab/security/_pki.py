@@ -26,6 +26,7 @@ __all__ = [
     "create_lab_ca",
     "issue_client_certificate",
     "issue_server_certificate",
+    "load_certified_key",
 ]
 
 CA_DAYS = 3650
@@ -211,3 +212,15 @@ def issue_client_certificate(
         raise ValueError("a client certificate needs a username")
     alt_names = [x509.UniformResourceIdentifier(f"{USER_URN_PREFIX}{username}")]
     return _issue(ca, username, ExtendedKeyUsageOID.CLIENT_AUTH, alt_names, days, now)
+
+
+def load_certified_key(certificate_pem: bytes, key_pem: bytes) -> CertifiedKey:
+    """A certificate and its private key from PEM (the lab CA's, to issue more
+    credentials); ``ValueError`` if they are not a certificate and its EC key."""
+    certificate = x509.load_pem_x509_certificate(certificate_pem)
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError("the key is not an elliptic-curve key")
+    if key.public_key().public_numbers() != certificate.public_key().public_numbers():  # type: ignore[union-attr]
+        raise ValueError("the key does not belong to the certificate")
+    return CertifiedKey(certificate, key)

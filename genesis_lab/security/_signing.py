@@ -214,6 +214,14 @@ class Verified:
     auth: MessageAuth
     station_id: str | None = None
     """The station the key speaks for, if it is a station's key."""
+    operator: str | None = None
+    """The person the key belongs to, if it is an operator's key."""
+
+    @property
+    def who(self) -> str:
+        """Who signed, as the trusted key says (an operator's name) or else as the signer
+        named itself, with the key id: ``alice (key 0123...)``."""
+        return f"{self.operator or self.signer} (key {self.key_id})"
 
 
 def _describe(message: BaseModel) -> str:
@@ -252,12 +260,19 @@ class MessageVerifier:
         self._clock = clock
 
     def verify(
-        self, message: BaseModel, *, fresh: bool = True, station_id: str | None = None
+        self,
+        message: BaseModel,
+        *,
+        fresh: bool = True,
+        station_id: str | None = None,
+        dispatch: bool = False,
     ) -> Verified:
         """Return who signed ``message``, or raise :class:`SignatureError` saying why not.
 
         ``station_id``: the message must come from that station: signed by a key bound to
-        it (``wrong-station`` otherwise, whatever station the message claims)."""
+        it (``wrong-station`` otherwise, whatever station the message claims).
+        ``dispatch``: the message moves an instrument (an experiment request): an
+        operator's or a station's key may not sign one (``not-a-dispatcher``)."""
         what = _describe(message)
         auth = getattr(message, "auth", None)
         if not isinstance(auth, MessageAuth):
@@ -286,9 +301,16 @@ class MessageVerifier:
                 "trusted for its own station only",
                 reason="wrong-station",
             )
+        if dispatch and not key.may_dispatch:
+            whose = f"operator {key.operator!r}" if key.operator else f"station {key.station_id!r}"
+            raise SignatureError(
+                f"{what} is signed with key {auth.key_id} of {whose}, which may pause, resume, "
+                "e-stop and release but never dispatch an experiment",
+                reason="not-a-dispatcher",
+            )
         if fresh:
             self._check_fresh(message, auth, what)
-        return Verified(auth.key_id, auth.signer, auth, key.station_id)
+        return Verified(auth.key_id, auth.signer, auth, key.station_id, key.operator)
 
     def _check_fresh(self, message: BaseModel, auth: MessageAuth, what: str) -> None:
         now = self._clock()

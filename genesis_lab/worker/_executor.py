@@ -67,9 +67,12 @@ class TrialExecutor:
         *,
         move_timeout_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        identity: str = "",
     ) -> None:
         self.station = station
         self.engine = engine
+        #: Who runs the experiments (broker identity, user@host): in every start document.
+        self.identity = identity
         self.envelope = SafetyEnvelope(station, clock=clock)
         self.move_timeout_s = (
             move_timeout_s or station.envelope.move_timeout_s or DEFAULT_MOVE_TIMEOUT_S
@@ -183,6 +186,7 @@ class TrialExecutor:
             "campaign_id": request.campaign_id,
             "trial_id": request.trial_id,
             "station_id": request.station_id,
+            "worker": self.identity,
             "parameters": dict(request.parameters),
             "setpoints": dict(request.setpoints),
         }

@@ -33,7 +33,7 @@ from genesis_lab.messages import (
     campaign_results_topic,
     encode_message,
 )
-from genesis_lab.security import MessageSigner, MessageSigning, MessageVerifier
+from genesis_lab.security import MessageSigner, MessageSigning, MessageVerifier, Verified
 from genesis_lab.worker._outbox import Outbox, Refusal
 
 __all__ = ["REFUSAL_REPORTS_PER_MINUTE", "CommandGuard"]
@@ -80,17 +80,18 @@ class CommandGuard:
         payload: bytes,
         *,
         obeyed: bool = False,
-    ) -> SignatureError | None:
-        """None if ``message`` may be acted on; else why not, after logging the refusal and
-        keeping it. ``obeyed``: it is acted on all the same (an e-stop)."""
+    ) -> SignatureError | Verified | None:
+        """Who signed ``message`` if it may be acted on (None when no key is trusted, so
+        nothing is checked); else why not, after logging the refusal and keeping it. An
+        experiment request must be signed by a key that may dispatch (not an operator's).
+        ``obeyed``: it is acted on all the same (an e-stop)."""
         if self.verifier is None:
             return None
         try:
-            self.verifier.verify(message)
+            return self.verifier.verify(message, dispatch=isinstance(message, ExperimentRequest))
         except SignatureError as exc:
             self._keep(message, topic, payload, exc, obeyed)
             return exc
-        return None
 
     def _keep(
         self,

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from bluesky import RunEngine
 
-from genesis_lab.errors import MessageError
+from genesis_lab.errors import MessageError, SignatureError
 from genesis_lab.messages import (
     DeliveryAck,
     DocumentMessage,
@@ -52,8 +52,8 @@ from genesis_lab.messages import (
     station_requests_topic,
     station_status_topic,
 )
-from genesis_lab.messaging import MqttClient, TransportSecurity
-from genesis_lab.security import MessageSigning
+from genesis_lab.messaging import MqttClient, TransportSecurity, process_identity
+from genesis_lab.security import MessageSigning, Verified
 from genesis_lab.station import Station
 from genesis_lab.worker._executor import TrialExecutor, TrialOutcome
 from genesis_lab.worker._guard import CommandGuard
@@ -171,6 +171,8 @@ class Worker:
             security=security,
         )
         self._guard = CommandGuard(signing, self.outbox, station_id, self._client.publish)
+        #: Who runs this station's experiments, named in every run's start document.
+        self.identity = process_identity(security)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: RunEngine | None = None
         self._executor: threading.Thread | None = None
@@ -189,7 +191,12 @@ class Worker:
         never run again; unacknowledged messages are sent again. A worker starts once."""
         self._loop = asyncio.new_event_loop()
         self._engine = RunEngine(loop=self._loop, context_managers=[])
-        self._trials = TrialExecutor(self.station, self._engine, move_timeout_s=self.move_timeout_s)
+        self._trials = TrialExecutor(
+            self.station,
+            self._engine,
+            move_timeout_s=self.move_timeout_s,
+            identity=self.identity,
+        )
         self._stopping.clear()
         try:
             self._take_up_journal()
@@ -378,17 +385,19 @@ class Worker:
                 self.stats.refuse("station")
                 log.warning("rejected (station) control for %s on %s", message.station_id, topic)
             return
-        refused = self._guard.check(message, topic, payload, obeyed=message.command == "estop")
+        checked = self._guard.check(message, topic, payload, obeyed=message.command == "estop")
+        refused = checked if isinstance(checked, SignatureError) else None
         if refused is not None and message.command != "estop":
             self.stats.refuse(refused.reason)
             return
         self.stats.controls += 1
         self.control(message, unverified="" if refused is None else refused.reason)
-        if refused is None and self._guard.enforcing and message.auth is not None:
-            # Verified: the key that signed it is who asked, whatever the message claims.
+        if isinstance(checked, Verified):
+            # Verified: the key that signed it is who asked (an operator's key names its
+            # person), whatever the message claims.
             who, change = self._mode_change
-            signer = who or message.auth.signer
-            self._mode_change = (f"{signer} (key {message.auth.key_id})", change)
+            name = checked.operator or who or checked.signer
+            self._mode_change = (f"{name} (key {checked.key_id})", change)
         if refused is not None:
             self.stats.unverified_estops += 1
         try:
@@ -405,7 +414,8 @@ class Worker:
             self.stats.refuse("station")
             log.warning("rejected (station) request for %s on %s", request.station_id, topic)
             return
-        refused = self._guard.check(request, topic, payload)  # before anything else
+        checked = self._guard.check(request, topic, payload)  # before anything else
+        refused = checked if isinstance(checked, SignatureError) else None
         if refused is not None:
             self.stats.refuse(refused.reason)
             self._guard.report(request, refused)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from record_runs import store_run
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app
@@ -47,8 +48,9 @@ def small_record(path: Path, *campaign_ids: str) -> Path:
                 cid, name=SPEC.name, spec=SPEC.model_dump(), spec_text="", versions={}
             )
             record.add_trial(cid, "t0001", parameters={"cyan": 1.0}, origin="sobol")
-            for state in (TrialState.DISPATCHED, TrialState.RUNNING):
-                record.transition(cid, "t0001", state)
+            run_uid = store_run(record, cid, "t0001", SPEC.station.station_id, {"e": 4.0})
+            record.transition(cid, "t0001", TrialState.DISPATCHED)
+            record.transition(cid, "t0001", TrialState.RUNNING, run_uid=run_uid)
             record.transition(
                 cid, "t0001", TrialState.COMPLETED, outcome=4.0, outcomes={"colour_error": 4.0}
             )

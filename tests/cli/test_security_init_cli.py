@@ -45,6 +45,7 @@ def test_init_writes_every_file_with_its_mode_and_prints_no_password(tmp_path: P
         out / "broker" / "acl",
     }
     public = {out / "mosquitto.conf", out / "ca" / "ca.crt", out / "broker" / "ca.crt"}
+    public.add(out / "lab.json")  # what add-operator and add-station build on (no secret)
     public.add(out / "broker" / "broker.crt")
     for user in USERS:
         home = out / "identities" / user

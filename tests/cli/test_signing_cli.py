@@ -158,4 +158,4 @@ def test_a_station_key_is_trusted_for_the_station_its_file_or_the_option_names(
     for trust in (f"colour-bench={tmp_path / 'plain.pub'}", str(tmp_path / "a.pub")):
         assert run("--station-trust", trust).startswith("1 ")
     clash = run("--station-trust", f"colour-bench={tmp_path / 'a.pub'}")
-    assert clash.startswith("2 ") and "speaks for station 'furnace-1', not 'colour-bench'" in clash
+    assert clash.startswith("2 ") and "speaks for 'furnace-1', not station 'colour-bench'" in clash

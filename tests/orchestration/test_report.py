@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from record_runs import store_run
 
 from genesis_lab.errors import RecordError
 from genesis_lab.orchestration import ReportFiles, default_report_dir, write_report
@@ -122,14 +123,23 @@ class Campaign:
             TrialState.RUNNING: [TrialState.DISPATCHED],
             TrialState.PROPOSED: [],
         }[state]
+        run_uid = None
+        if state is TrialState.COMPLETED and outcomes is not None:
+            run_uid = self._run(tid, outcomes)  # its documents, as a worker sends them
         for step in path:
-            self.record.transition(self.cid, tid, step)
+            uid = run_uid if step is TrialState.RUNNING else None
+            self.record.transition(self.cid, tid, step, run_uid=uid)
         if state not in (TrialState.RUNNING, TrialState.PROPOSED):
             outcome = None if outcomes is None else outcomes[self.primary]
             self.record.transition(
                 self.cid, tid, state, reason=reason, outcome=outcome, outcomes=outcomes
             )
         return tid
+
+    def _run(self, tid: str, outcomes: dict[str, float]) -> str:
+        """Store a run of one event measuring ``outcomes``; return its start's uid."""
+        data = {key: outcomes[name] for name, key in self.spec.readings.items()}
+        return store_run(self.record, self.cid, tid, self.spec.station.station_id, data)
 
     def prior(self, outcomes: dict[str, float], **parameters: Any) -> str:
         self.count += 1

@@ -37,7 +37,7 @@ from genesis_lab.messages import (
     station_requests_topic,
     station_status_topic,
 )
-from genesis_lab.security import create_lab_ca, issue_client_certificate
+from genesis_lab.security import create_lab_ca, issue_client_certificate, load_public_key
 
 pytestmark = pytest.mark.mosquitto
 
@@ -78,7 +78,7 @@ def lab(tmp_path: Path, unused_port: int, start_mosquitto: Callable[..., Any]) -
         app,
         [
             "security", "init", "--lab", "acl-test", "--station", A, "--station", B,
-            "--observer", "alice", "--observer", "bob",
+            "--observer", "alice", "--observer", "bob", "--operator", "carol",
             "--hostname", "127.0.0.1", "--hostname", "localhost",
             "--port", str(unused_port), "--broker-user", me, "--out", str(out),
         ],
@@ -450,6 +450,81 @@ def test_an_observer_cannot_dispatch_or_control(lab: Lab, peers: Callable[..., P
     watcher.wait_for(station_requests_topic(A), b"the real request")
     assert worker.topics() == [(station_requests_topic(A), b"the real request")]
     assert watcher.topics() == [(station_requests_topic(A), b"the real request")]
+
+
+def test_an_operator_controls_stations_and_can_neither_dispatch_nor_publish_results(
+    lab: Lab, peers: Callable[..., Peer]
+) -> None:
+    """Issue 14, item 4: the operator's identity reaches a worker's control topics (and the
+    all-stations one) and reads presence; what it sends anywhere else is dropped."""
+    watcher = peers("bob")
+    watcher.subscribe(EVERYTHING)
+    worker = peers(f"worker-{A}")
+    worker.subscribe(station_requests_topic(A), station_control_topic(A), station_control_topic())
+    operator = peers("carol")
+    operator.subscribe(station_status_topic(A))
+    for topic in (
+        station_requests_topic(A),
+        station_acks_topic(A),
+        campaign_control_topic("c-1"),
+        station_status_topic(A),
+        campaign_results_topic("c-1"),
+    ):
+        operator.publish(topic, b"operator overreaches")
+    operator.publish(station_control_topic(A), b"estop")
+    operator.publish(station_control_topic(), b"pause all")
+    worker.publish(station_status_topic(A), b"online")
+
+    worker.wait_for(station_control_topic(), b"pause all")
+    watcher.wait_for(station_control_topic(), b"pause all")  # after every denied one
+    operator.wait_for(station_status_topic(A), b"online")
+    assert worker.topics() == [
+        (station_control_topic(A), b"estop"),
+        (station_control_topic(), b"pause all"),
+    ]
+    assert [t for t in watcher.topics() if t[1] == b"operator overreaches"] == []
+    worker.publish(station_status_topic(A), b"", retain=True)
+
+
+def test_an_operator_and_a_station_added_later_work_with_every_old_credential(
+    lab: Lab, peers: Callable[..., Peer]
+) -> None:
+    """Issue 14, item 4: 'security add-operator' and 'add-station' issue one newcomer's
+    credentials under the lab's CA, without 'init --force'; after a SIGHUP the broker
+    knows them, with the newcomer's role, and every old identity still connects."""
+    for command, name in (("add-operator", "dave"), ("add-station", "bench-c")):
+        added = CliRunner().invoke(app, ["security", command, name, "--out", str(lab.directory)])
+        assert added.exit_code == 0, added.output
+    again = CliRunner().invoke(
+        app, ["security", "add-operator", "dave", "--out", str(lab.directory)]
+    )
+    assert again.exit_code == 2 and "has the same username" in again.output
+    lab.broker.reload()
+    assert lab.broker_logged("Reloading config")
+    # Each worker takes dave's controls (his key names him); the orchestrator trusts the
+    # new station's key for that station alone, and the new worker its commanders' keys.
+    assert load_public_key(lab.identity(f"worker-{A}") / "trust" / "dave.pub").operator == "dave"
+    new_station = load_public_key(lab.identity("orchestrator") / "trust" / "worker-bench-c.pub")
+    assert new_station.station_id == "bench-c"
+    assert {p.name for p in (lab.identity("worker-bench-c") / "trust").iterdir()} == {
+        "orchestrator.pub",
+        "carol.pub",
+        "dave.pub",
+    }
+
+    watcher = peers("bob")  # an old identity
+    watcher.subscribe(EVERYTHING)
+    worker = peers("worker-bench-c")
+    worker.subscribe(station_requests_topic("bench-c"), station_control_topic("bench-c"))
+    dave = peers("dave")
+    dave.publish(station_requests_topic("bench-c"), b"dave dispatches")
+    dave.publish(station_control_topic("bench-c"), b"estop")
+    peers("orchestrator").publish(station_requests_topic("bench-c"), b"the real request")
+    worker.wait_for(station_requests_topic("bench-c"), b"the real request")
+    worker.wait_for(station_control_topic("bench-c"), b"estop")
+    watcher.wait_for(station_control_topic("bench-c"), b"estop")
+    assert (station_requests_topic("bench-c"), b"dave dispatches") not in worker.topics()
+    assert (station_requests_topic("bench-c"), b"dave dispatches") not in watcher.topics()
 
 
 def test_any_worker_may_publish_any_campaigns_results_which_signatures_must_settle(

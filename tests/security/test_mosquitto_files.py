@@ -134,7 +134,8 @@ def _blocks(text: str) -> dict[str, list[str]]:
 
 
 def test_the_acl_grants_each_role_exactly_its_topics() -> None:
-    blocks = _blocks(acl_text(LabRoles("orchestrator", ("bench-a", "bench-b"), ("alice",))))
+    roles = LabRoles("orchestrator", ("bench-a", "bench-b"), ("alice",), operators=("carol",))
+    blocks = _blocks(acl_text(roles))
     assert blocks["orchestrator"] == [
         "write genesis-lab/v1/stations/+/requests",
         "write genesis-lab/v1/stations/+/control",
@@ -153,7 +154,14 @@ def test_the_acl_grants_each_role_exactly_its_topics() -> None:
         "write genesis-lab/v1/campaigns/+/results",
     ]
     assert blocks["alice"] == [f"read {TOPIC_PREFIX}/#"]
-    assert set(blocks) == {"orchestrator", "worker-bench-a", "worker-bench-b", "alice"}
+    # An operator (issue 14, item 4) controls stations and reads their presence: it can
+    # neither dispatch (requests), nor acknowledge or publish results, nor add a trial.
+    assert blocks["carol"] == [
+        "write genesis-lab/v1/stations/+/control",
+        "write genesis-lab/v1/stations/control",
+        "read genesis-lab/v1/stations/+/status",
+    ]
+    assert set(blocks) == {"orchestrator", "worker-bench-a", "worker-bench-b", "carol", "alice"}
 
 
 @given(

@@ -143,7 +143,12 @@ def test_a_campaign_runs_on_a_secured_lab_with_the_printed_commands(
     assert trusted.station_id == STATION
     with CampaignRecord(record, read_only=True) as stored:
         [station_key] = [k for k in stored.signing_keys(cid).values() if k.role == "station"]
+        starts = [d.doc for d in stored.documents(cid) if d.name == "start"]
     assert station_key.station_id == STATION
+    # Each run names the broker identity of the worker that made it (issue 14, item 4),
+    # in its start document, which the station's key signed.
+    assert len(starts) == 3
+    assert all(d["worker"].startswith(f"worker-{STATION} (") for d in starts)
     assert started.actor.startswith("orchestrator (")
     verified = CliRunner().invoke(app, ["verify", str(record)])
     assert verified.exit_code == 0, verified.output

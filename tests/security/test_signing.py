@@ -304,3 +304,25 @@ def test_a_document_signature_proves_offline_what_the_station_measured(
     assert not check(trial_id="t4")
     assert not check(name="descriptor")
     assert not check(pem=keys[0].public.pem)
+
+
+def test_a_key_file_names_its_station_or_its_operator_never_both(tmp_path: Path) -> None:
+    """Issue 14, items 1 and 4: what a public key may sign follows from its file."""
+    station = generate_signing_key(tmp_path / "s.key", station_id="furnace-1")
+    operator = generate_signing_key(tmp_path / "o.key", operator="carol")
+    plain = generate_signing_key(tmp_path / "p.key")
+    loaded = {name: load_public_key(tmp_path / f"{name}.pub") for name in ("s", "o", "p")}
+    assert (loaded["s"].station_id, loaded["s"].operator) == ("furnace-1", None)
+    assert (loaded["o"].station_id, loaded["o"].operator) == (None, "carol")
+    assert [loaded[n].may_dispatch for n in ("s", "o", "p")] == [False, False, True]
+    assert [loaded[n].key_id for n in ("s", "o", "p")] == [
+        station.key_id,
+        operator.key_id,
+        plain.key_id,
+    ]
+    both = tmp_path / "both.pub"
+    both.write_text("station: furnace-1\noperator: carol\n" + plain.public.pem)
+    with pytest.raises(KeyFileError, match="bound more than once"):
+        load_public_key(both)
+    with pytest.raises(KeyFileError, match="speaks for 'furnace-1', not station 'furnace-2'"):
+        load_public_key(tmp_path / "s.pub", station_id="furnace-2")

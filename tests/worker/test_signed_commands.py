@@ -51,6 +51,7 @@ class Keys:
     orchestrator: SigningKey
     station: SigningKey
     attacker: SigningKey
+    operator: SigningKey
 
 
 @pytest.fixture
@@ -59,6 +60,7 @@ def keys(tmp_path: Path) -> Keys:
         generate_signing_key(tmp_path / "keys" / "orchestrator.key"),
         generate_signing_key(tmp_path / "keys" / "station.key"),
         generate_signing_key(tmp_path / "keys" / "attacker.key"),
+        generate_signing_key(tmp_path / "keys" / "carol.key", operator="carol"),
     )
 
 
@@ -99,7 +101,7 @@ class Bench:
             outbox=self.outbox,
             signing=MessageSigning(
                 key=self.keys.station,
-                trusted=(self.keys.orchestrator.public,),
+                trusted=(self.keys.orchestrator.public, self.keys.operator.public),
                 max_age_s=60.0,
             ),
         )
@@ -314,3 +316,28 @@ def test_an_unverified_estop_is_obeyed_but_its_words_are_marked_and_defanged(ben
     bench.send(encode_message(bench.signer.sign(bench.request("t0001"))))
     status = bench.status_of("t0001", until=("abandoned", "failed", "rejected"))
     assert "(unverified: unsigned)" in status.reason and "\n" not in status.reason
+
+
+def test_an_operators_key_controls_the_station_but_never_dispatches(bench: Bench) -> None:
+    """Issue 14, item 4: the worker trusts operator carol's key (its file names her) for
+    pause, resume, e-stop and release; a request she signs is refused before anything
+    moves, and a control she signs names her (and her key) as who changed the mode."""
+    worker, carol = bench.worker, MessageSigner(bench.keys.operator, "the night shift")
+    before = bench.pumps()
+    bench.send(encode_message(carol.sign(bench.request("t0001"))))
+    wait_for(lambda: worker.stats.refusals["not-a-dispatcher"] == 1, "the request to be refused")
+    assert bench.pumps() == before and worker.stats.requests == 0
+
+    def control(command: str) -> bytes:
+        message = StationControl(command=command, station_id=bench.station_id)  # type: ignore[arg-type]
+        return encode_message(carol.sign(message))
+
+    bench.control(control("estop"))
+    wait_for(lambda: worker.mode == "estopped", "carol's e-stop")
+    assert worker.mode_changed_by == f"carol (key {bench.keys.operator.key_id})"
+    assert worker.stats.unverified_estops == 0
+    bench.control(control("release"))
+    wait_for(lambda: worker.mode == "serving", "carol's release")
+    # The orchestrator's key still dispatches.
+    bench.send(encode_message(bench.signer.sign(bench.request("t0002"))))
+    assert bench.status_of("t0002", until=("completed", "failed")).state == "completed"
