@@ -139,7 +139,8 @@ class PrivateMosquitto:
         self.start()
 
     def reload(self) -> None:
-        """SIGHUP: the broker reads its password file and ACL again, keeping its clients."""
+        """SIGHUP: the broker reads its ACL, password file and revocation list again,
+        keeping its clients."""
         if self._proc is None:
             raise RuntimeError("the broker is not running")
         self._proc.send_signal(signal.SIGHUP)

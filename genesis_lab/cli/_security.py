@@ -18,6 +18,7 @@ from genesis_lab.security import (
     LabRoles,
     add_identity,
     init_lab,
+    revoke_identity,
 )
 
 __all__ = ["security_app"]
@@ -27,7 +28,7 @@ EXIT_BAD_INPUT = 2
 
 security_app = typer.Typer(
     name="security",
-    help="Secure a lab's broker: make its CA, certificates, passwords, Mosquitto password "
+    help="Secure a lab's broker: make its CA, certificates, signing keys, revocation list, "
     "file, access rules (ACL) and configuration.",
     no_args_is_help=True,
     add_completion=False,
@@ -55,14 +56,12 @@ def _role(files: IdentityFiles) -> str:
 
 
 def _tls_options(files: IdentityFiles) -> str:
-    """The broker options of a genesis-lab command run as this identity (no secret: the
-    password is named by its file)."""
+    """The broker options of a genesis-lab command run as this identity: its certificate
+    is its identity (no username or password)."""
     parts = [
         ("--tls-ca", files.ca_certificate),
         ("--tls-cert", files.certificate),
         ("--tls-key", files.key),
-        ("--username", files.identity.username),
-        ("--password-file", files.password),
     ]
     return " ".join(f"{flag} {shlex.quote(str(value))}" for flag, value in parts)
 
@@ -92,7 +91,8 @@ def _report(done: LabDeployment) -> None:
         (
             "mosquitto.conf",
             f"the broker's configuration: TLS on port {done.port}, no anonymous "
-            "access, client certificate and password required, the ACL",
+            "access, a lab client certificate required (its name is the identity), the "
+            "revocation list, the ACL",
         ),
         (rel(done.ca_certificate), "the lab CA's certificate (public)"),
         (
@@ -104,13 +104,13 @@ def _report(done: LabDeployment) -> None:
             rel(done.broker_key.parent) + "/",
             "what the broker reads (0700"
             + (f", owned by {done.broker_user}" if done.broker_user else "")
-            + "): broker.crt, broker.key, passwd (hashed passwords), acl, ca.crt",
+            + "): broker.crt, broker.key, crl.pem (revoked certificates), acl, ca.crt",
         ),
     ]
     rows += [
         (
             rel(files.directory) + "/",
-            f"{_role(files)} (0700): client.crt, client.key, password, ca.crt"
+            f"{_role(files)} (0700): client.crt, client.key, ca.crt"
             + (", signing.key, signing.pub" if files.signing_key is not None else "")
             + (", trust/" if files.trusted else ""),
         )
@@ -128,8 +128,7 @@ def _report(done: LabDeployment) -> None:
     out.print(f"  1. start the broker:   mosquitto -c {shlex.quote(str(done.config))}")
     out.print(
         "  2. copy each identities/<name>/ directory to the machine that uses it (keep it "
-        "0700, readable by that machine's user only), and keep the passwords out of "
-        "campaign files"
+        "0700, readable by that machine's user only): its client.key is the identity"
     )
     out.print("  3. run each component with its identity, e.g.")
     orchestrator = next(f for f in done.identities if f.identity.role == "orchestrator")
@@ -195,8 +194,8 @@ def init(
         list[str] | None,
         typer.Option(
             help="Username of a person on shift who may pause, resume, e-stop and release "
-            "stations and nothing else (no dispatching, no results): a certificate, a "
-            "password and a signing key of their own; repeat for several.",
+            "stations and nothing else (no dispatching, no results): a certificate and a "
+            "signing key of their own; repeat for several.",
             show_default=False,
         ),
     ] = None,
@@ -224,17 +223,17 @@ def init(
         typer.Option(
             "--force",
             help="Replace the files of a lab already in --out (a new CA: every old "
-            "certificate and password stops working).",
+            "certificate stops working).",
         ),
     ] = False,
 ) -> None:
     """Make what a first secured deployment needs: a lab CA, the broker's certificate, a
-    certificate, key and random password per identity (orchestrator, each station's
-    worker, each operator, each observer), the signing keys (orchestrator, workers,
-    operators) and who trusts whom, the Mosquitto password file and ACL, and a
-    mosquitto.conf with one TLS listener that requires a client certificate AND a password.
+    certificate and key per identity (orchestrator, each station's worker, each operator,
+    each observer; the certificate's name is the identity), the signing keys (orchestrator,
+    workers, operators) and who trusts whom, an empty revocation list, the Mosquitto ACL,
+    and a mosquitto.conf with one TLS listener that requires a lab client certificate.
 
-    Prints what it wrote and the next commands; never prints a password. Exits 2 for a
+    Prints what it wrote and the next commands; never a private key. Exits 2 for a
     bad name, host or port, or an --out that holds a lab already (without --force); 1
     if the files cannot be written.
     """
@@ -268,15 +267,12 @@ def _add(out_dir: Path, *, operator: str | None = None, station: str | None = No
     home = escape(str(added.directory))
     out.print(
         f"Added {added.role} {added.username!r}: {home}/ (0700): client.crt, client.key, "
-        "password, ca.crt, signing.key, signing.pub" + (", trust/" if station else "")
+        "ca.crt, signing.key, signing.pub" + (", trust/" if station else "")
     )
     for path in added.trust_copies:
         out.print(f"  trusted key written: {escape(str(path))}")
     out.print("Next:")
-    out.print(
-        "  1. make the broker read the new password file and ACL: kill -HUP <the "
-        "broker's pid> (or restart it)"
-    )
+    out.print("  1. make the broker read the new ACL: kill -HUP <the broker's pid> (or restart it)")
     out.print(f"  2. copy {home}/ to the machine that uses it, and keep it 0700")
     if operator is not None:
         out.print(
@@ -285,8 +281,7 @@ def _add(out_dir: Path, *, operator: str | None = None, station: str | None = No
         )
         out.print(
             f"     genesis-lab estop --broker URL --tls-ca {home}/ca.crt --tls-cert "
-            f"{home}/client.crt --tls-key {home}/client.key --username {added.username} "
-            f"--password-file {home}/password --signing-key {home}/signing.key"
+            f"{home}/client.crt --tls-key {home}/client.key --signing-key {home}/signing.key"
         )
     else:
         out.print(
@@ -296,8 +291,7 @@ def _add(out_dir: Path, *, operator: str | None = None, station: str | None = No
         out.print(
             f"     genesis-lab worker --station PLUGIN --id {escape(str(station))} --broker URL "
             f"--tls-ca {home}/ca.crt --tls-cert {home}/client.crt --tls-key "
-            f"{home}/client.key --username {added.username} --password-file {home}/password "
-            f"--station-key {home}/signing.key --trust {home}/trust"
+            f"{home}/client.key --station-key {home}/signing.key --trust {home}/trust"
         )
 
 
@@ -316,7 +310,7 @@ def add_operator(
     name: Annotated[str, typer.Argument(help="The person's username.", show_default=False)],
     out_dir: _LabDir,
 ) -> None:
-    """Add a person on shift to a lab: a certificate, password and signing key of their own
+    """Add a person on shift to a lab: a certificate and a signing key of their own
     under the lab's CA, who may pause, resume, e-stop and release stations and nothing
     else (the ACL and every worker's trust say so). Every other credential keeps working.
 
@@ -330,7 +324,7 @@ def add_station(
     station_id: Annotated[str, typer.Argument(help="The new station's id.", show_default=False)],
     out_dir: _LabDir,
 ) -> None:
-    """Add a station to a lab: its worker's certificate, password and station-bound
+    """Add a station to a lab: its worker's certificate and station-bound
     signing key under the lab's CA, its ACL block, the orchestrator's trust of its key and
     its own trust of the orchestrator's and operators' keys. Every other credential keeps
     working.
@@ -338,3 +332,31 @@ def add_station(
     Exits 2 for an id taken or unusable, or a directory without a lab or its CA key; 1 if
     the files cannot be written."""
     _add(out_dir, station=station_id)
+
+
+@security_app.command("revoke")
+def revoke(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="The identity's username (worker-ID for a station).", show_default=False
+        ),
+    ],
+    out_dir: _LabDir,
+) -> None:
+    """Take an identity back: the lab CA adds its certificate to the revocation list the
+    broker checks (broker/crl.pem). After 'kill -HUP' of the broker the certificate is
+    refused at the TLS handshake; every other credential keeps working. A revoked signing
+    key must also leave the trust/ directories of whoever trusted it.
+
+    Exits 2 for an unknown identity or a directory without a lab or its CA key; 1 if the
+    files cannot be written."""
+    try:
+        crl = revoke_identity(out_dir, name)
+    except LabSetupError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_RUNTIME)
+    out.print(f"Revoked the certificate of {escape(name)!r} in {escape(str(crl))}.")
+    out.print("Next: kill -HUP <the broker's pid> (it reads the revocation list again).")

@@ -4,7 +4,7 @@ Below the orchestrator and the worker, beside messaging and the store: nothing h
 a connection or moves hardware; it makes and checks credentials and signatures.
 """
 
-from genesis_lab.security._additions import Addition, add_identity
+from genesis_lab.security._additions import Addition, add_identity, revoke_identity
 from genesis_lab.security._deployment import (
     DEFAULT_BROKER_PORT,
     IdentityFiles,
@@ -99,6 +99,7 @@ __all__ = [
     "public_key_from_pem",
     "public_key_path",
     "public_key_text",
+    "revoke_identity",
     "role_topics",
     "sign_record_head",
     "signed_bytes",

@@ -1,26 +1,27 @@
-"""Add one person or one station to a lab that ``security init`` made, under its CA.
+"""Add one person or one station to a lab that ``security init`` made, or take one back.
 
-:func:`add_identity` issues the newcomer's certificate, key, random password and signing
-key with the lab's CA (``DIR/ca/``), appends the password's hash to the broker's password
-file, rewrites the ACL for the lab's roles with the newcomer in them, hands out the public
+:func:`add_identity` issues the newcomer's certificate, key and signing key with the lab's
+CA (``DIR/ca/``; the certificate's name is the identity the broker knows), rewrites the
+ACL for the lab's roles with the newcomer in them, hands out the public
 keys (an operator's to every worker's ``trust/``; a station's to the orchestrator's, and
 the orchestrator's and every operator's to the new worker's), and records the newcomer in
 ``lab.json``. Nothing else changes: every other credential keeps working. The broker reads
-the new password file and ACL when told to (``kill -HUP``); a worker takes a new
-operator's key when it is restarted (``--trust`` a directory takes every key in it).
+the new ACL when told to (``kill -HUP``); a worker takes a new operator's key when it is
+restarted (``--trust`` a directory takes every key in it). :func:`revoke_identity` adds an
+identity's certificate to the lab's revocation list.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from genesis_lab.errors import LabSetupError
 from genesis_lab.security._deployment import (
-    _PASSWORD_BYTES,
     _PUBLIC_DIR,
     _PUBLIC_FILE,
     _SECRET_DIR,
@@ -35,12 +36,16 @@ from genesis_lab.security._keys import generate_signing_key, public_key_text
 from genesis_lab.security._mosquitto import (
     LabRoles,
     acl_text,
-    mosquitto_password_hash,
     worker_username,
 )
-from genesis_lab.security._pki import issue_client_certificate, load_certified_key
+from genesis_lab.security._pki import (
+    CertifiedKey,
+    issue_client_certificate,
+    load_certified_key,
+)
+from genesis_lab.security._revocation import empty_crl, with_revoked
 
-__all__ = ["Addition", "add_identity"]
+__all__ = ["Addition", "add_identity", "revoke_identity"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,39 @@ def _manifest(out: Path) -> dict[str, Any]:
     return data
 
 
+def _lab_ca(out: Path) -> CertifiedKey:
+    try:
+        return load_certified_key(
+            (out / "ca" / "ca.crt").read_bytes(), (out / "ca" / "ca.key").read_bytes()
+        )
+    except (OSError, ValueError) as exc:
+        raise LabSetupError(
+            f"cannot use the lab CA in {out / 'ca'} ({exc}): issuing or revoking needs the "
+            "CA's key, kept offline since init; bring it back for this",
+            setting="out",
+        ) from None
+
+
+def revoke_identity(out: Path, username: str) -> Path:
+    """Add ``username``'s certificate to the lab's revocation list (``broker/crl.pem``);
+    return the list's path. The broker refuses it once it reloads (``kill -HUP``)."""
+    out = Path(out).expanduser().resolve()
+    manifest = _manifest(out)
+    certificate_path = out / "identities" / username / "client.crt"
+    try:
+        certificate = x509.load_pem_x509_certificate(certificate_path.read_bytes())
+    except (OSError, ValueError):
+        raise LabSetupError(
+            f"no certificate of {username!r} in this lab ({certificate_path})", setting="name"
+        ) from None
+    ca = _lab_ca(out)
+    crl = out / "broker" / "crl.pem"
+    current = crl.read_bytes() if crl.exists() else empty_crl(ca)
+    owner = _broker_owner(manifest.get("broker_user"))
+    _write(crl, with_revoked(current, ca, certificate), _PUBLIC_FILE, owner)
+    return crl
+
+
 def add_identity(out: Path, *, operator: str | None = None, station: str | None = None) -> Addition:
     """Add operator ``operator`` or station ``station`` (one of them) to the lab in ``out``.
 
@@ -94,26 +132,15 @@ def add_identity(out: Path, *, operator: str | None = None, station: str | None 
     home = out / "identities" / username
     if home.exists():
         raise LabSetupError(f"{home} exists already: {username!r} is in this lab", setting="name")
-    try:
-        ca = load_certified_key(
-            (out / "ca" / "ca.crt").read_bytes(), (out / "ca" / "ca.key").read_bytes()
-        )
-    except (OSError, ValueError) as exc:
-        raise LabSetupError(
-            f"cannot use the lab CA in {out / 'ca'} ({exc}): adding an identity needs the CA's "
-            "key, kept offline since init; bring it back for this",
-            setting="out",
-        ) from None
+    ca = _lab_ca(out)
     owner = _broker_owner(manifest.get("broker_user"))
-    password = secrets.token_urlsafe(_PASSWORD_BYTES)
     issued = issue_client_certificate(ca, username)
 
     _make_dir(home, _SECRET_DIR)
-    written = [home / "ca.crt", home / "client.crt", home / "client.key", home / "password"]
+    written = [home / "ca.crt", home / "client.crt", home / "client.key"]
     _write(written[0], ca.certificate_pem(), _PUBLIC_FILE)
     _write(written[1], issued.certificate_pem(), _PUBLIC_FILE)
     _write(written[2], issued.key_pem(), _SECRET_FILE)
-    _write(written[3], password.encode(), _SECRET_FILE)
     key = generate_signing_key(home / "signing.key", station_id=station, operator=operator)
     written += [home / "signing.key", home / "signing.pub"]
     public = public_key_text(key.public).encode("ascii")
@@ -140,10 +167,6 @@ def add_identity(out: Path, *, operator: str | None = None, station: str | None 
                 _write(copies[-1], source.read_bytes(), _PUBLIC_FILE)
 
     broker = out / "broker"
-    passwd = broker / "passwd"
-    lines = passwd.read_text(encoding="utf-8").splitlines() if passwd.exists() else []
-    lines.append(f"{username}:{mosquitto_password_hash(password)}")
-    _write(passwd, ("\n".join(lines) + "\n").encode(), _SECRET_FILE, owner)
     _write(broker / "acl", acl_text(roles, lab=manifest["lab"]).encode(), _SECRET_FILE, owner)
     write_manifest(
         out / MANIFEST,
@@ -153,6 +176,6 @@ def add_identity(out: Path, *, operator: str | None = None, station: str | None 
         list(manifest["hostnames"]),
         manifest.get("broker_user"),
     )
-    written += [passwd, broker / "acl", out / MANIFEST]
+    written += [broker / "acl", out / MANIFEST]
     role = "operator" if operator is not None else "worker"
     return Addition(username, role, home, tuple(written), tuple(copies))

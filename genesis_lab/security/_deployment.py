@@ -1,16 +1,19 @@
 """Every file a lab's first secured deployment needs, written into one directory.
 
-:func:`init_lab` makes a lab CA, the broker's certificate, one certificate, key and random
-password per identity (:class:`~genesis_lab.security.LabRoles`), the Mosquitto password
-file and ACL, and a ready ``mosquitto.conf``, laid out as::
+:func:`init_lab` makes a lab CA, the broker's certificate, one certificate and key per
+identity (:class:`~genesis_lab.security.LabRoles`; the certificate's common name is the
+identity: the broker takes the username from it), an empty certificate revocation list,
+the Mosquitto ACL, and a ready ``mosquitto.conf``, laid out as::
 
     DIR/mosquitto.conf                 mosquitto -c DIR/mosquitto.conf
     DIR/ca/ca.crt, ca.key              the lab CA (keep ca.key offline; it issues credentials)
     DIR/broker/                        what the broker reads: ca.crt, broker.crt,
-                                       broker.key, passwd (hashed), acl
+                                       broker.key, crl.pem (revoked certificates), acl
+    DIR/lab.json                       the lab's identities by role (no secret)
     DIR/identities/<username>/         what one identity needs, to copy to its machine:
-                                       ca.crt, client.crt, client.key, password; for the
-                                       orchestrator and each worker also signing.key and
+                                       ca.crt, client.crt, client.key; for the
+                                       orchestrator, each worker and each operator also
+                                       signing.key and
                                        signing.pub (Ed25519) and trust/<username>.pub, the
                                        keys whose signatures it accepts (the workers trust
                                        the orchestrator's, and the operators' for controls
@@ -18,7 +21,7 @@ file and ACL, and a ready ``mosquitto.conf``, laid out as::
                                        station: a station's .pub names it, an operator's
                                        names the person)
 
-Private keys, passwords, the password file and the ACL are 0600 and their directories
+Private keys and the ACL are 0600 and their directories
 0700 from the moment they exist (each file is written under a temporary name with its
 mode, then renamed). Nothing is written unless every input is valid, and nothing is
 overwritten unless ``force``: an existing CA or key is refused with the files named.
@@ -32,7 +35,6 @@ import json
 import os
 import pwd
 import re
-import secrets
 import socket
 import stat
 from collections.abc import Sequence
@@ -47,13 +49,13 @@ from genesis_lab.security._mosquitto import (
     LabRoles,
     acl_text,
     mosquitto_config_text,
-    password_file_text,
 )
 from genesis_lab.security._pki import (
     create_lab_ca,
     issue_client_certificate,
     issue_server_certificate,
 )
+from genesis_lab.security._revocation import empty_crl
 
 __all__ = [
     "DEFAULT_BROKER_PORT",
@@ -88,7 +90,6 @@ class IdentityFiles:
     ca_certificate: Path
     certificate: Path
     key: Path
-    password: Path
     signing_key: Path | None = None
     """Its Ed25519 key for signed messages (orchestrator, workers and operators; observers
     sign nothing); the public half is beside it (``signing.pub``)."""
@@ -112,7 +113,8 @@ class LabDeployment:
     broker_ca_certificate: Path
     broker_certificate: Path
     broker_key: Path
-    password_file: Path
+    crl_file: Path
+    """The certificate revocation list the broker checks client certificates against."""
     acl_file: Path
     identities: tuple[IdentityFiles, ...]
     warnings: tuple[str, ...] = ()
@@ -142,11 +144,11 @@ class LabDeployment:
         paths = [self.ca_certificate, self.ca_key, self.broker_ca_certificate]
         paths += [self.broker_certificate, self.broker_key]
         for files in self.identities:
-            paths += [files.ca_certificate, files.certificate, files.key, files.password]
+            paths += [files.ca_certificate, files.certificate, files.key]
             if files.signing_key is not None:
                 paths += [files.signing_key, public_key_path(files.signing_key)]
             paths += files.trusted
-        return [*paths, self.password_file, self.acl_file, self.config, self.manifest]
+        return [*paths, self.crl_file, self.acl_file, self.config, self.manifest]
 
     @property
     def manifest(self) -> Path:
@@ -310,7 +312,6 @@ def _plan(
                 ca_certificate=home / "ca.crt",
                 certificate=home / "client.crt",
                 key=home / "client.key",
-                password=home / "password",
                 signing_key=home / "signing.key" if identity.username in signers else None,
                 trusted=tuple(home / "trust" / f"{name}.pub" for name in trusts),
             )
@@ -327,7 +328,7 @@ def _plan(
         broker_ca_certificate=broker_dir / "ca.crt",
         broker_certificate=broker_dir / "broker.crt",
         broker_key=broker_dir / "broker.key",
-        password_file=broker_dir / "passwd",
+        crl_file=broker_dir / "crl.pem",
         acl_file=broker_dir / "acl",
         identities=tuple(identities),
     )
@@ -379,7 +380,7 @@ def init_lab(
         raise LabSetupError(
             f"{out} already holds a lab's files ({shown}{more}); refusing to replace them. "
             "Choose another --out, or add --force to replace them: the old CA and every "
-            "certificate and password it issued then stop working",
+            "certificate it issued then stops working",
             setting="out",
         )
     try:
@@ -388,7 +389,7 @@ def init_lab(
             cafile=plan.broker_ca_certificate,
             certfile=plan.broker_certificate,
             keyfile=plan.broker_key,
-            password_file=plan.password_file,
+            crl_file=plan.crl_file,
             acl_file=plan.acl_file,
             lab=lab,
             user=broker_user,
@@ -399,9 +400,6 @@ def init_lab(
     ca = create_lab_ca(lab)
     server = issue_server_certificate(ca, hosts)
     ca_pem = ca.certificate_pem()
-    passwords = {
-        f.identity.username: secrets.token_urlsafe(_PASSWORD_BYTES) for f in plan.identities
-    }
 
     _make_dir(out, _PUBLIC_DIR)
     _make_dir(out / "ca", _SECRET_DIR)
@@ -418,7 +416,6 @@ def init_lab(
         _write(files.ca_certificate, ca_pem, _PUBLIC_FILE)
         _write(files.certificate, issued.certificate_pem(), _PUBLIC_FILE)
         _write(files.key, issued.key_pem(), _SECRET_FILE)
-        _write(files.password, passwords[files.identity.username].encode(), _SECRET_FILE)
     public_keys = {}
     for files in plan.identities:
         if files.signing_key is not None:
@@ -435,7 +432,7 @@ def init_lab(
             _make_dir(files.directory / "trust", _PUBLIC_DIR)
         for path in files.trusted:
             _write(path, public_keys[path.stem], _PUBLIC_FILE)
-    _write(plan.password_file, password_file_text(passwords).encode(), _SECRET_FILE, owner)
+    _write(plan.crl_file, empty_crl(ca), _PUBLIC_FILE, owner)
     _write(plan.acl_file, acl_text(roles, lab=lab).encode(), _SECRET_FILE, owner)
     _write(plan.config, config_text.encode(), _PUBLIC_FILE)
     write_manifest(plan.manifest, lab, roles, port, hosts, broker_user)

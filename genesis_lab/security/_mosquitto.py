@@ -1,15 +1,18 @@
 """What a Mosquitto broker needs for a lab: who may connect, who may do what, and how.
 
 - :class:`LabRoles` names the identities of a lab: one orchestrator, one worker per
-  station, any number of observers (reviewers), each a broker username.
+  station, any number of operators and observers (reviewers), each a broker username
+  (the common name of its client certificate).
 - :func:`acl_text` turns them into a Mosquitto ACL file of ``user`` blocks: each user
   may read and write exactly the topics of its role (the scheme of
   :mod:`genesis_lab.messages._topics`), nothing else (Mosquitto denies what is not listed).
 - :func:`mosquitto_password_hash` writes a password as Mosquitto 2 stores it
-  (``$7$``: PBKDF2-HMAC-SHA512, as ``mosquitto_passwd`` writes it), so that no
-  ``mosquitto_passwd`` binary is needed where the files are made.
+  (``$7$``: PBKDF2-HMAC-SHA512, as ``mosquitto_passwd`` writes it), for a broker set up
+  with password files (``security init`` no longer writes one: the certificate is the
+  identity).
 - :func:`mosquitto_config_text` writes the broker's configuration: one TLS listener
-  that wants both a client certificate signed by the lab CA and a username and password.
+  that wants a client certificate signed by the lab CA and not revoked, whose common
+  name is the identity.
 """
 
 from __future__ import annotations
@@ -51,9 +54,8 @@ __all__ = [
 Role = Literal["orchestrator", "worker", "operator", "observer"]
 
 MOSQUITTO_PBKDF2_ITERATIONS = 101
-"""What ``mosquitto_passwd`` 2.0 uses. The passwords ``security init`` makes are 256 random
-bits, so the count adds nothing to their strength; keeping Mosquitto's own makes the
-file exactly what ``mosquitto_passwd -b`` would have written."""
+"""What ``mosquitto_passwd`` 2.0 uses: the file is exactly what ``mosquitto_passwd -b``
+would have written."""
 _SALT_BYTES = 12  # as mosquitto_passwd
 _HASH_BYTES = 64  # SHA-512
 
@@ -257,7 +259,7 @@ def mosquitto_config_text(
     cafile: Path,
     certfile: Path,
     keyfile: Path,
-    password_file: Path,
+    crl_file: Path,
     acl_file: Path,
     lab: str = "",
     bind_address: str | None = None,
@@ -266,9 +268,11 @@ def mosquitto_config_text(
 ) -> str:
     """A ``mosquitto.conf`` with one TLS listener (TLS 1.2 or newer) and nothing else.
 
-    A client must present a certificate signed by ``cafile`` and then a username and
-    password from ``password_file`` (``use_identity_as_username`` is off, because with
-    it Mosquitto ignores the password file); ``acl_file`` decides what each user may do.
+    A client must present a certificate signed by ``cafile`` and not revoked in
+    ``crl_file``; its identity is the certificate's common name
+    (``use_identity_as_username``: a username or password it sends is not used, so one
+    identity's certificate cannot be combined with another's credentials); ``acl_file``
+    decides what each identity may do.
     ``user``: the system user Mosquitto switches to when started as root (it then reads
     every file as that user).
     """
@@ -292,7 +296,6 @@ def mosquitto_config_text(
         "# Who may connect, and what each may do: every listener below.",
         "per_listener_settings false",
         "allow_anonymous false",
-        f"password_file {_config_path(password_file)}",
         f"acl_file {_config_path(acl_file)}",
         "connection_messages true",
         "",
@@ -303,8 +306,11 @@ def mosquitto_config_text(
         f"certfile {_config_path(certfile)}",
         f"keyfile {_config_path(keyfile)}",
         "tls_version tlsv1.2",
-        "# A client needs BOTH a certificate signed by the lab CA and its password.",
+        "# A client needs a certificate signed by the lab CA and not revoked; the identity",
+        "# (and so the ACL block) is the certificate's common name, whatever username or",
+        "# password the client sends. 'kill -HUP' reloads the CRL after a revocation.",
         "require_certificate true",
-        "use_identity_as_username false",
+        "use_identity_as_username true",
+        f"crlfile {_config_path(crl_file)}",
     ]
     return "\n".join(lines) + "\n"

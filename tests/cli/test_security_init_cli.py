@@ -13,7 +13,6 @@ from cryptography import x509
 from typer.testing import CliRunner, Result
 
 from genesis_lab.cli import app
-from genesis_lab.security import check_mosquitto_password
 
 cli = CliRunner()
 ME = pwd.getpwuid(os.geteuid()).pw_name
@@ -34,23 +33,22 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_init_writes_every_file_with_its_mode_and_prints_no_password(tmp_path: Path) -> None:
+def test_init_writes_every_file_with_its_mode_and_prints_no_secret(tmp_path: Path) -> None:
     out = tmp_path / "lab"
     result = init(out, "--broker-user", ME, "--hostname", "broker.lab.example", "--port", "18883")
     assert result.exit_code == 0, result.output
     secrets = {
         out / "ca" / "ca.key",
         out / "broker" / "broker.key",
-        out / "broker" / "passwd",
         out / "broker" / "acl",
     }
     public = {out / "mosquitto.conf", out / "ca" / "ca.crt", out / "broker" / "ca.crt"}
     public.add(out / "lab.json")  # what add-operator and add-station build on (no secret)
-    public.add(out / "broker" / "broker.crt")
+    public |= {out / "broker" / "broker.crt", out / "broker" / "crl.pem"}
     for user in USERS:
         home = out / "identities" / user
         assert _mode(home) == 0o700
-        secrets |= {home / "client.key", home / "password"}
+        secrets.add(home / "client.key")
         public |= {home / "client.crt", home / "ca.crt"}
     # Ed25519 signing keys for those who sign, and the public keys each one trusts.
     for user in USERS[:3]:
@@ -71,22 +69,16 @@ def test_init_writes_every_file_with_its_mode_and_prints_no_password(tmp_path: P
     assert {p for p in written if _mode(p) == 0o644} == public
     assert _mode(out / "ca") == 0o700 and _mode(out / "broker") == 0o700
 
-    # Each password: in its own file, hashed in the broker's, nowhere else, never printed.
-    hashes = dict(
-        line.split(":", 1) for line in (out / "broker" / "passwd").read_text().splitlines()
-    )
-    assert sorted(hashes) == sorted(USERS)
+    # Each identity is its certificate: its name is the username the broker applies, and
+    # no private key is ever printed. The revocation list starts empty.
     for user in USERS:
-        password = (out / "identities" / user / "password").read_text()
-        assert len(password) >= 40
-        assert check_mosquitto_password(password, hashes[user])
-        assert password not in result.output
-        holders = [p for p in written if password in p.read_text(errors="replace")]
-        assert holders == [out / "identities" / user / "password"]
         cert = x509.load_pem_x509_certificate(
             (out / "identities" / user / "client.crt").read_bytes()
         )
         assert cert.subject.rfc4514_string().startswith(f"CN={user},")
+        key = (out / "identities" / user / "client.key").read_text()
+        assert key.splitlines()[1] not in result.output
+    assert list(x509.load_pem_x509_crl((out / "broker" / "crl.pem").read_bytes())) == []
 
     config = (out / "mosquitto.conf").read_text()
     assert "listener 18883\n" in config and f"user {ME}\n" in config
@@ -99,10 +91,8 @@ def test_init_writes_every_file_with_its_mode_and_prints_no_password(tmp_path: P
     assert "mqtts://broker.lab.example:18883" in text
     for user in USERS:
         assert f"identities/{user}/" in text
-    assert (
-        f"--username worker-bench-b --password-file {out}/identities/worker-bench-b/password"
-        in text
-    )
+    assert f"--tls-key {out}/identities/worker-bench-b/client.key" in text
+    assert "--password-file" not in text and "--username" not in text
     assert "keep it offline" in text
 
 

@@ -1,11 +1,12 @@
 """Least privilege on a real Mosquitto, configured by ``genesis-lab security init`` alone.
 
 Each test starts a private Mosquitto with the ``mosquitto.conf`` that ``security init``
-wrote (TLS listener, client certificate and password required, ACL) and talks to it over
-real TLS sockets with paho. Mosquitto drops a publish its ACL denies without telling
-the publisher (MQTT 3.1.1 has no way to: the publisher still gets its PUBACK), so "nothing
-delivered" is checked with a subscriber entitled to read everything, and a publish that
-is allowed is sent after the denied ones: once it arrives, the denied ones would have too.
+wrote (TLS listener, a lab client certificate required, its name the identity, revocation
+list, ACL) and talks to it over real TLS sockets with paho. Mosquitto drops a publish its
+ACL denies without telling the publisher (MQTT 3.1.1 has no way to: the publisher still
+gets its PUBACK), so "nothing delivered" is checked with a subscriber entitled to read
+everything, and a publish that is allowed is sent after the denied ones: once it arrives,
+the denied ones would have too.
 """
 
 from __future__ import annotations
@@ -64,9 +65,6 @@ class Lab:
 
     def identity(self, username: str) -> Path:
         return self.directory / "identities" / username
-
-    def password(self, username: str) -> str:
-        return (self.identity(username) / "password").read_text()
 
 
 @pytest.fixture
@@ -175,7 +173,13 @@ class Peer:
     """A connected client of one identity with a network thread; records what it receives."""
 
     def __init__(
-        self, lab: Lab, username: str, *, client_id: str | None = None, clean: bool = True
+        self,
+        lab: Lab,
+        username: str,
+        *,
+        client_id: str | None = None,
+        clean: bool = True,
+        claim: tuple[str, str] | None = None,
     ) -> None:
         self.username = username
         self._client = Client(
@@ -189,7 +193,8 @@ class Peer:
         self._client.tls_set_context(
             _context(home / "ca.crt", home / "client.crt", home / "client.key")
         )
-        self._client.username_pw_set(username, lab.password(username))
+        if claim is not None:  # a username and password sent with the certificate
+            self._client.username_pw_set(*claim)
         self._cond = threading.Condition()
         self.received: list[tuple[str, bytes, bool]] = []
         self._connack: str | None = None
@@ -273,66 +278,71 @@ EVERYTHING = f"{TOPIC_PREFIX}/#"
 
 
 # ---------------------------------------------------------- who may connect
-def test_each_identity_connects_with_its_certificate_and_password(lab: Lab) -> None:
-    for username in ("orchestrator", f"worker-{A}", f"worker-{B}", "alice", "bob"):
-        outcome = attempt(lab, username=username, password=lab.password(username), cert_of=username)
+def test_each_identity_connects_with_its_certificate_as_the_name_it_holds(lab: Lab) -> None:
+    for username in ("orchestrator", f"worker-{A}", f"worker-{B}", "carol", "alice", "bob"):
+        outcome = attempt(lab, username=None, password=None, cert_of=username)
         assert outcome.connack == "Success", (username, outcome)
+        assert lab.broker_logged(f"u'{username}'")
 
 
-def test_anonymous_connection_is_refused(lab: Lab) -> None:
-    # A lab certificate but no username: the CONNACK says not authorised.
+def test_without_a_lab_certificate_nothing_connects(lab: Lab) -> None:
+    """No certificate, with or without a name and password: the TLS handshake fails."""
+    for username, password in ((None, None), ("orchestrator", "any password")):
+        outcome = attempt(lab, username=username, password=password, cert_of=None)
+        assert outcome.connack is None and outcome.ended, outcome
+    assert lab.broker_logged("peer did not return a certificate")
+
+
+def test_another_identitys_name_and_password_do_not_change_who_connects(
+    lab: Lab, peers: Callable[..., Peer]
+) -> None:
+    """Issue 14, item 5: the certificate is the identity. A worker's certificate sent
+    with the orchestrator's username (and any password) connects as the worker, and the
+    broker applies the worker's rules: it cannot dispatch."""
+    outcome = attempt(lab, username="orchestrator", password="stolen", cert_of=f"worker-{A}")
+    assert outcome.connack == "Success", outcome
+    assert lab.broker_logged(f"u'worker-{A}'")
+    assert "u'orchestrator'" not in lab.broker.log_text()
+    impostor = peers(f"worker-{A}", claim=("orchestrator", "stolen"))
+    target = peers(f"worker-{B}")
+    target.subscribe(station_requests_topic(B))
+    impostor.publish(station_requests_topic(B), b"forged dispatch")
+    peers("orchestrator").publish(station_requests_topic(B), b"the real request")
+    target.wait_for(station_requests_topic(B), b"the real request")
+    assert target.topics() == [(station_requests_topic(B), b"the real request")]
+
+
+def test_a_revoked_certificate_is_refused_once_the_broker_reloads(lab: Lab) -> None:
+    revoked = CliRunner().invoke(app, ["security", "revoke", "alice", "--out", str(lab.directory)])
+    assert revoked.exit_code == 0, revoked.output
+    unknown = CliRunner().invoke(
+        app, ["security", "revoke", "mallory", "--out", str(lab.directory)]
+    )
+    assert unknown.exit_code == 2 and "no certificate of 'mallory'" in unknown.output
+    lab.broker.reload()
+    assert lab.broker_logged("Reloading config")
     outcome = attempt(lab, username=None, password=None, cert_of="alice")
-    assert outcome.connack == "Not authorized", outcome
-    assert lab.broker_logged("Client <unknown> disconnected, not authorised.")
-    # No certificate and no username: the TLS handshake already fails.
-    outcome = attempt(lab, username=None, password=None, cert_of=None)
     assert outcome.connack is None and outcome.ended, outcome
-    assert lab.broker_logged("peer did not return a certificate")
-
-
-def test_wrong_password_is_refused(lab: Lab) -> None:
-    username = f"worker-{A}"
-    wrong = lab.password(username)[:-1] + ("x" if lab.password(username)[-1] != "x" else "y")
-    for password in (wrong, lab.password(f"worker-{B}"), ""):
-        outcome = attempt(lab, username=username, password=password, cert_of=username)
-        assert outcome.connack == "Not authorized", outcome
-    unknown = attempt(lab, username="mallory", password="guess", cert_of=username)
-    assert unknown.connack == "Not authorized", unknown
-    log = lab.broker.log_text()
-    assert lab.password(username) not in log and wrong not in log
-
-
-def test_a_password_without_a_lab_certificate_is_refused(lab: Lab) -> None:
-    username = "orchestrator"
-    outcome = attempt(lab, username=username, password=lab.password(username), cert_of=None)
-    assert outcome.connack is None and outcome.ended, outcome
-    assert lab.broker_logged("peer did not return a certificate")
+    assert lab.broker_logged("certificate verify failed")
+    still = attempt(lab, username=None, password=None, cert_of="bob")
+    assert still.connack == "Success", still
 
 
 def test_a_client_certificate_from_another_ca_is_refused(lab: Lab, tmp_path: Path) -> None:
-    """Right username and password, a certificate with the right name, signed by a CA
-    that is not the lab's: the broker ends the TLS handshake, no MQTT is spoken."""
+    """A certificate with the right name, signed by a CA that is not the lab's: the broker
+    ends the TLS handshake, no MQTT is spoken."""
     username = f"worker-{A}"
     intruder = issue_client_certificate(create_lab_ca("intruder"), username)
     cert, key = tmp_path / "intruder.crt", tmp_path / "intruder.key"
     cert.write_bytes(intruder.certificate_pem())
     key.write_bytes(intruder.key_pem())
-    outcome = attempt(
-        lab,
-        username=username,
-        password=lab.password(username),
-        cert_of=None,
-        cert_files=(cert, key),
-    )
+    outcome = attempt(lab, username=None, password=None, cert_of=None, cert_files=(cert, key))
     assert outcome.connack is None and outcome.ended, outcome
     assert lab.broker_logged("certificate verify failed")
 
 
 def test_plaintext_to_the_tls_port_is_refused(lab: Lab) -> None:
-    username = "orchestrator"
-    outcome = attempt(
-        lab, username=username, password=lab.password(username), cert_of=None, tls=False
-    )
+    outcome = attempt(lab, username="orchestrator", password="x", cert_of=None, tls=False)
     assert outcome.connack is None and outcome.ended, outcome
     assert lab.broker_logged("wrong version number")
 

@@ -197,7 +197,7 @@ def test_the_results_filter_matches_every_campaigns_results_topic() -> None:
 
 
 # ----------------------------------------------------------------- the config
-def test_the_config_has_one_tls_listener_and_no_way_in_without_both_credentials(
+def test_the_config_has_one_tls_listener_and_the_certificate_is_the_identity(
     tmp_path: Path,
 ) -> None:
     text = mosquitto_config_text(
@@ -205,7 +205,7 @@ def test_the_config_has_one_tls_listener_and_no_way_in_without_both_credentials(
         cafile=tmp_path / "ca.crt",
         certfile=tmp_path / "broker.crt",
         keyfile=tmp_path / "broker.key",
-        password_file=tmp_path / "passwd",
+        crl_file=tmp_path / "crl.pem",
         acl_file=tmp_path / "acl",
         lab="demo",
         user="mosquitto",
@@ -214,17 +214,18 @@ def test_the_config_has_one_tls_listener_and_no_way_in_without_both_credentials(
     assert [s for s in settings if s.startswith("listener")] == ["listener 8883"]
     for expected in (
         "allow_anonymous false",
-        f"password_file {tmp_path / 'passwd'}",
         f"acl_file {tmp_path / 'acl'}",
         f"cafile {tmp_path / 'ca.crt'}",
         f"certfile {tmp_path / 'broker.crt'}",
         f"keyfile {tmp_path / 'broker.key'}",
         "require_certificate true",
-        "use_identity_as_username false",
+        "use_identity_as_username true",  # issue 14, item 5: no other identity's password
+        f"crlfile {tmp_path / 'crl.pem'}",
         "tls_version tlsv1.2",
         "user mosquitto",
     ):
         assert expected in settings
+    assert not [s for s in settings if s.startswith("password_file")]
     # Global settings first, then the listener and what belongs to it.
     assert settings.index("allow_anonymous false") < settings.index("listener 8883")
     assert settings.index("listener 8883") < settings.index("require_certificate true")
@@ -235,7 +236,7 @@ def test_the_config_refuses_what_it_cannot_say(tmp_path: Path) -> None:
         "cafile": tmp_path / "ca.crt",
         "certfile": tmp_path / "b.crt",
         "keyfile": tmp_path / "b.key",
-        "password_file": tmp_path / "passwd",
+        "crl_file": tmp_path / "crl.pem",
         "acl_file": tmp_path / "acl",
     }
     with pytest.raises(ValueError, match="port"):

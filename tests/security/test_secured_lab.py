@@ -101,8 +101,6 @@ def test_a_campaign_runs_on_a_secured_lab_with_the_printed_commands(
             ca_file=home / "ca.crt",
             cert_file=home / "client.crt",
             key_file=home / "client.key",
-            username="alice",
-            password_file=home / "password",
             environ={},
         ),
     )
@@ -160,6 +158,6 @@ def test_a_campaign_runs_on_a_secured_lab_with_the_printed_commands(
     assert f"{TOPIC_PREFIX}/campaigns/{cid}/results" in topics
     log = broker.log_text()
     for user in ("orchestrator", f"worker-{STATION}", "alice"):
-        assert f"u'{user}'" in log
-        password = (out / "identities" / user / "password").read_text()
-        assert password not in log and password not in run.output
+        assert f"u'{user}'" in log  # each connected as the name its certificate holds
+        key = (out / "identities" / user / "client.key").read_text().splitlines()[1]
+        assert key not in log and key not in run.output
