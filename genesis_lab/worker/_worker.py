@@ -340,17 +340,21 @@ class Worker:
         if self._trials is not None:
             self._trials.emergency_stop(reason)
 
-    def control(self, message: StationControl, *, unverified: str = "") -> None:
+    def control(
+        self, message: StationControl, *, unverified: str = "", signed_by: str = ""
+    ) -> None:
         """Obey an operator's control message (e-stop, release, pause, resume).
 
         ``unverified``: why its signature did not hold up (an e-stop is obeyed all the
         same); then whatever it says of who and why is marked unverified in the log, the
-        station's status and the stopped trial's reason."""
+        station's status and the stopped trial's reason. ``signed_by``: who its verified
+        signature names (``carol (key ...)``), said instead of what the message claims."""
         trials = self._trials
         if trials is None:
             return
         mark = f" (unverified: {unverified})" if unverified else ""
-        who = (f" by {message.requested_by}" if message.requested_by else "") + mark
+        name = signed_by or message.requested_by
+        who = (f" by {name}" if name else "") + mark
         if message.command == "estop":
             trials.emergency_stop(
                 f"emergency stop{who}" + (f": {message.reason}" * bool(message.reason))
@@ -363,7 +367,7 @@ class Worker:
             trials.resume()
         log.warning("station %s: %s%s; now %s", self.station_id, message.command, who, trials.mode)
         because = f": {message.reason}" if message.reason else ""
-        actor = f"{message.requested_by}{mark}".strip()
+        actor = f"{name}{mark}".strip()
         self._mode_change = (actor, f"{message.command}{because}{mark}")
 
     def _decode(self, payload: bytes, model: type[M], topic: str, what: str) -> M | None:
@@ -391,13 +395,15 @@ class Worker:
             self.stats.refuse(refused.reason)
             return
         self.stats.controls += 1
-        self.control(message, unverified="" if refused is None else refused.reason)
+        # Verified: the key that signed it is who asked (an operator's key names its
+        # person), whatever the message claims.
+        signed_by = ""
         if isinstance(checked, Verified):
-            # Verified: the key that signed it is who asked (an operator's key names its
-            # person), whatever the message claims.
-            who, change = self._mode_change
-            name = checked.operator or who or checked.signer
-            self._mode_change = (f"{name} (key {checked.key_id})", change)
+            signed_by = f"{checked.operator or message.requested_by or checked.signer}"
+            signed_by += f" (key {checked.key_id})"
+        self.control(
+            message, unverified="" if refused is None else refused.reason, signed_by=signed_by
+        )
         if refused is not None:
             self.stats.unverified_estops += 1
         try:
