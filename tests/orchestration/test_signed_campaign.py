@@ -28,7 +28,12 @@ from genesis_lab.messages import (
     encode_message,
 )
 from genesis_lab.messaging import MqttClient
-from genesis_lab.orchestration import CampaignRunner, Progress, check_document_signatures
+from genesis_lab.orchestration import (
+    CampaignRunner,
+    Progress,
+    check_document_signatures,
+    check_seals,
+)
 from genesis_lab.security import MessageSigner, MessageSigning, SigningKey, generate_signing_key
 from genesis_lab.spec import CampaignSpec, load_campaign
 from genesis_lab.station import Station, build_station
@@ -340,3 +345,60 @@ def test_verify_refuses_a_document_signed_by_another_stations_key(
         check = check_document_signatures(record)
     assert check.verified == 0 and len(check.problems) == 4
     assert "binds to station 'station-b'" in check.problems[0].what
+
+
+class _Interrupt(Exception):
+    """Stands in for Ctrl-C in the middle of a campaign."""
+
+
+def test_the_orchestrator_seals_the_record_when_a_run_ends_and_when_it_resumes(
+    private_mosquitto: Any, keys: dict[str, SigningKey], tmp_path: Path
+) -> None:
+    """Issue 14, item 2: each seal signs the chain head as it was then, with the
+    orchestrator's key: at the end of the interrupted run, at the resume (what the
+    interrupted run left), and at the end; the chain ends with a seal."""
+    spec = small_spec(budget=4)
+    station = keys["station"]
+    worker_signing = MessageSigning(key=station, trusted=(keys["orchestrator"].public,))
+    signing = MessageSigning(
+        key=keys["orchestrator"],
+        trusted=(station.public.for_station(spec.station.station_id),),
+    )
+
+    def interrupt_after_two(progress: Progress) -> None:
+        if progress.finished == 2:
+            raise _Interrupt
+
+    record_path = tmp_path / "record.sqlite"
+    with (
+        signing_worker(spec, private_mosquitto.url, worker_signing),
+        CampaignRecord(record_path) as record,
+    ):
+        first = CampaignRunner(
+            spec,
+            spec_text="",
+            record=record,
+            broker_url=private_mosquitto.url,
+            progress=interrupt_after_two,
+            signing=signing,
+        )
+        with pytest.raises(_Interrupt):
+            first.run()
+        resumed = CampaignRunner(
+            spec,
+            spec_text="",
+            record=record,
+            broker_url=private_mosquitto.url,
+            campaign_id=first.campaign_id,
+            resume=True,
+            signing=signing,
+        )
+        assert resumed.run().states == {"COMPLETED": 4}
+    with CampaignRecord(record_path, read_only=True) as record:
+        seals = record.seals()
+        ledger = record.ledger()
+        check = check_seals(record, [keys["orchestrator"].public])
+    assert len(seals) == 3
+    assert {s.signature["key_id"] for s in seals} == {keys["orchestrator"].key_id}
+    assert ledger[-1].kind == "seal"
+    assert check.verified == 3 and check.problems == [] and check.unsealed_after == 0
