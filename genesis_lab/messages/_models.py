@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import unicodedata
 import uuid
@@ -18,6 +19,7 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    field_validator,
 )
 
 from genesis_lab.errors import MessageError
@@ -67,8 +69,28 @@ _Change = Annotated[str, BeforeValidator(partial(plain_text, limit=600)), Field(
 _Detail = Annotated[str, BeforeValidator(partial(plain_text, limit=4000)), Field(max_length=4000)]
 
 
+def _non_finite(value: Any, where: str = "doc") -> str | None:
+    """Where in ``value`` a NaN or an infinity sits (JSON's ``NaN``, ``Infinity`` or a
+    number too large for a float), or None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else where
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _non_finite(item, f"{where}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _non_finite(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # allow_inf_nan=False: JSON has no NaN or Infinity, and a record cannot store one; a
+    # sender's NaN reading goes out as null (pydantic's JSON), a failed reading.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     schema_version: Literal[1] = Field(
         default=SCHEMA_VERSION, description="Wire schema version; bumped on breaking change."
@@ -167,6 +189,17 @@ class DocumentMessage(_Message):
     name: DocumentName
     doc: dict[str, Any]
     auth: MessageAuth | None = _AUTH_FIELD
+
+    @field_validator("doc")
+    @classmethod
+    def _finite(cls, doc: dict[str, Any]) -> dict[str, Any]:
+        where = _non_finite(doc)
+        if where is not None:
+            raise ValueError(
+                f"{where} is not a finite number (NaN or infinite): not JSON, and no record "
+                "can hold it; send a failed reading as null"
+            )
+        return doc
 
 
 class TrialStatusMessage(_Message):

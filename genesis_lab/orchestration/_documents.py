@@ -70,8 +70,13 @@ def order_problem(message: DocumentMessage, trial: InFlight | None) -> str | Non
         return "start document after the run's stop document"
     if name in ("stop", "descriptor") and doc.get("run_start") != trial.run_uid:
         return f"{name} document of run {doc.get('run_start')}, not of run {trial.run_uid}"
-    if name == "event" and doc.get("descriptor") not in trial.descriptors:
-        return f"event of descriptor {doc.get('descriptor')}, not one of run {trial.run_uid}'s"
+    if name == "event":
+        descriptor, seq = doc.get("descriptor"), doc.get("seq_num")
+        if descriptor not in trial.descriptors:
+            return f"event of descriptor {descriptor}, not one of run {trial.run_uid}'s"
+        taken = trial.seq_nums.get(str(descriptor), {}).get(seq) if isinstance(seq, int) else None
+        if taken is not None and taken != doc.get("uid"):
+            return f"a second event with seq_num {seq} of descriptor {descriptor} (another uid)"
     return None
 
 
@@ -87,8 +92,13 @@ def apply_document(
         trial.run_uid = str(doc.get("uid"))
     elif name == "descriptor":
         trial.descriptors.add(str(doc.get("uid")))
+        trial.streams[str(doc.get("uid"))] = str(doc.get("name", "primary"))
     elif name == "event":
         trial.events_stored += 1
+        seq = doc.get("seq_num")
+        if isinstance(seq, int):
+            by_seq = trial.seq_nums.setdefault(str(doc.get("descriptor")), {})
+            by_seq[seq] = str(doc.get("uid"))
         data = doc.get("data", {})
         for objective, reading in readings.items():
             value = data.get(reading)
@@ -100,4 +110,5 @@ def apply_document(
     elif name == "stop":
         trial.stop_seen = True
         counts = doc.get("num_events") or {}
-        trial.events_expected = sum(n for n in counts.values() if isinstance(n, int))
+        trial.stream_events = {str(k): n for k, n in counts.items() if isinstance(n, int)}
+        trial.events_expected = sum(trial.stream_events.values())

@@ -438,8 +438,8 @@ class CampaignRunner:
         apply_document(trial, message.name, message.doc, self.spec.readings)
         if message.name == "start":
             self._mark_running(message.trial_id, trial)
-        elif trial.run_whole():
-            self._finish(message.trial_id, trial)
+        else:
+            self._finish_if_whole(message.trial_id, trial)
 
     def _ingest_status(self, message: TrialStatusMessage) -> None:
         if message.trial_id not in self._dispatched:
@@ -468,8 +468,7 @@ class CampaignRunner:
             self._mark_running(message.trial_id, trial)
         elif message.state == "completed":
             trial.worker_done = message
-            if trial.run_whole():
-                self._finish(message.trial_id, trial)
+            self._finish_if_whole(message.trial_id, trial)
         else:
             trial.worker_done = message
             self._end(message.trial_id, _WORKER_ENDINGS[message.state], reason=message.reason)
@@ -501,6 +500,16 @@ class CampaignRunner:
                 self.campaign_id, trial_id, TrialState.RUNNING, run_uid=trial.run_uid
             )
             trial.state = TrialState.RUNNING
+
+    def _finish_if_whole(self, trial_id: str, trial: InFlight) -> None:
+        """End the trial from its run once the run is whole; fail it if its stored run
+        cannot be the one its stop describes (an event that is not the run's was taken)."""
+        done = trial.worker_done
+        conflict = trial.run_conflict()
+        if conflict is not None and done is not None and done.state == "completed":
+            self._end(trial_id, TrialState.FAILED, reason=f"not taken from its run: {conflict}")
+        elif trial.run_whole():
+            self._finish(trial_id, trial)
 
     def _finish(self, trial_id: str, trial: InFlight) -> None:
         """The worker reported completion and the stop document is stored: tell the planner."""

@@ -81,20 +81,48 @@ class InFlight:
     readings_seen: dict[str, int] = field(default_factory=dict)  # events that carried each
     run_uid: str | None = None
     descriptors: set[str] = field(default_factory=set)  # uids of the run's descriptors
+    streams: dict[str, str] = field(default_factory=dict)  # descriptor uid -> stream name
+    seq_nums: dict[str, dict[int, str]] = field(default_factory=dict)  # descriptor -> seq -> uid
     stop_seen: bool = False
     events_expected: int = 0  # the stop document's num_events, all streams
+    stream_events: dict[str, int] = field(default_factory=dict)  # the stop's num_events
     events_stored: int = 0
     documents_stored: int = 0
 
+    def run_conflict(self) -> str | None:
+        """Why the stored run cannot be the one its stop describes, if so: more events than
+        the stop counts, or a stream whose events are not seq_num 1 to its count."""
+        if not self.stop_seen:
+            return None
+        if self.events_stored > self.events_expected:
+            return (
+                f"its run holds {self.events_stored} events but its stop counts "
+                f"{self.events_expected}: an event that is not the run's was taken"
+            )
+        if self.events_stored < self.events_expected:
+            return None  # some may still come
+        for stream, count in self.stream_events.items():
+            seqs = sorted(
+                seq
+                for uid, by_seq in self.seq_nums.items()
+                if self.streams.get(uid) == stream
+                for seq in by_seq
+            )
+            if seqs != list(range(1, count + 1)):
+                return f"stream {stream!r} holds events {seqs[:5]}..., not 1 to {count}"
+        return None
+
     def run_whole(self) -> bool:
         """Whether the worker said the run completed and every document of it is stored:
-        the stop, as many events as it counts, as many documents as the worker sent."""
+        the stop, exactly the events it counts (seq_num 1 to n in each stream), as many
+        documents as the worker sent."""
         done = self.worker_done
         return (
             done is not None
             and done.state == "completed"
             and self.stop_seen
-            and self.events_stored >= self.events_expected
+            and self.events_stored == self.events_expected
+            and self.run_conflict() is None
             and self.documents_stored >= done.documents
         )
 

@@ -101,8 +101,10 @@ class WorkerStats:
 
 
 def jsonable_document(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A Bluesky document as plain JSON types (numpy scalars and arrays become Python ones)."""
-    return dict(json.loads(json.dumps(doc, default=_to_builtin)))
+    """A Bluesky document as plain JSON types (numpy scalars and arrays become Python ones;
+    a NaN or infinite reading becomes null, JSON's and the record's failed reading)."""
+    text = json.dumps(doc, default=_to_builtin)
+    return dict(json.loads(text, parse_constant=lambda _constant: None))
 
 
 def _to_builtin(value: Any) -> Any:

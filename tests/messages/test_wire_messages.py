@@ -145,3 +145,24 @@ def test_free_text_of_a_control_is_capped_and_holds_no_control_character(
         assert len(text) <= cap
         assert not any(unicodedata.category(c).startswith("C") for c in text)
     assert decode_message(encode_message(control), StationControl) == control
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_non_finite_numbers_are_refused_at_the_wire(token: str) -> None:
+    """Issue 15, item 7: JSON has no NaN or Infinity (and 1e400 overflows to one), and no
+    record can store one: a document or status carrying one is refused, naming where."""
+    document = {
+        "kind": "document",
+        "campaign_id": "c1",
+        "trial_id": "t0001",
+        "station_id": "bench",
+        "name": "event",
+        "doc": {"uid": "u1", "data": {"spectro_colour_error": 1.5}},
+    }
+    payload = json.dumps(document).replace("1.5", token).encode()
+    with pytest.raises(MessageError, match=r"doc\.data\.spectro_colour_error is not a finite"):
+        decode_worker_message(payload)
+    status = {"kind": "trial_status", "campaign_id": "c1", "trial_id": "t0001"}
+    status |= {"station_id": "bench", "state": "running", "sent_at": 1.5}
+    with pytest.raises(MessageError, match="finite number"):
+        decode_worker_message(json.dumps(status).replace("1.5", token).encode())

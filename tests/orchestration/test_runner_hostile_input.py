@@ -33,7 +33,7 @@ from genesis_lab.messages import (
 from genesis_lab.orchestration import CampaignRunner
 from genesis_lab.planning import RandomPlanner
 from genesis_lab.spec import CampaignSpec, load_campaign
-from genesis_lab.store import CampaignRecord, TrialState
+from genesis_lab.store import CampaignRecord, TrialState, verify_record
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = settings(
@@ -440,3 +440,62 @@ def test_control_and_presence_recover(harness: Harness) -> None:
     refused_once(harness, b"{", "malformed", harness.control)
     harness.deliver(encode_message(manual), harness.control)
     assert len(harness.runner._next) == 1
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "1e400"])
+def test_a_non_finite_reading_is_refused_and_the_campaign_goes_on(
+    harness: Harness, token: str
+) -> None:
+    """Issue 15, item 7: such an event used to be stored, then the record write raised
+    and the orchestrator exited. Now it is refused at the wire (and acknowledged, so the
+    sender stops resending it); the trial completes from its own run, the record verifies."""
+    trial = harness.dispatch()
+    docs = harness.run_documents(trial)
+    for _name, payload in docs[:2]:  # start, descriptor
+        harness.deliver(payload)
+    event = json.loads(dict(docs)["event"])["doc"]
+    reading = harness.spec.objective.reading
+    forged = {**event, "uid": "e" * 32, "data": {reading: 0.25}}
+    payload = harness.document(trial, "event", forged).replace(b"0.25", token.encode())
+    refused_once(harness, payload, "schema")
+    for _name, payload in docs[2:]:  # its own event and stop
+        harness.deliver(payload)
+    harness.deliver(harness.status(trial, "completed"))
+    assert harness.state(trial) is TrialState.COMPLETED
+    record = harness.runner.record
+    [row] = record.trials(harness.runner.campaign_id)
+    assert row.outcomes == {harness.spec.objective.name: 0.5}
+    assert verify_record(record).ok
+
+
+def test_an_injected_event_never_shifts_a_result(harness: Harness) -> None:
+    """Issue 15, item 6: a trial completes from exactly the events its stop counts, each
+    with its own seq_num. An event with a taken seq_num is refused; one with a new seq_num
+    makes the run's count wrong, and the trial fails rather than telling the planner a
+    shifted mean."""
+    reading = harness.spec.objective.reading
+    first = harness.dispatch()
+    docs = harness.run_documents(first)
+    for _name, payload in docs[:3]:  # start, descriptor, its own event (seq_num 1)
+        harness.deliver(payload)
+    event = json.loads(dict(docs)["event"])["doc"]
+    same_seq = {**event, "uid": "a" * 32, "data": {reading: 0.0}}
+    refused_once(harness, harness.document(first, "event", same_seq), "out-of-order")
+    harness.deliver(docs[3][1])  # the stop: one event
+    harness.deliver(harness.status(first, "completed"))
+    assert harness.state(first) is TrialState.COMPLETED
+
+    second = harness.dispatch()
+    docs = harness.run_documents(second)
+    for _name, payload in docs[:3]:
+        harness.deliver(payload)
+    event = json.loads(dict(docs)["event"])["doc"]
+    extra = {**event, "uid": "b" * 32, "seq_num": 2, "data": {reading: 0.0}}
+    harness.deliver(harness.document(second, "event", extra))  # stored: seq_num 2 is free
+    harness.deliver(docs[3][1])  # the stop counts one event
+    harness.deliver(harness.status(second, "completed"))
+    assert harness.state(second) is TrialState.FAILED
+    rows = {r.trial_id: r for r in harness.runner.record.trials(harness.runner.campaign_id)}
+    assert rows[first].outcomes == {harness.spec.objective.name: 0.5}
+    assert rows[second].outcomes is None
+    assert "holds 2 events but its stop counts 1" in rows[second].reason

@@ -6,6 +6,7 @@ import queue
 import uuid
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from event_model import DocumentNames, schema_validators
 
@@ -26,6 +27,7 @@ from genesis_lab.messaging import MqttClient
 from genesis_lab.spec import StationRef
 from genesis_lab.station import Station, build_station
 from genesis_lab.worker import PLAN_NAME, Worker, envelope_violations, experiment_plan
+from genesis_lab.worker._worker import jsonable_document
 
 TARGET = {"pump_cyan": 3.2, "pump_magenta": 6.1, "pump_yellow": 1.5}
 
@@ -216,3 +218,13 @@ def test_a_worker_that_cannot_connect_fails_clearly_and_leaves_no_thread(
             worker.start()
     finally:
         station.close()
+
+
+def test_a_non_finite_reading_leaves_the_worker_as_null() -> None:
+    """Issue 15, item 7: a detector's NaN or infinite reading goes on the wire as null (a
+    failed reading), never as JSON's forbidden NaN, which the orchestrator refuses."""
+    doc = {"uid": "u", "data": {"a": float("nan"), "b": float("inf"), "c": np.float64(1.5)}}
+    body = jsonable_document(doc)
+    assert body["data"] == {"a": None, "b": None, "c": 1.5}
+    message = DocumentMessage(campaign_id="c", trial_id="t", station_id="s", name="event", doc=body)
+    assert decode_worker_message(encode_message(message)) == message
