@@ -337,6 +337,13 @@ def _run_campaign(
             f"(continue with 'genesis-lab resume {record_path}')"
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except StationError as exc:  # before any dispatch: nothing in flight was touched
+        _fail(
+            f"{exc}. The campaign is stopped, its trials in flight left as they are (the "
+            f"worker keeps their results): start the worker, then 'genesis-lab resume "
+            f"{record_path}'",
+            EXIT_RUNTIME,
+        )
     except GenesisLabError as exc:
         _fail(f"{exc} (record: {record_path})", EXIT_RUNTIME)
     states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.states.items()))

@@ -146,6 +146,8 @@ class MqttClient:
         self._thread: threading.Thread | None = None
         self._closing = False
         self._closed = False
+        self._reconnect_hooks: list[Callable[[], None]] = []
+        self._connections = 0  # successful CONNACKs so far
 
         client = Client(
             CallbackAPIVersion.VERSION2,
@@ -374,6 +376,12 @@ class MqttClient:
                 sorted(missing),
             )
 
+    def on_reconnect(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` on paho's network thread after every connection but the first
+        (the broker may have lost what it held: a retained status, a session). It must not
+        wait for the broker (publish without waiting); an exception is logged, not raised."""
+        self._reconnect_hooks.append(hook)
+
     def subscribe(
         self, topic: str, handler: MessageHandler, qos: int = 1, *, timeout: float = 10.0
     ) -> None:
@@ -558,6 +566,8 @@ class MqttClient:
                 _log.warning("MQTT broker %s refused the connection: %s", self._url, reason_code)
                 return
             self._connected = True
+            self._connections += 1
+            reconnected = self._connections > 1
             self._acked.clear()
             self._pending_subacks.clear()
             topics = [(name, sub.qos) for name, sub in self._subscriptions.items()]
@@ -570,6 +580,12 @@ class MqttClient:
             self._url,
             flags.session_present,
         )
+        if reconnected:
+            for hook in list(self._reconnect_hooks):
+                try:
+                    hook()
+                except Exception:  # never end paho's network thread
+                    _log.exception("a reconnect hook of MQTT client %r failed", self._client_id)
 
     def _on_disconnect(
         self,

@@ -166,6 +166,7 @@ class CampaignRunner:
         )
         self._acks = Acknowledgements(self._client, self.campaign_id)
         self._last_lease_check = 0.0
+        self._ended_early = False  # no worker came online: ended with trials left as they are
 
     # ---------------------------------------------------------------- messages
     @property
@@ -215,7 +216,11 @@ class CampaignRunner:
                 campaign_control_topic(self.campaign_id), self._intake.on_control
             )
             self._client.connect()
-            self._wait_for_station()
+            try:
+                self._wait_for_station()
+            except StationError as exc:  # nothing was dispatched yet by this run
+                self._leave_in_flight(exc)
+                raise
             reason = self._loop()
             self._acks.flush()
             status = "completed"
@@ -228,6 +233,8 @@ class CampaignRunner:
             self._seal()
             raise
         except BaseException as exc:
+            if self._ended_early:
+                raise  # ended already, its trials in flight left as they were
             reason = f"failed: {type(exc).__name__}: {exc}"
             self._abandon_unfinished(reason)
             self.record.finish_campaign(self.campaign_id, status="failed", reason=reason)
@@ -240,6 +247,19 @@ class CampaignRunner:
         # Done for good: the broker need not keep this campaign's session any longer.
         discard_session(self.broker_url, self._client.client_id, security=self.security)
         return self._result(reason)
+
+    def _leave_in_flight(self, exc: StationError) -> None:
+        """No worker came online: end this run without touching the trials in flight (the
+        worker may hold their results, which a later resume collects), and say so."""
+        waiting = sum(1 for t in self._in_flight.values() if t.state is not TrialState.PROPOSED)
+        left = f"; {waiting} trial(s) in flight left as they are" if waiting else ""
+        reason = (
+            f"stopped: {exc}{left}; start the station's worker and run 'genesis-lab resume' "
+            "to carry on"
+        )
+        self.record.finish_campaign(self.campaign_id, status="stopped", reason=reason)
+        self._seal()
+        self._ended_early = True
 
     def _seal(self) -> None:
         """Sign the record's chain head with the orchestrator's key (if it has one), so a

@@ -175,6 +175,9 @@ class Worker:
         self._guard = CommandGuard(signing, self.outbox, station_id, self._client.publish)
         #: Who runs this station's experiments, named in every run's start document.
         self.identity = process_identity(security)
+        # Presence on every reconnect: a broker that restarted without persistence has
+        # forgotten the retained status, and nobody would dispatch to this station.
+        self._client.on_reconnect(self._announce_again)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: RunEngine | None = None
         self._executor: threading.Thread | None = None
@@ -260,22 +263,40 @@ class Worker:
         From paho's own thread (a control message's handler) it must not wait for the
         broker's acknowledgement, which that same thread would have to receive."""
         with self._status_lock:
-            online = StationStatus(
-                station_id=self.station_id,
-                state="online",
-                mode=self.mode,  # type: ignore[arg-type]
-                changed_by=self._mode_change[0],
-                change_reason=self._mode_change[1],
-                plugin=self.plugin,
-                actuators=sorted(self.station.actuators),
-                readings=self.station.readings(),
-            )
+            online = self._online_status()
             if wait:
                 self._client.publish_and_wait(
                     self._status_topic, encode_message(online), retain=True
                 )
             else:
                 self._client.publish(self._status_topic, encode_message(online), retain=True)
+
+    def _announce_again(self) -> None:
+        """After a reconnect, on paho's thread: say again that the station is online. If
+        another thread is announcing right now (and waiting for this thread to receive
+        its acknowledgement), that announcement serves: never block here."""
+        if self._trials is None or self._stopping.is_set():
+            return
+        if not self._status_lock.acquire(blocking=False):
+            return
+        try:
+            payload = encode_message(self._online_status())
+            self._client.publish(self._status_topic, payload, retain=True)
+        finally:
+            self._status_lock.release()
+        log.info("station %s re-announced after a reconnect", self.station_id)
+
+    def _online_status(self) -> StationStatus:
+        return StationStatus(
+            station_id=self.station_id,
+            state="online",
+            mode=self.mode,  # type: ignore[arg-type]
+            changed_by=self._mode_change[0],
+            change_reason=self._mode_change[1],
+            plugin=self.plugin,
+            actuators=sorted(self.station.actuators),
+            readings=self.station.readings(),
+        )
 
     def _take_up_journal(self) -> None:
         for entry in self.outbox.unfinished():

@@ -180,3 +180,42 @@ def test_document_flood_overflows_mosquittos_queue_and_nothing_is_lost(
         assert facts.states == {COMPLETED: 1}, facts
         assert facts.events == 1500
         assert result.states == {"COMPLETED": 1}
+
+
+def test_a_resume_that_finds_no_worker_leaves_trials_in_flight_for_the_next(
+    private_mosquitto, processes: list[Cli], tmp_path: Path
+) -> None:
+    """Issue 15, item 1: the orchestrator dies with a trial running; the worker finishes it
+    and is then stopped. A resume that finds no worker ends, exit 1, saying how to carry
+    on, and leaves the trial as it was (it used to abandon it); once the worker is back, a
+    second resume collects the trial's results from the worker's outbox and completes."""
+    campaign = write_campaign(tmp_path, private_mosquitto.url, budget=5, latency_s=0.3)
+    record_path, outbox = tmp_path / "record.sqlite", tmp_path / "outbox.sqlite"
+    worker = start_worker(processes, campaign, private_mosquitto.url, outbox, tmp_path / "w.log")
+    run_args = ["run", str(campaign), "--no-local-worker", "--record", str(record_path)]
+    orchestrator = Cli(run_args, tmp_path / "run.log")
+    processes.append(orchestrator)
+    wait_for(lambda: trial_states(record_path)[COMPLETED] >= 1, 90, "a completed trial")
+    wait_for(lambda: trial_states(record_path)[RUNNING] == 1, 30, "a running trial")
+    orchestrator.kill()
+    wait_for(lambda: outbox_size(outbox) > 0, 30, "the running trial's results in the outbox")
+    worker.stop()  # SIGTERM: it announces itself offline
+    before = trial_states(record_path)
+    args = ["resume", str(record_path), "--no-local-worker", "--presence-timeout", "2"]
+    failed = Cli(args, tmp_path / "resume-1.log")
+    processes.append(failed)
+    assert failed.wait(timeout=60) == 1, failed.output()
+    said = " ".join(failed.output().split())
+    assert "trials in flight left as they are" in said and "genesis-lab resume" in said
+    assert trial_states(record_path) == before  # nothing abandoned
+    with CampaignRecord(record_path, read_only=True) as record:
+        assert record.campaigns()[-1].status == "stopped"
+
+    worker = start_worker(processes, campaign, private_mosquitto.url, outbox, tmp_path / "w2.log")
+    resumed = Cli(["resume", str(record_path), "--no-local-worker"], tmp_path / "resume-2.log")
+    processes.append(resumed)
+    assert resumed.wait(timeout=180) == 0, resumed.output()
+    wait_outbox_empty(outbox)
+    worker.stop()
+    facts = check_record(record_path)
+    assert facts.states == {COMPLETED: 5}, facts

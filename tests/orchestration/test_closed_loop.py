@@ -175,7 +175,10 @@ def test_no_worker_is_a_clear_error_and_the_record_says_so(
         with pytest.raises(StationError, match="no worker is serving station"):
             runner.run()
         [campaign] = record.campaigns()
-    assert campaign.status == "failed" and "no worker" in campaign.stop_reason
+    # Stopped, not failed: nothing was dispatched, and 'resume' carries on once a worker
+    # serves the station (issue 15, item 1).
+    assert campaign.status == "stopped" and "no worker" in campaign.stop_reason
+    assert "genesis-lab resume" in campaign.stop_reason
 
 
 def hostile_payloads(campaign_id: str) -> list[bytes]:
