@@ -19,6 +19,7 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -85,6 +86,17 @@ def _non_finite(value: Any, where: str = "doc") -> str | None:
             if found is not None:
                 return found
     return None
+
+
+def _nulled(value: Any) -> Any:
+    """``value`` with every NaN or infinite number replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _nulled(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nulled(item) for item in value]
+    return value
 
 
 class _Message(BaseModel):
@@ -192,14 +204,18 @@ class DocumentMessage(_Message):
 
     @field_validator("doc")
     @classmethod
-    def _finite(cls, doc: dict[str, Any]) -> dict[str, Any]:
+    def _finite(cls, doc: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """On the wire a NaN or infinity is refused (it is not JSON, and no record can hold
+        it); a document made here carries it as null, a failed reading, as the wire would."""
         where = _non_finite(doc)
-        if where is not None:
+        if where is None:
+            return doc
+        if info.mode == "json":
             raise ValueError(
                 f"{where} is not a finite number (NaN or infinite): not JSON, and no record "
                 "can hold it; send a failed reading as null"
             )
-        return doc
+        return _nulled(doc)
 
 
 class TrialStatusMessage(_Message):
