@@ -1,8 +1,9 @@
-"""Check incoming Bluesky documents (schema, order within the run) before storing them."""
+"""Check incoming Bluesky documents (schema, the run's rules) before storing them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
@@ -10,8 +11,17 @@ from event_model import DocumentNames, schema_validators
 
 from genesis_lab.messages import DocumentMessage
 from genesis_lab.orchestration._trials import InFlight
+from genesis_lab.planning import Proposal
+from genesis_lab.store import DocumentRow, TrialRow
 
-__all__ = ["apply_document", "document_problem", "order_problem", "run_problem"]
+__all__ = [
+    "RunRuleBroken",
+    "apply_document",
+    "document_problem",
+    "order_problem",
+    "run_of",
+    "run_problem",
+]
 
 
 def document_problem(name: str, doc: Mapping[str, Any]) -> str | None:
@@ -45,38 +55,64 @@ def run_problem(message: DocumentMessage, station_id: str) -> str | None:
     return None
 
 
-def order_problem(message: DocumentMessage, trial: InFlight | None) -> str | None:
-    """Why ``message`` cannot be a document of ``trial``'s run in the order received, if so.
+@dataclass(frozen=True)
+class RunRuleBroken:
+    """Why a document cannot be stored as part of its trial's run. ``final``: it never can
+    (a second start or stop, an event the stop does not count): refused for good. Not
+    final: it came too early (before the start or its descriptor) and may fit once what
+    should come first is stored, so it is not acknowledged and its worker sends it again."""
 
-    A trial that has ended has no order left to check (a late copy is stored or dropped as a
-    duplicate by uid). In flight: the start comes first and once, the stop names the run's
-    start, a descriptor names the run's start, an event one of the run's descriptors (the
-    trial's result comes from that run alone), and after the stop only what it says is
-    missing may come (a document the broker dropped and the worker sent again): no event
-    beyond its ``num_events``.
-    """
-    if trial is None:
-        return None
-    name, doc = message.name, message.doc
+    why: str
+    final: bool
+
+
+def order_problem(message: DocumentMessage, trial: InFlight) -> RunRuleBroken | None:
+    """Why ``message`` cannot be a document of ``trial``'s run, if so; for a trial in flight
+    or ended alike (a copy of a stored document, same uid, passes: it is a duplicate).
+
+    One start; the stop and each descriptor name the run's start; one stop; an event names
+    one of the run's descriptors and a ``seq_num`` no other event of its stream took, and
+    once the stop is stored, one within the count the stop gives its stream (a document the
+    broker dropped and the worker sent again may come after the stop, nothing else)."""
+    name, doc, uid = message.name, message.doc, message.doc.get("uid")
     if name == "start":
-        if trial.run_uid is not None and doc.get("uid") != trial.run_uid:
-            return f"a second start document (run {trial.run_uid} has started)"
+        if trial.run_uid is not None and uid != trial.run_uid:
+            return RunRuleBroken(f"a second start document (run {trial.run_uid} started)", True)
         return None
     if trial.run_uid is None:
-        return f"{name} document before the run's start document"
-    if trial.stop_seen and name == "event" and trial.events_stored >= trial.events_expected:
-        return f"event document beyond the stop's num_events ({trial.events_expected})"
-    if trial.stop_seen and name == "start":
-        return "start document after the run's stop document"
+        return RunRuleBroken(f"{name} document before the run's start document", False)
     if name in ("stop", "descriptor") and doc.get("run_start") != trial.run_uid:
-        return f"{name} document of run {doc.get('run_start')}, not of run {trial.run_uid}"
+        return RunRuleBroken(
+            f"{name} document of run {doc.get('run_start')}, not of run {trial.run_uid}", True
+        )
+    if name == "stop" and trial.stop_uid is not None and uid != trial.stop_uid:
+        return RunRuleBroken(f"a second stop document (run {trial.run_uid} has stopped)", True)
     if name == "event":
-        descriptor, seq = doc.get("descriptor"), doc.get("seq_num")
-        if descriptor not in trial.descriptors:
-            return f"event of descriptor {descriptor}, not one of run {trial.run_uid}'s"
-        taken = trial.seq_nums.get(str(descriptor), {}).get(seq) if isinstance(seq, int) else None
-        if taken is not None and taken != doc.get("uid"):
-            return f"a second event with seq_num {seq} of descriptor {descriptor} (another uid)"
+        return _event_problem(doc, trial)
+    return None
+
+
+def _event_problem(doc: Mapping[str, Any], trial: InFlight) -> RunRuleBroken | None:
+    descriptor, seq, uid = doc.get("descriptor"), doc.get("seq_num"), doc.get("uid")
+    if descriptor not in trial.descriptors:
+        # Its descriptor may still come (sent again after a drop); not before the stop
+        # says which streams the run had and every one of their descriptors is stored.
+        final = trial.stop_seen and set(trial.stream_events) <= set(trial.streams.values())
+        return RunRuleBroken(
+            f"event of descriptor {descriptor}, not one of run {trial.run_uid}'s", final
+        )
+    by_seq = trial.seq_nums.get(str(descriptor), {})
+    taken = by_seq.get(seq) if isinstance(seq, int) else None
+    if taken is not None and taken != uid:
+        return RunRuleBroken(
+            f"a second event with seq_num {seq} of descriptor {descriptor} (another uid)", True
+        )
+    if taken is None and trial.stop_seen:
+        count = trial.stream_events.get(trial.streams.get(str(descriptor), ""), 0)
+        if not isinstance(seq, int) or not 1 <= seq <= count:
+            return RunRuleBroken(
+                f"event seq_num {seq} after the stop, which counts {count} in its stream", True
+            )
     return None
 
 
@@ -109,6 +145,18 @@ def apply_document(
                 trial.readings_seen[objective] = count
     elif name == "stop":
         trial.stop_seen = True
+        trial.stop_uid = str(doc.get("uid"))
         counts = doc.get("num_events") or {}
         trial.stream_events = {str(k): n for k, n in counts.items() if isinstance(n, int)}
         trial.events_expected = sum(trial.stream_events.values())
+
+
+def run_of(
+    row: TrialRow, documents: Iterable[DocumentRow], readings: Mapping[str, str]
+) -> InFlight:
+    """Trial ``row``'s run as its stored ``documents`` (in the order stored) give it."""
+    trial = InFlight(Proposal(row.trial_id, dict(row.parameters), row.origin), 0.0)
+    trial.state = row.state
+    for doc in documents:
+        apply_document(trial, doc.name, doc.doc, readings)
+    return trial

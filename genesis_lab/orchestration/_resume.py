@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from genesis_lab.errors import PlannerError, RecordError
 from genesis_lab.orchestration._documents import apply_document
-from genesis_lab.orchestration._trials import InFlight
+from genesis_lab.orchestration._trials import UNREACHED, InFlight
 from genesis_lab.planning import Planner
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import CampaignRecord, TrialState
@@ -33,6 +33,8 @@ class RestoredCampaign:
 
     in_flight: dict[str, InFlight] = field(default_factory=dict)
     dispatched: set[str] = field(default_factory=set)
+    #: Dispatched, then abandoned before they ran: not counted against the budget.
+    unspent: set[str] = field(default_factory=set)
     finished: int = 0
     attempts: dict[str, int] = field(default_factory=dict)
     ended: dict[str, TrialState] = field(default_factory=dict)
@@ -58,8 +60,9 @@ def restore_campaign(
 ) -> RestoredCampaign:
     """Rebuild ``planner`` (fresh, of the campaign's spec) and the loop's state from ``record``.
 
-    A trial proposed but never dispatched is abandoned (it never reached the wire) and does
-    not count against the budget."""
+    A trial proposed but never dispatched is abandoned (it never reached the wire); neither
+    it nor a trial abandoned before any worker took it (:data:`UNREACHED`) counts against
+    the budget."""
     restored = RestoredCampaign()
     primary = spec.primary_objective.name
     for row in record.trials(campaign_id):
@@ -80,7 +83,6 @@ def restore_campaign(
         if row.state is TrialState.PROPOSED:
             planner.forget(row.trial_id)
             record.transition(campaign_id, row.trial_id, TrialState.ABANDONED, reason=NEVER_SENT)
-            restored.finished += 1
             continue
         restored.dispatched.add(row.trial_id)
         if row.state not in (TrialState.DISPATCHED, TrialState.RUNNING):
@@ -92,7 +94,10 @@ def restore_campaign(
             restored.finished += 1
         elif row.state in (TrialState.FAILED, TrialState.REJECTED, TrialState.ABANDONED):
             planner.forget(row.trial_id, failed=row.state is not TrialState.ABANDONED)
-            restored.finished += 1
+            if row.state is TrialState.ABANDONED and row.reason.endswith(UNREACHED):
+                restored.unspent.add(row.trial_id)
+            else:
+                restored.finished += 1
         else:  # DISPATCHED or RUNNING: still in flight
             trial = InFlight(proposal, time.monotonic(), state=row.state, run_uid=row.run_uid)
             for doc in record.documents(campaign_id, row.trial_id):

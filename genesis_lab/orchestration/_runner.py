@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,15 +39,23 @@ from genesis_lab.orchestration._documents import (
     apply_document,
     document_problem,
     order_problem,
+    run_of,
     run_problem,
 )
 from genesis_lab.orchestration._intake import Intake, StationModeChange
+from genesis_lab.orchestration._offline import OfflineWatch
 from genesis_lab.orchestration._prior import PriorResult, import_prior
 from genesis_lab.orchestration._provenance import campaign_actor, package_versions
 from genesis_lab.orchestration._resume import reopen_campaign, restore_campaign
 from genesis_lab.orchestration._signatures import record_signing_keys
 from genesis_lab.orchestration._stopping import StopWatch
-from genesis_lab.orchestration._trials import CampaignResult, InFlight, Progress, new_campaign_id
+from genesis_lab.orchestration._trials import (
+    UNREACHED,
+    CampaignResult,
+    InFlight,
+    Progress,
+    new_campaign_id,
+)
 from genesis_lab.planning import BayesianPlanner, Planner, Proposal
 from genesis_lab.security import (
     MessageSigning,
@@ -61,6 +69,9 @@ from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
 __all__ = ["CampaignResult", "CampaignRunner", "Progress", "new_campaign_id"]
 
 log = logging.getLogger(__name__)
+
+#: Ended trials whose runs are kept in memory, for late documents (others are read back).
+_ENDED_RUNS_KEPT = 64
 
 #: How a worker's final status maps onto the trial's state (abandoned: an emergency stop).
 _WORKER_ENDINGS = {
@@ -149,11 +160,19 @@ class CampaignRunner:
         self.resume = resume
         self._in_flight: dict[str, InFlight] = {}
         self._dispatched: set[str] = set()
+        # Ended without reaching an instrument (never running): not counted against the budget.
+        self._unspent: set[str] = set()
+        self._unreached_in_a_row = 0
+        self._refused_requests = 0  # requests the station refused (its signature check)
+        # More in a row than this: the worker is there but does not take our requests; stop.
+        self._unreached_limit = max(3, 2 * spec.batch_size)
+        self._offline = OfflineWatch(self.station_id, spec.lease.offline_limit_s)
         self._stopwatch = StopWatch(spec)
         # Manual trials and retries, already pending in the planner, dispatched before asking.
         self._next: deque[tuple[Proposal, dict[str, Any]]] = deque()
         self._attempt: dict[str, int] = {}  # trial id -> attempt number of its parameters
         self._ended: dict[str, TrialState] = {}  # trial id -> how it ended
+        self._ended_runs: OrderedDict[str, InFlight] = OrderedDict()  # the latest ended
         self.prior = list(prior)
         self._finished = 0
         # A fixed client id and a persistent session: a resumed orchestrator gets what the
@@ -177,7 +196,8 @@ class CampaignRunner:
     @property
     def rejection_reasons(self) -> Counter[str]:
         """Refused messages by reason: malformed, oversized, version, schema, campaign,
-        station, unknown-trial, ended-trial, out-of-order, invalid-document, foreign-run,
+        station, unknown-trial, ended-trial, out-of-order, outside-run, invalid-document,
+        foreign-run,
         refused, and the signature checks' unsigned, unknown-key, bad-signature and
         wrong-station."""
         return self._intake.rejection_reasons
@@ -275,6 +295,7 @@ class CampaignRunner:
         restored = restore_campaign(self.record, self.campaign_id, self.spec, self.planner)
         self._in_flight = restored.in_flight
         self._dispatched = restored.dispatched
+        self._unspent = restored.unspent
         self._finished = restored.finished
         self._attempt = restored.attempts
         self._ended = restored.ended
@@ -292,23 +313,58 @@ class CampaignRunner:
                 station=self.station_id,
             )
 
+    def _spent(self) -> int:
+        """Experiments counted against the budget: dispatched, less those that ended
+        without reaching an instrument."""
+        return len(self._dispatched) - len(self._unspent)
+
+    def _watch_presence(self) -> bool:
+        """Whether the station is online; a change is recorded, and a station offline for
+        longer than ``lease.offline_limit_s`` stops the campaign (trials left in flight)."""
+        online = self._intake.station_online.is_set()
+        change = self._offline.observe(online)
+        if change is not None:
+            self.record.add_event(self.campaign_id, change.event, detail=change.detail)
+            self._unreached_in_a_row = 0
+        too_long = self._offline.over_limit()
+        if too_long is None and self._unreached_in_a_row >= self._unreached_limit:
+            refused = (
+                f"; the station refused {self._refused_requests} request(s) of this "
+                "campaign (see 'request-refused' in the record)"
+                if self._refused_requests
+                else ""
+            )
+            too_long = (
+                f"{self._unreached_in_a_row} trials in a row never reached an instrument "
+                f"although station {self.station_id!r} is online: its worker does not accept "
+                f"this campaign's requests (see the worker's log){refused}"
+            )
+        if too_long is not None:
+            exc = StationError(too_long, station=self.station_id)
+            self._leave_in_flight(exc)
+            raise exc
+        return online
+
     def _loop(self) -> str:
-        """Keep ``batch_size`` trials in flight until the budget or a stopping rule ends it."""
+        """Keep ``batch_size`` trials in flight until the budget or a stopping rule ends it.
+
+        Nothing is dispatched while the station is paused, e-stopped or offline."""
         stop_reason: str | None = None
         while True:
             stop_reason = stop_reason or self._stopwatch.reason()
             free = min(
                 self.spec.batch_size - len(self._in_flight),
-                self.spec.budget - len(self._dispatched),
+                self.spec.budget - self._spent(),
             )
-            held = self._intake.station_mode != "serving"  # paused or e-stopped: nothing new
+            online = self._watch_presence()
+            held = self._intake.station_mode != "serving" or not online
             if stop_reason is None and free > 0 and not held:
                 batch = [self._next.popleft() for _ in range(min(free, len(self._next)))]
                 if len(batch) < free:
                     batch += [(p, {}) for p in self.planner.ask(free - len(batch))]
                 for proposal, note in batch:
                     self._dispatch(proposal, note)
-            waiting = held and stop_reason is None and len(self._dispatched) < self.spec.budget
+            waiting = held and stop_reason is None and self._spent() < self.spec.budget
             if not self._in_flight and not waiting:
                 for proposal, _note in self._next:
                     log.warning(
@@ -350,7 +406,7 @@ class CampaignRunner:
 
     def _accept_manual(self, request: ManualTrialRequest) -> None:
         """An operator's own experiment: validated by the planner, run before new proposals."""
-        if len(self._dispatched) + len(self._next) >= self.spec.budget:
+        if self._spent() + len(self._next) >= self.spec.budget:
             who = request.requested_by or "an operator"
             self._refuse("refused", "manual trial from %s: the budget is taken", who)
             return
@@ -372,7 +428,7 @@ class CampaignRunner:
     def _queue_retry(self, trial_id: str, trial: InFlight) -> None:
         """Run a FAILED experiment again, if the retry policy and the budget allow it."""
         attempt = self._attempt.get(trial_id, 1)
-        room = self.spec.budget - len(self._dispatched) - len(self._next)
+        room = self.spec.budget - self._spent() - len(self._next)
         if attempt > self.spec.retry.max_retries or room <= 0:
             return
         retry = self.planner.suggest(trial.proposal.parameters, origin="retry")
@@ -393,7 +449,9 @@ class CampaignRunner:
         self.record.transition(self.campaign_id, trial_id, TrialState.DISPATCHED)
         self._dispatched.add(trial_id)
         now = time.monotonic()
-        trial = self._in_flight[trial_id] = InFlight(proposal, now, lease_from=now)
+        trial = self._in_flight[trial_id] = InFlight(
+            proposal, now, lease_from=now, refusals_at_send=self.rejected_messages
+        )
         self._send_request(trial)
         log.info("dispatched %s: %s", trial_id, proposal.parameters)
 
@@ -436,10 +494,14 @@ class CampaignRunner:
             self._acks.add(message.station_id, message.message_id)  # a resend will not help
             return
         trial = self._in_flight.get(message.trial_id)
-        order = order_problem(message, trial)
-        if order is not None:
-            # Not acknowledged: the worker sends it again, after what should come first.
-            self._reject(message, "out-of-order", order)
+        run = trial if trial is not None else self._ended_run(message.trial_id)
+        broken = order_problem(message, run)
+        if broken is not None:
+            if broken.final:  # never part of the run: refused for good
+                self._reject(message, "outside-run", broken.why)
+                self._acks.add(message.station_id, message.message_id)
+            else:  # not acknowledged: the worker sends it again, after what comes first
+                self._reject(message, "out-of-order", broken.why)
             return
         stored = self.record.add_document(
             self.campaign_id,
@@ -452,14 +514,30 @@ class CampaignRunner:
         if not stored:
             self.duplicate_documents += 1
             return
+        apply_document(run, message.name, message.doc, self.spec.readings)
         if trial is None:
-            log.warning("stored a late document for ended trial %s", message.trial_id)
+            log.warning(
+                "stored a late %s document of ended trial %s (its run, after the trial ended)",
+                message.name,
+                message.trial_id,
+            )
             return
-        apply_document(trial, message.name, message.doc, self.spec.readings)
         if message.name == "start":
             self._mark_running(message.trial_id, trial)
         else:
             self._finish_if_whole(message.trial_id, trial)
+
+    def _ended_run(self, trial_id: str) -> InFlight:
+        """The run of ended trial ``trial_id`` as stored, for checking a late document
+        against (the last few are kept; others are read back from the record)."""
+        run = self._ended_runs.pop(trial_id, None)
+        if run is None:
+            row = self.record.trial(self.campaign_id, trial_id)
+            run = run_of(row, self.record.documents(self.campaign_id, trial_id), self.spec.readings)
+        self._ended_runs[trial_id] = run
+        while len(self._ended_runs) > _ENDED_RUNS_KEPT:
+            self._ended_runs.popitem(last=False)
+        return run
 
     def _ingest_status(self, message: TrialStatusMessage) -> None:
         if message.trial_id not in self._dispatched:
@@ -491,6 +569,8 @@ class CampaignRunner:
             self._finish_if_whole(message.trial_id, trial)
         else:
             trial.worker_done = message
+            if message.state == "interrupted":  # the worker had begun the run
+                self._mark_running(message.trial_id, trial)
             self._end(message.trial_id, _WORKER_ENDINGS[message.state], reason=message.reason)
             if message.state == "interrupted":
                 self._rerun_interrupted(message.trial_id, trial)
@@ -506,6 +586,7 @@ class CampaignRunner:
             message.trial_id,
             message.reason,
         )
+        self._refused_requests += 1
         self.record.add_event(
             self.campaign_id,
             "request-refused",
@@ -554,6 +635,15 @@ class CampaignRunner:
     ) -> None:
         trial = self._in_flight.pop(trial_id)
         self._ended[trial_id] = new
+        self._ended_runs[trial_id] = trial
+        unreached = new is TrialState.ABANDONED and trial.never_reached(self.rejected_messages)
+        if unreached:  # the budget gets it back
+            self._unspent.add(trial_id)
+            reason += f"; {UNREACHED}"
+            if self._intake.station_online.is_set():  # online, yet no worker took it
+                self._unreached_in_a_row += 1
+        elif new is not TrialState.ABANDONED:
+            self._unreached_in_a_row = 0
         outcome = None if outcomes is None else outcomes[self.spec.primary_objective.name]
         self.record.transition(
             self.campaign_id,
@@ -573,7 +663,8 @@ class CampaignRunner:
             self.planner.forget(trial_id, failed=failed)
             if new is TrialState.FAILED:
                 self._queue_retry(trial_id, trial)
-        self._finished += 1
+        if not unreached:
+            self._finished += 1
         log.info(
             "trial %s %s %s", trial_id, new, reason or (outcome if outcome is not None else "")
         )
@@ -592,12 +683,21 @@ class CampaignRunner:
 
     def _expire_leases(self) -> None:
         """Abandon trials past ``trial_timeout_s``; send again (or abandon, as the lease
-        policy says) those no worker accepted within ``lease.accept_s``."""
-        now = self._last_lease_check = time.monotonic()
+        policy says) those no worker accepted within ``lease.accept_s``. While the station
+        is offline, every trial in flight waits for it: no time-out runs (a trial its
+        worker accepted is run when the worker is back; one it did not is sent again)."""
+        now = time.monotonic()
+        elapsed = now - self._last_lease_check if self._last_lease_check else 0.0
+        self._last_lease_check = now
         lease = self.spec.lease
         # A little grace over the request's own expiry, for the worker's "accepted" to arrive.
         accept_s = lease.accept_s + min(5.0, lease.accept_s / 2)
+        online = self._intake.station_online.is_set()
         for trial_id, trial in list(self._in_flight.items()):
+            if not online:  # waiting for the station, not for a result
+                trial.dispatched_at += elapsed
+                trial.lease_from = now
+                continue
             if now - trial.dispatched_at > self.spec.trial_timeout_s:
                 started = trial.state is TrialState.RUNNING
                 self._end(
@@ -619,7 +719,7 @@ class CampaignRunner:
                     reason=f"no worker accepted it within lease.accept_s={lease.accept_s:g} s"
                     + (f" after {trial.redispatches} re-sends" if trial.redispatches else ""),
                 )
-            elif self._intake.station_online.is_set():
+            else:
                 trial.redispatches += 1
                 self.redispatches += 1
                 trial.lease_from = now
@@ -630,13 +730,11 @@ class CampaignRunner:
                     trial.redispatches,
                 )
                 self._send_request(trial)
-            else:
-                trial.lease_from = now  # wait for a live worker to send it to
 
     def _rerun_interrupted(self, trial_id: str, trial: InFlight) -> None:
         """Run an interrupted experiment again, if the lease policy says the instrument
         allows running it twice and the budget has room."""
-        room = self.spec.budget - len(self._dispatched) - len(self._next)
+        room = self.spec.budget - self._spent() - len(self._next)
         if not self.spec.lease.rerun_interrupted or room <= 0:
             return
         rerun = self.planner.suggest(trial.proposal.parameters, origin="rerun")
@@ -649,11 +747,20 @@ class CampaignRunner:
         Read from the record, not from memory, so a trial interrupted half-way through its
         dispatch (recorded but not yet tracked) is not left behind.
         """
+        reached = {
+            t
+            for t, trial in self._in_flight.items()
+            if not trial.never_reached(self.rejected_messages)
+        }
         self._in_flight.clear()
         for row in self.record.trials(self.campaign_id):
             if row.state not in TERMINAL_STATES:
+                unreached = row.state is TrialState.DISPATCHED and row.trial_id not in reached
                 self.record.transition(
-                    self.campaign_id, row.trial_id, TrialState.ABANDONED, reason=reason
+                    self.campaign_id,
+                    row.trial_id,
+                    TrialState.ABANDONED,
+                    reason=f"{reason}; {UNREACHED}" if unreached else reason,
                 )
 
     def _result(self, reason: str) -> CampaignResult:

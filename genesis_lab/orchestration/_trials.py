@@ -9,7 +9,11 @@ from genesis_lab.messages import TrialStatusMessage
 from genesis_lab.planning import ParameterValue, Proposal
 from genesis_lab.store import CampaignRecord, TrialState
 
-__all__ = ["CampaignResult", "InFlight", "Progress", "new_campaign_id"]
+__all__ = ["UNREACHED", "CampaignResult", "InFlight", "Progress", "new_campaign_id"]
+
+#: Ends the reason of a trial abandoned before any worker accepted it: the budget gets it
+#: back (read again from the record on resume).
+UNREACHED = "never reached an instrument: not counted against the budget"
 
 
 def new_campaign_id(name: str) -> str:
@@ -77,6 +81,7 @@ class InFlight:
     accepted: bool = False  # a worker journalled the request and said so
     lease_from: float = 0.0  # when the accept lease started (the last send)
     redispatches: int = 0
+    refusals_at_send: int = 0  # messages refused so far when it was sent
     outcomes: dict[str, float] = field(default_factory=dict)  # mean of the events' values
     readings_seen: dict[str, int] = field(default_factory=dict)  # events that carried each
     run_uid: str | None = None
@@ -84,10 +89,21 @@ class InFlight:
     streams: dict[str, str] = field(default_factory=dict)  # descriptor uid -> stream name
     seq_nums: dict[str, dict[int, str]] = field(default_factory=dict)  # descriptor -> seq -> uid
     stop_seen: bool = False
+    stop_uid: str | None = None
     events_expected: int = 0  # the stop document's num_events, all streams
     stream_events: dict[str, int] = field(default_factory=dict)  # the stop's num_events
     events_stored: int = 0
     documents_stored: int = 0
+
+    def never_reached(self, refusals: int) -> bool:
+        """Whether no worker took this trial: none accepted it, its run never began, and
+        no message was refused since it was sent (``refusals``: the count now), which
+        might have been its worker's answer (a station whose signatures are refused)."""
+        return (
+            not self.accepted
+            and self.state is TrialState.DISPATCHED
+            and refusals == self.refusals_at_send
+        )
 
     def run_conflict(self) -> str | None:
         """Why the stored run cannot be the one its stop describes, if so: more events than

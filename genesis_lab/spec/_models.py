@@ -186,6 +186,13 @@ class LeasePolicy(StrictModel):
         "was cut short (its worker died mid-run) is run again as a new trial, counting "
         "against the budget. Off (the default): it is only abandoned.",
     )
+    offline_limit_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="Seconds the campaign waits for its station's worker to come back "
+        "online (nothing is dispatched to an offline station) before it stops, its trials "
+        "in flight left as they are for 'genesis-lab resume'.",
+    )
 
 
 class PlannerSettings(StrictModel):

@@ -400,12 +400,22 @@ class CampaignRecord(SignatureTables):
 
     def trials(self, campaign_id: str) -> list[TrialRow]:
         """The campaign's trials in the order they were proposed."""
+        return self._trial_rows("campaign_id = ?", (campaign_id,))
+
+    def trial(self, campaign_id: str, trial_id: str) -> TrialRow:
+        """Trial ``trial_id`` of the campaign; KeyError if there is none."""
+        rows = self._trial_rows("campaign_id = ? AND trial_id = ?", (campaign_id, trial_id))
+        if not rows:
+            raise KeyError(f"no trial {trial_id!r} in campaign {campaign_id!r}")
+        return rows[0]
+
+    def _trial_rows(self, where: str, args: tuple[str, ...]) -> list[TrialRow]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT campaign_id, trial_id, state, parameters_json, origin, explanation_json,"
                 " outcome, reason, run_uid, proposed_at, updated_at, outcomes_json FROM trials"
-                " WHERE campaign_id = ? ORDER BY proposed_at, trial_id",
-                (campaign_id,),
+                f" WHERE {where} ORDER BY proposed_at, trial_id",
+                args,
             ).fetchall()
         return [
             TrialRow(

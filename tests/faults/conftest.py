@@ -52,6 +52,8 @@ def write_campaign(
     replicates: int = 1,
     batch_size: int = 1,
     accept_s: float = 3.0,
+    trial_timeout_s: float = 120,
+    offline_limit_s: float = 900,
 ) -> Path:
     """The colour-mixing campaign on a fresh station id, against ``broker_url``."""
     spec = yaml.safe_load(CAMPAIGN.read_text())
@@ -62,8 +64,8 @@ def write_campaign(
         broker=broker_url,
         replicates=replicates,
         batch_size=batch_size,
-        trial_timeout_s=120,
-        lease={"accept_s": accept_s},
+        trial_timeout_s=trial_timeout_s,
+        lease={"accept_s": accept_s, "offline_limit_s": offline_limit_s},
     )
     spec["station"]["id"] = f"fault-{uuid.uuid4().hex[:8]}"
     spec["station"]["options"]["latency_s"] = latency_s

@@ -246,11 +246,15 @@ def test_unreachable_broker_is_recorded_as_a_failed_campaign(
 
 
 @pytest.mark.slow
-def test_trials_of_a_vanished_worker_are_abandoned_after_their_timeout(
+def test_nothing_is_sent_to_a_vanished_worker_and_the_campaign_stops_after_the_limit(
     embedded_broker: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The worker stops after the first trial: nothing more is dispatched to the offline
+    station (it used to be, each trial abandoned at its time-out, spending the budget);
+    after lease.offline_limit_s the campaign stops, a trial in flight left as it is."""
     data = small_spec(budget=3).model_dump()
     data["trial_timeout_s"] = 1.0
+    data["lease"] = {"offline_limit_s": 2.0}
     spec = CampaignSpec.model_validate(data)
     with worker_for(spec, embedded_broker) as worker, CampaignRecord(tmp_path / "r") as record:
 
@@ -265,12 +269,14 @@ def test_trials_of_a_vanished_worker_are_abandoned_after_their_timeout(
             broker_url=embedded_broker,
             progress=stop_worker_after_first,
         )
-        result = runner.run()
-        trials = record.trials(result.campaign_id)
-    assert [t.state for t in trials] == [
-        TrialState.COMPLETED,
-        TrialState.ABANDONED,
-        TrialState.ABANDONED,
-    ]
-    assert all("no result within trial_timeout_s=1.0" in t.reason for t in trials[1:])
-    assert any("went offline" in r.getMessage() for r in caplog.records)
+        with pytest.raises(StationError, match="offline_limit_s=2"):
+            runner.run()
+        trials = record.trials(runner.campaign_id)
+        [campaign] = record.campaigns()
+        events = [e.event for e in record.campaign_events(runner.campaign_id)]
+    assert trials[0].state is TrialState.COMPLETED
+    # Stopped before the next request went out, or with it not yet taken: left in flight.
+    assert [t.state for t in trials[1:]] in ([], [TrialState.DISPATCHED])
+    assert campaign.status == "stopped" and "offline for" in campaign.stop_reason
+    assert events == ["started", "station-offline", "stopped"]
+    assert any("is offline: nothing is dispatched" in r.getMessage() for r in caplog.records)

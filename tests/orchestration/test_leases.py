@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from test_closed_loop import small_spec, worker_for
 
+from genesis_lab.errors import StationError
 from genesis_lab.messages import (
     ExperimentRequest,
     StationStatus,
@@ -21,7 +22,7 @@ from genesis_lab.messages import (
 from genesis_lab.messaging import MqttClient
 from genesis_lab.orchestration import CampaignRunner
 from genesis_lab.spec import CampaignSpec
-from genesis_lab.store import CampaignRecord, TrialState
+from genesis_lab.store import CampaignRecord, CampaignRow, TrialState
 
 
 def _spec(budget: int, **changes: object) -> CampaignSpec:
@@ -32,9 +33,10 @@ def _spec(budget: int, **changes: object) -> CampaignSpec:
 
 def _run_without_a_worker(
     spec: CampaignSpec, broker: str, record_path: Path
-) -> tuple[list[ExperimentRequest], list[tuple[str, TrialState, str]]]:
+) -> tuple[list[ExperimentRequest], list[tuple[str, TrialState, str]], CampaignRow, str]:
     """Run ``spec`` against a station that looks online (its retained status) but whose
-    worker never accepts anything; return the requests sent and each trial's ending."""
+    worker never accepts anything; return the requests sent, each trial's ending, the
+    campaign's row and why the run ended (the StationError it raised)."""
     requests: queue.Queue[ExperimentRequest] = queue.Queue()
     station = spec.station.station_id
     online = StationStatus(station_id=station, state="online", plugin="colour-bench")
@@ -48,20 +50,30 @@ def _run_without_a_worker(
             runner = CampaignRunner(
                 spec, spec_text="", record=record, broker_url=broker, poll_s=0.05
             )
-            result = runner.run()
-            endings = [(t.trial_id, t.state, t.reason) for t in record.trials(result.campaign_id)]
+            with pytest.raises(StationError) as ended:
+                runner.run()
+            [campaign] = record.campaigns()
+            endings = [(t.trial_id, t.state, t.reason) for t in record.trials(runner.campaign_id)]
         silent.publish_and_wait(station_status_topic(station), b"", retain=True)
-    return [requests.get_nowait() for _ in range(requests.qsize())], endings
+    sent = [requests.get_nowait() for _ in range(requests.qsize())]
+    return sent, endings, campaign, str(ended.value)
 
 
-def test_unaccepted_requests_are_sent_again_then_abandoned(
+def test_unaccepted_requests_are_sent_again_then_abandoned_without_spending_budget(
     embedded_broker: str, tmp_path: Path
 ) -> None:
+    """Each request is sent again up to max_redispatches, then abandoned; a trial no worker
+    took costs no budget, so another takes its place, until 3 in a row tell the campaign
+    that the worker takes none of its requests: it stops, saying so."""
     spec = _spec(2, lease={"accept_s": 0.3, "max_redispatches": 2})
-    sent, endings = _run_without_a_worker(spec, embedded_broker, tmp_path / "r.sqlite")
-    assert [state for _id, state, _reason in endings] == [TrialState.ABANDONED] * 2
+    sent, endings, campaign, why = _run_without_a_worker(
+        spec, embedded_broker, tmp_path / "r.sqlite"
+    )
+    assert [state for _id, state, _reason in endings] == [TrialState.ABANDONED] * 3
     assert all("no worker accepted it within lease.accept_s=0.3" in r for *_x, r in endings)
     assert all("after 2 re-sends" in r for *_x, r in endings)
+    assert all(r.endswith("not counted against the budget") for *_x, r in endings)
+    assert campaign.status == "stopped" and "3 trials in a row never reached" in why
     by_trial = {trial_id: [r for r in sent if r.trial_id == trial_id] for trial_id, *_ in endings}
     assert {trial_id: len(copies) for trial_id, copies in by_trial.items()} == {
         trial_id: 3 for trial_id, *_ in endings
@@ -74,10 +86,12 @@ def test_unaccepted_requests_are_sent_again_then_abandoned(
 
 def test_abandon_policy_gives_up_at_the_first_expiry(embedded_broker: str, tmp_path: Path) -> None:
     spec = _spec(1, lease={"accept_s": 0.3, "on_expiry": "abandon"})
-    sent, endings = _run_without_a_worker(spec, embedded_broker, tmp_path / "r.sqlite")
-    assert len(sent) == 1
-    [(_trial, state, reason)] = endings
-    assert state is TrialState.ABANDONED and "re-send" not in reason
+    sent, endings, _campaign, _why = _run_without_a_worker(
+        spec, embedded_broker, tmp_path / "r.sqlite"
+    )
+    assert len(sent) == 3 and len({r.trial_id for r in sent}) == 3  # each sent once
+    assert all(state is TrialState.ABANDONED for _t, state, _r in endings)
+    assert all("re-send" not in reason for _t, _s, reason in endings)
 
 
 @pytest.mark.slow

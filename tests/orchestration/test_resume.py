@@ -13,6 +13,9 @@ from typer.testing import CliRunner
 from genesis_lab.cli import app
 from genesis_lab.errors import RecordError
 from genesis_lab.orchestration import CampaignRunner, PriorResult, Progress, replay_decisions
+from genesis_lab.orchestration._resume import restore_campaign
+from genesis_lab.orchestration._trials import UNREACHED
+from genesis_lab.planning import BayesianPlanner
 from genesis_lab.store import CampaignRecord, TrialState
 
 cli = CliRunner()
@@ -124,3 +127,41 @@ def test_resume_help_explains_itself() -> None:
     text = " ".join(result.output.split())
     assert "Resume a campaign whose orchestrator stopped" in text
     assert "--no-local-worker" in text and "--campaign" in text
+
+
+def test_a_resume_reads_back_which_trials_cost_no_budget(tmp_path: Path) -> None:
+    """A trial abandoned before any worker took it costs no budget; a resume reads that
+    from the record, so the resumed campaign runs as many experiments as it had left."""
+    spec = small_spec(budget=3)
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        record.create_campaign(
+            "c-1", name=spec.name, spec=spec.model_dump(mode="json"), spec_text="", versions={}
+        )
+        endings = {
+            "t0001": (TrialState.COMPLETED, ""),
+            "t0002": (TrialState.ABANDONED, f"no worker accepted it; {UNREACHED}"),
+            "t0003": (TrialState.ABANDONED, "no result within trial_timeout_s=5"),
+        }
+        for n, (trial_id, (state, reason)) in enumerate(endings.items()):
+            record.add_trial(
+                "c-1",
+                trial_id,
+                parameters={"cyan": 1.0 + n, "magenta": 2.0, "yellow": 3.0},
+                origin="initial",
+            )
+            record.transition("c-1", trial_id, TrialState.DISPATCHED)
+            if state is TrialState.COMPLETED:
+                record.transition("c-1", trial_id, TrialState.RUNNING)
+            outcomes = {"colour_error": 1.0} if state is TrialState.COMPLETED else None
+            record.transition(
+                "c-1",
+                trial_id,
+                state,
+                reason=reason,
+                outcome=None if outcomes is None else 1.0,
+                outcomes=outcomes,
+            )
+        restored = restore_campaign(record, "c-1", spec, BayesianPlanner.from_spec(spec))
+    assert restored.dispatched == {"t0001", "t0002", "t0003"}
+    assert restored.unspent == {"t0002"}
+    assert restored.finished == 2  # the progress counts what the budget paid for

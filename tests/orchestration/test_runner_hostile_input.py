@@ -341,14 +341,83 @@ def test_document_after_stop_second_start_and_foreign_stop_are_refused(
     docs = harness.run_documents(trial)
     for _name, payload in docs:
         harness.deliver(payload)
-    refused_once(harness, dict(harness.run_documents(trial))["start"], "out-of-order")
-    refused_once(harness, dict(harness.run_documents(trial))["event"], "out-of-order")
-    refused_once(harness, dict(harness.run_documents(trial))["stop"], "out-of-order")
+    refused_once(harness, dict(harness.run_documents(trial))["start"], "outside-run")
+    refused_once(harness, dict(harness.run_documents(trial))["event"], "outside-run")
+    refused_once(harness, dict(harness.run_documents(trial))["stop"], "outside-run")
     harness.deliver(docs[-1][1])  # the same stop again: a duplicate, not a refusal
     assert harness.runner.duplicate_documents == 1
     harness.deliver(harness.status(trial, "completed"))
     assert harness.state(trial) is TrialState.COMPLETED
     assert harness.runner.rejected_messages == 3
+
+
+def _second_stop(harness: Harness, trial: str, docs: list[tuple[str, bytes]]) -> bytes:
+    stop = json.loads(dict(docs)["stop"])["doc"]
+    return harness.document(trial, "stop", {**stop, "uid": "5" * 32, "exit_status": "abort"})
+
+
+def _event_after_stop(harness: Harness, trial: str, docs: list[tuple[str, bytes]]) -> bytes:
+    event = json.loads(dict(docs)["event"])["doc"]
+    reading = harness.spec.objective.reading
+    late = {**event, "uid": "7" * 32, "seq_num": 2, "data": {reading: 0.0}}
+    return harness.document(trial, "event", late)
+
+
+def test_a_second_stop_of_a_trial_in_flight_is_refused(harness: Harness) -> None:
+    """Issue 15, item 5: a second stop of the same run (another uid) used to be stored."""
+    trial = harness.dispatch()
+    docs = harness.run_documents(trial)
+    for _name, payload in docs:
+        harness.deliver(payload)
+    refused_once(harness, _second_stop(harness, trial, docs), "outside-run")
+    harness.deliver(harness.status(trial, "completed"))
+    assert harness.state(trial) is TrialState.COMPLETED
+    stored = harness.runner.record.documents(harness.runner.campaign_id, trial)
+    assert [d.name for d in stored] == ["start", "descriptor", "event", "stop"]
+
+
+@pytest.mark.parametrize("late", ["second start", "second stop", "event after the stop"])
+def test_documents_after_the_end_are_refused_never_stored(harness: Harness, late: str) -> None:
+    """Issue 15, item 5: once a trial has ended, a second start, a second stop or an event
+    after its stop (new uids) used to be stored as 'late documents'; verify passed and
+    export wrote a run with two stops, or a phantom run. Now each is refused (counted,
+    acknowledged) and the record holds the one run; a copy of a stored document is still
+    a duplicate, not a refusal."""
+    trial = harness.dispatch()
+    docs = harness.run_documents(trial)
+    for _name, payload in docs:
+        harness.deliver(payload)
+    harness.deliver(harness.status(trial, "completed"))
+    assert harness.state(trial) is TrialState.COMPLETED
+    harness.runner._ended_runs.clear()  # as after a resume: the run is read back
+    payload = {
+        "second start": dict(harness.run_documents(trial))["start"],
+        "second stop": _second_stop(harness, trial, docs),
+        "event after the stop": _event_after_stop(harness, trial, docs),
+    }[late]
+    refused_once(harness, payload, "outside-run")
+    harness.deliver(docs[2][1])  # its own event again
+    assert harness.runner.duplicate_documents == 1
+    record = harness.runner.record
+    stored = record.documents(harness.runner.campaign_id, trial)
+    assert [d.name for d in stored] == ["start", "descriptor", "event", "stop"]
+    assert verify_record(record).ok
+
+
+def test_a_late_run_of_an_abandoned_trial_is_stored_by_the_same_rules(
+    harness: Harness,
+) -> None:
+    """A trial abandoned before its run began, run later by a worker that came back: its
+    one run is stored (late documents, the trial stays ABANDONED); a second stop is not."""
+    trial = harness.dispatch()
+    harness.runner._end(trial, TrialState.ABANDONED, reason="no result in time")
+    docs = harness.run_documents(trial)
+    for _name, payload in docs:
+        harness.deliver(payload)
+    refused_once(harness, _second_stop(harness, trial, docs), "outside-run")
+    assert harness.state(trial) is TrialState.ABANDONED
+    stored = harness.runner.record.documents(harness.runner.campaign_id, trial)
+    assert [d.name for d in stored] == ["start", "descriptor", "event", "stop"]
 
 
 def test_completed_before_stop_waits_for_the_stop(harness: Harness) -> None:
@@ -387,13 +456,17 @@ def test_any_arrival_order_is_stored_refused_or_dropped(
     messages = [payload for _name, payload in harness.run_documents(trial)]
     messages.append(harness.status(trial, "completed"))
     arrivals = [messages[i] for i in order + repeat]
-    out_of_order = runner.rejection_reasons["out-of-order"]
+    out_of_order = (
+        runner.rejection_reasons["out-of-order"] + runner.rejection_reasons["outside-run"]
+    )
     duplicates = runner.duplicate_documents
     for payload in arrivals:
         harness.deliver(payload)
     stored = len(runner.record.documents(runner.campaign_id, trial))
     documents = sum(1 for p in arrivals if p != messages[-1])
-    refused = runner.rejection_reasons["out-of-order"] - out_of_order
+    refused = (
+        runner.rejection_reasons["out-of-order"] + runner.rejection_reasons["outside-run"]
+    ) - out_of_order
     assert stored + refused + runner.duplicate_documents - duplicates == documents
     assert runner.rejected_messages == sum(runner.rejection_reasons.values())
     if order == sorted(order):
@@ -480,7 +553,7 @@ def test_an_injected_event_never_shifts_a_result(harness: Harness) -> None:
         harness.deliver(payload)
     event = json.loads(dict(docs)["event"])["doc"]
     same_seq = {**event, "uid": "a" * 32, "data": {reading: 0.0}}
-    refused_once(harness, harness.document(first, "event", same_seq), "out-of-order")
+    refused_once(harness, harness.document(first, "event", same_seq), "outside-run")
     harness.deliver(docs[3][1])  # the stop: one event
     harness.deliver(harness.status(first, "completed"))
     assert harness.state(first) is TrialState.COMPLETED

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from record_forgery import rewrite_record
 
+from genesis_lab.errors import StationError
 from genesis_lab.messages import (
     DocumentMessage,
     TrialStatusMessage,
@@ -182,7 +183,9 @@ def test_a_request_the_station_refuses_is_recorded_and_changes_no_trial(
     private_mosquitto: Any, keys: dict[str, SigningKey], tmp_path: Path
 ) -> None:
     """The worker trusts another key than the orchestrator signs with: every request is
-    refused; the orchestrator records each refusal and abandons the trial at its lease."""
+    refused; the orchestrator records each refusal and abandons the trial at its lease,
+    at no cost to the budget (it never reached an instrument); after 3 such trials in a
+    row the campaign stops, saying the station refuses its requests."""
     spec = small_spec(budget=1, lease={"accept_s": 1.0, "on_expiry": "abandon"})
     worker_signing = MessageSigning(key=keys["station"], trusted=(keys["other"].public,))
     with (
@@ -200,16 +203,21 @@ def test_a_request_the_station_refuses_is_recorded_and_changes_no_trial(
                 trusted=(keys["station"].public.for_station(spec.station.station_id),),
             ),
         )
-        result = runner.run()
+        with pytest.raises(StationError, match="the station refused 3 request") as stopped:
+            runner.run()
         events = record.campaign_events(runner.campaign_id)
-        [trial] = record.trials(runner.campaign_id)
+        trials = record.trials(runner.campaign_id)
+        [campaign] = record.campaigns()
         assert {n: list(d.motion_log) for n, d in worker.station.actuators.items()} == pumps  # type: ignore[attr-defined]
-    assert result.states == {"ABANDONED": 1}
-    assert "no worker accepted it" in trial.reason
+    assert "3 trials in a row never reached an instrument" in str(stopped.value)
+    assert campaign.status == "stopped"
+    assert [t.state for t in trials] == [TrialState.ABANDONED] * 3
+    assert all("no worker accepted it" in t.reason for t in trials)
+    assert all(t.reason.endswith("not counted against the budget") for t in trials)
     refused = [e for e in events if e.event == "request-refused"]
-    assert refused and refused[0].actor == spec.station.station_id
-    assert refused[0].detail.startswith(f"{trial.trial_id}: request refused (unknown-key)")
-    assert worker.stats.refusals["unknown-key"] == 1 and worker.stats.requests == 0
+    assert [e.actor for e in refused] == [spec.station.station_id] * 3
+    assert refused[0].detail.startswith(f"{trials[0].trial_id}: request refused (unknown-key)")
+    assert worker.stats.refusals["unknown-key"] == 3 and worker.stats.requests == 0
 
 
 def test_a_station_key_speaks_for_its_own_station_only(
