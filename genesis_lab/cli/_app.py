@@ -32,6 +32,7 @@ from genesis_lab.cli._control import estop, pause
 from genesis_lab.cli._devices import devices_app
 from genesis_lab.cli._export import export
 from genesis_lab.cli._keygen import keygen
+from genesis_lab.cli._outbox_status import show_outbox_status
 from genesis_lab.cli._render import (
     CampaignProgress,
     format_parameters,
@@ -502,6 +503,24 @@ def worker(
             "sending it again (then twice as long each time, at most 300 s)."
         ),
     ] = 5.0,
+    outbox_expiry: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            help="Seconds after which the results of a campaign that has acknowledged "
+            "nothing (it ended, or never had an orchestrator: a misrouted request) are set "
+            "aside instead of being sent again forever. Kept in the outbox file; see "
+            "--outbox-status.",
+        ),
+    ] = 7 * 86400.0,
+    outbox_status: Annotated[
+        bool,
+        typer.Option(
+            "--outbox-status",
+            help="Show what the outbox holds (waiting results per campaign, unfinished "
+            "trials, what was set aside and why) and exit; needs no broker.",
+        ),
+    ] = False,
     tls_ca: TlsCa = None,
     tls_cert: TlsCert = None,
     tls_key: TlsKey = None,
@@ -540,6 +559,12 @@ def worker(
             f"give --station PLUGIN or --campaign FILE (installed plugins: {installed})",
             EXIT_BAD_INPUT,
         )
+    outbox_path = outbox or default_outbox(ref.station_id)
+    if outbox_status:
+        if not outbox_path.exists():
+            _fail(f"no outbox at {outbox_path} (give --outbox PATH)", EXIT_BAD_INPUT)
+        show_outbox_status(outbox_path, out, expiry_s=outbox_expiry)
+        return
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -547,12 +572,12 @@ def worker(
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
     try:
-        outbox_path = outbox or default_outbox(ref.station_id)
         with local_worker(
             ref,
             broker,
             outbox=outbox_path,
             ack_timeout_s=ack_timeout,
+            outbox_expiry_s=outbox_expiry,
             security=security,
             signing=worker_signing,
         ) as serving:

@@ -48,6 +48,7 @@ def local_worker(
     *,
     outbox: Path | None = None,
     ack_timeout_s: float = 5.0,
+    outbox_expiry_s: float = 7 * 86400.0,
     security: TransportSecurity | None = None,
     signing: MessageSigning | None = None,
 ) -> Iterator[Worker]:
@@ -64,6 +65,7 @@ def local_worker(
             plugin=station.plugin,
             outbox=outbox,
             ack_timeout_s=ack_timeout_s,
+            outbox_expiry_s=outbox_expiry_s,
             security=security,
             signing=signing,
         )

@@ -21,6 +21,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from genesis_lab.errors import MessageError
@@ -261,7 +262,29 @@ class DeliveryAck(_Message):
     kind: Literal["delivery_ack"] = "delivery_ack"
     campaign_id: str = Field(pattern=_ID)
     station_id: str = Field(pattern=_ID)
-    message_ids: list[Annotated[str, Field(pattern=_ID)]] = Field(min_length=1, max_length=2000)
+    message_ids: list[Annotated[str, Field(pattern=_ID)]] = Field(
+        default_factory=list, max_length=2000
+    )
+    send_again: bool = Field(
+        default=False,
+        description="The orchestrator misses messages of this campaign (it reconnected, or "
+        "a trial has had no news for a while): send every one still kept now, paced, rather "
+        "than when its resend schedule says.",
+    )
+    campaign_ended: bool = Field(
+        default=False,
+        description="The campaign has completed and stored all it needs: whatever of it the "
+        "worker still keeps will never be acknowledged (set aside, not sent again).",
+    )
+
+    @model_validator(mode="after")
+    def _says_something(self) -> DeliveryAck:
+        if not (self.message_ids or self.send_again or self.campaign_ended):
+            raise ValueError(
+                "an acknowledgement names message ids, asks to send again or says the "
+                "campaign ended"
+            )
+        return self
 
 
 class ManualTrialRequest(_Message):

@@ -51,13 +51,37 @@ class Acknowledgements:
         for station_id in list(self._waiting):
             self._send(station_id)
 
-    def _send(self, station_id: str) -> None:
+    def campaign_ended(self, station_id: str) -> None:
+        """Tell ``station_id``'s worker the campaign completed (after acknowledging all
+        that waits): what it still keeps of it is not needed. Waits for the broker; if
+        that fails, the worker sets those aside once the campaign has been silent long
+        enough."""
+        self._send(station_id, campaign_ended=True)
+
+    def ask_again(self, station_id: str) -> None:
+        """Ask ``station_id``'s worker to send at once every message of this campaign it
+        still keeps (with the acknowledgements waiting, so it does not send those)."""
+        self._send(station_id, send_again=True)
+
+    def _send(
+        self, station_id: str, *, send_again: bool = False, campaign_ended: bool = False
+    ) -> None:
         ids = self._waiting.pop(station_id, [])
-        if not ids:
+        if not (ids or send_again or campaign_ended):
             return
-        ack = DeliveryAck(campaign_id=self._campaign_id, station_id=station_id, message_ids=ids)
+        ack = DeliveryAck(
+            campaign_id=self._campaign_id,
+            station_id=station_id,
+            message_ids=ids,
+            send_again=send_again,
+            campaign_ended=campaign_ended,
+        )
+        topic, payload = station_acks_topic(station_id), encode_message(ack)
         try:
-            self._client.publish(station_acks_topic(station_id), encode_message(ack))
+            if campaign_ended:  # the last word: the client closes next
+                self._client.publish_and_wait(topic, payload)
+            else:
+                self._client.publish(topic, payload)
         except Exception as exc:  # the worker resends; its copy is acknowledged then
             log.warning("could not acknowledge %d message(s) to %s: %s", len(ids), station_id, exc)
             return

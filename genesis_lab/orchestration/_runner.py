@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
@@ -72,6 +73,10 @@ log = logging.getLogger(__name__)
 
 #: Ended trials whose runs are kept in memory, for late documents (others are read back).
 _ENDED_RUNS_KEPT = 64
+
+#: A trial in flight without news for this long makes the loop ask its worker to send
+#: again, at once, whatever it keeps (at most this often).
+NEWS_GAP_S = 10.0
 
 #: How a worker's final status maps onto the trial's state (abandoned: an emergency stop).
 _WORKER_ENDINGS = {
@@ -184,6 +189,10 @@ class CampaignRunner:
             security=security,
         )
         self._acks = Acknowledgements(self._client, self.campaign_id)
+        # After a reconnect the broker may have lost what it held for us: ask for it.
+        self._reconnected = threading.Event()
+        self._client.on_reconnect(self._reconnected.set)
+        self._asked_again_at = 0.0
         self._last_lease_check = 0.0
         self._ended_early = False  # no worker came online: ended with trials left as they are
 
@@ -241,8 +250,11 @@ class CampaignRunner:
             except StationError as exc:  # nothing was dispatched yet by this run
                 self._leave_in_flight(exc)
                 raise
+            if self._in_flight:  # resumed: the worker may hold their results, on a schedule
+                self._ask_again("resumed with trials in flight")
             reason = self._loop()
             self._acks.flush()
+            self._acks.campaign_ended(self.station_id)
             status = "completed"
         except KeyboardInterrupt:
             reason = "stopped by the operator (interrupt)"
@@ -313,6 +325,12 @@ class CampaignRunner:
                 station=self.station_id,
             )
 
+    def _ask_again(self, why: str) -> None:
+        """Ask the station's worker to send now whatever of this campaign it still keeps."""
+        self._asked_again_at = time.monotonic()
+        log.info("asking station %s for what it still keeps: %s", self.station_id, why)
+        self._acks.ask_again(self.station_id)
+
     def _spent(self) -> int:
         """Experiments counted against the budget: dispatched, less those that ended
         without reaching an instrument."""
@@ -326,6 +344,11 @@ class CampaignRunner:
         if change is not None:
             self.record.add_event(self.campaign_id, change.event, detail=change.detail)
             self._unreached_in_a_row = 0
+            if online:
+                self._ask_again("the station is back online")
+        if self._reconnected.is_set():
+            self._reconnected.clear()
+            self._ask_again("reconnected to the broker")
         too_long = self._offline.over_limit()
         if too_long is None and self._unreached_in_a_row >= self._unreached_limit:
             refused = (
@@ -450,7 +473,7 @@ class CampaignRunner:
         self._dispatched.add(trial_id)
         now = time.monotonic()
         trial = self._in_flight[trial_id] = InFlight(
-            proposal, now, lease_from=now, refusals_at_send=self.rejected_messages
+            proposal, now, lease_from=now, refusals_at_send=self.rejected_messages, news_at=now
         )
         self._send_request(trial)
         log.info("dispatched %s: %s", trial_id, proposal.parameters)
@@ -494,6 +517,8 @@ class CampaignRunner:
             self._acks.add(message.station_id, message.message_id)  # a resend will not help
             return
         trial = self._in_flight.get(message.trial_id)
+        if trial is not None:
+            trial.news_at = time.monotonic()
         run = trial if trial is not None else self._ended_run(message.trial_id)
         broken = order_problem(message, run)
         if broken is not None:
@@ -559,6 +584,7 @@ class CampaignRunner:
                 self._reject(message, "ended-trial", f"{message.state}, but the trial is {ended}")
             self._acks.add(message.station_id, message.message_id)
             return
+        trial.news_at = time.monotonic()
         if message.state == "accepted":
             trial.accepted = True
         elif message.state == "running":
@@ -693,10 +719,18 @@ class CampaignRunner:
         # A little grace over the request's own expiry, for the worker's "accepted" to arrive.
         accept_s = lease.accept_s + min(5.0, lease.accept_s / 2)
         online = self._intake.station_online.is_set()
+        quiet: list[str] = []
         for trial_id, trial in list(self._in_flight.items()):
             if not online:  # waiting for the station, not for a result
                 trial.dispatched_at += elapsed
                 trial.lease_from = now
+                continue
+            waiting = trial.accepted or trial.state is TrialState.RUNNING
+            if waiting and now - trial.news_at > NEWS_GAP_S:
+                quiet.append(trial_id)
+            if now - trial.dispatched_at > self.spec.trial_timeout_s and self._run_at_worker(
+                trial_id, trial, now
+            ):
                 continue
             if now - trial.dispatched_at > self.spec.trial_timeout_s:
                 started = trial.state is TrialState.RUNNING
@@ -730,6 +764,38 @@ class CampaignRunner:
                     trial.redispatches,
                 )
                 self._send_request(trial)
+
+        if quiet and online and now - self._asked_again_at > NEWS_GAP_S:
+            self._ask_again(f"no news of trial(s) {', '.join(quiet)} for {NEWS_GAP_S:g} s")
+
+    def _run_at_worker(self, trial_id: str, trial: InFlight, now: float) -> bool:
+        """Trial ``trial_id`` is past its time-out: if its worker said the run completed
+        while documents of it are still missing here, they are in the worker's outbox: it
+        waits one more ``trial_timeout_s`` for them (asking for them now), and after that
+        the campaign stops, the trial left in flight for a resume (True: handled). A
+        campaign never completes with a trial whose run is only partly stored."""
+        done = trial.worker_done
+        if done is None or done.state != "completed":
+            return False
+        missing = (
+            f"trial {trial_id}'s worker completed its run ({done.documents} documents), "
+            f"{trial.documents_stored} of them stored here"
+        )
+        if not trial.overtime:
+            trial.overtime = True
+            trial.dispatched_at = now
+            log.warning(
+                "%s; waiting up to %g s more for the rest", missing, self.spec.trial_timeout_s
+            )
+            self._ask_again(f"trial {trial_id}'s run is incomplete")
+            return True
+        exc = StationError(
+            f"{missing} after twice trial_timeout_s={self.spec.trial_timeout_s:g} s: the rest "
+            "waits in the worker's outbox",
+            station=self.station_id,
+        )
+        self._leave_in_flight(exc)
+        raise exc
 
     def _rerun_interrupted(self, trial_id: str, trial: InFlight) -> None:
         """Run an interrupted experiment again, if the lease policy says the instrument

@@ -82,6 +82,8 @@ class InFlight:
     lease_from: float = 0.0  # when the accept lease started (the last send)
     redispatches: int = 0
     refusals_at_send: int = 0  # messages refused so far when it was sent
+    news_at: float = 0.0  # when a document or status of it last came
+    overtime: bool = False  # its time-out passed with its run complete at the worker
     outcomes: dict[str, float] = field(default_factory=dict)  # mean of the events' values
     readings_seen: dict[str, int] = field(default_factory=dict)  # events that carried each
     run_uid: str | None = None

@@ -9,6 +9,7 @@ from genesis_lab.worker._executor import (
     TrialOutcome,
     describe_failure,
 )
+from genesis_lab.worker._outbox import Outbox
 from genesis_lab.worker._plans import PLAN_NAME, SetpointNotReachedError, experiment_plan
 from genesis_lab.worker._worker import Worker, WorkerStats, jsonable_document
 
@@ -16,6 +17,7 @@ __all__ = [
     "DEFAULT_MOVE_TIMEOUT_S",
     "PLAN_NAME",
     "EmergencyStopError",
+    "Outbox",
     "SafetyEnvelope",
     "SetpointNotReachedError",
     "TrialExecutor",

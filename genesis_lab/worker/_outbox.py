@@ -32,12 +32,24 @@ from pathlib import Path
 
 from genesis_lab.errors import RecordError, SignatureError
 
-__all__ = ["MAX_NONCES", "MAX_REFUSALS", "JournalEntry", "Outbox", "OutboxEntry", "Refusal"]
+__all__ = [
+    "MAX_EXPIRED",
+    "MAX_NONCES",
+    "MAX_REFUSALS",
+    "Expired",
+    "JournalEntry",
+    "Outbox",
+    "OutboxEntry",
+    "Refusal",
+    "Waiting",
+]
 
 MAX_NONCES = 100_000
 """Nonces of signed commands kept at once; past it, commands are refused, not forgotten."""
 MAX_REFUSALS = 10_000
 """Refused commands kept in the file; the oldest are dropped first."""
+MAX_EXPIRED = 100_000
+"""Messages set aside (never to be acknowledged) kept in the file; the oldest go first."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -57,6 +69,21 @@ CREATE TABLE IF NOT EXISTS journal (
     request BLOB NOT NULL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (campaign_id, trial_id)
+);
+CREATE TABLE IF NOT EXISTS campaign_acks (
+    campaign_id TEXT PRIMARY KEY,
+    last_ack_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS expired (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL,
+    campaign_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    expired_at REAL NOT NULL,
+    reason TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, until REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS refusals (
@@ -85,6 +112,30 @@ class OutboxEntry:
     topic: str
     payload: bytes
     attempts: int
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The messages of one campaign waiting for an acknowledgement: how many, since when,
+    the most resends of one, when the next is due, when the campaign last acknowledged
+    anything (None: never)."""
+
+    campaign_id: str
+    count: int
+    oldest_at: float
+    attempts: int
+    next_at: float
+    last_ack_at: float | None
+
+
+@dataclass(frozen=True)
+class Expired:
+    """Messages of one campaign set aside for one reason: how many, the latest when."""
+
+    campaign_id: str
+    reason: str
+    count: int
+    at: float
 
 
 @dataclass(frozen=True)
@@ -191,13 +242,105 @@ class Outbox:
                 [(now + min(max_s, resend_s * 2 ** min(e.attempts, 16)), e.seq) for e in entries],
             )
 
-    def ack(self, message_ids: Iterable[str]) -> int:
-        """Forget acknowledged messages; return how many were still kept."""
+    def due_now(self, campaign_id: str | None = None) -> int:
+        """Make every kept message (of ``campaign_id``, default all) due now; how many."""
+        where, args = (
+            ("", ()) if campaign_id is None else (" WHERE campaign_id = ?", (campaign_id,))
+        )
+        with self._write() as db:
+            return db.execute(f"UPDATE outbox SET next_at = 0{where}", args).rowcount
+
+    def kept(self, message_ids: Iterable[str]) -> int:
+        """How many of ``message_ids`` are still kept (not acknowledged)."""
+        ids = list(message_ids)
+        with self._lock:
+            return sum(
+                int(
+                    self._db.execute(
+                        "SELECT COUNT(*) FROM outbox WHERE message_id IN"
+                        f" ({','.join('?' * len(chunk))})",
+                        chunk,
+                    ).fetchone()[0]
+                )
+                for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500))
+            )
+
+    def ack(self, message_ids: Iterable[str], campaign_id: str | None = None) -> int:
+        """Forget acknowledged messages; return how many were still kept. ``campaign_id``:
+        whose orchestrator acknowledged them (it is alive: see :meth:`expire_silent`)."""
         with self._write() as db:
             cursor = db.executemany(
                 "DELETE FROM outbox WHERE message_id = ?", [(m,) for m in message_ids]
             )
+            if campaign_id is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO campaign_acks VALUES (?, ?)", (campaign_id, time.time())
+                )
             return cursor.rowcount
+
+    def expire_campaign(self, campaign_id: str, reason: str) -> int:
+        """Set aside every message of ``campaign_id`` still kept (it will never be
+        acknowledged), with ``reason``; how many. Set aside, not deleted: see :meth:`expired`."""
+        return self._expire("campaign_id = ?", (campaign_id,), reason)
+
+    def expire_silent(self, after_s: float) -> dict[str, int]:
+        """Set aside the messages of every campaign that has acknowledged nothing for
+        ``after_s`` seconds (or never did) and none of whose kept messages is younger:
+        nobody is there to take them (a campaign that ended, or never existed: a hostile or
+        misrouted request). Returns campaign -> messages set aside."""
+        cutoff = time.time() - after_s
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT o.campaign_id, COUNT(*) FROM outbox o"
+                " LEFT JOIN campaign_acks a ON a.campaign_id = o.campaign_id"
+                " GROUP BY o.campaign_id"
+                " HAVING MAX(o.created_at) < ? AND COALESCE(MAX(a.last_ack_at), 0) < ?",
+                (cutoff, cutoff),
+            ).fetchall()
+        silent: dict[str, int] = {}
+        for campaign_id, _count in rows:
+            reason = (
+                f"campaign {campaign_id} acknowledged nothing for {after_s:g} s: it ended, "
+                "or never had an orchestrator"
+            )
+            silent[campaign_id] = self.expire_campaign(campaign_id, reason)
+        return silent
+
+    def _expire(self, where: str, args: tuple[str, ...], reason: str) -> int:
+        now = time.time()
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO expired (message_id, campaign_id, topic, payload, created_at,"
+                " attempts, expired_at, reason) SELECT message_id, campaign_id, topic, payload,"
+                f" created_at, attempts, ?, ? FROM outbox WHERE {where}",
+                (now, reason, *args),
+            )
+            count = db.execute(f"DELETE FROM outbox WHERE {where}", args).rowcount
+            db.execute(
+                "DELETE FROM expired WHERE seq <= (SELECT MAX(seq) FROM expired) - ?",
+                (MAX_EXPIRED,),
+            )
+            return count
+
+    def waiting(self) -> list[Waiting]:
+        """What waits for an acknowledgement, per campaign, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT o.campaign_id, COUNT(*), MIN(o.created_at), MAX(o.attempts),"
+                " MIN(o.next_at), a.last_ack_at FROM outbox o"
+                " LEFT JOIN campaign_acks a ON a.campaign_id = o.campaign_id"
+                " GROUP BY o.campaign_id ORDER BY MIN(o.created_at)"
+            ).fetchall()
+        return [Waiting(*row) for row in rows]
+
+    def expired(self) -> list[Expired]:
+        """Messages set aside (the newest :data:`MAX_EXPIRED`), per campaign and reason."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT campaign_id, reason, COUNT(*), MAX(expired_at) FROM expired"
+                " GROUP BY campaign_id, reason ORDER BY MAX(expired_at)"
+            ).fetchall()
+        return [Expired(*row) for row in rows]
 
     def __len__(self) -> int:
         """How many messages wait for their acknowledgement."""

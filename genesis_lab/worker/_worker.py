@@ -58,6 +58,7 @@ from genesis_lab.station import Station
 from genesis_lab.worker._executor import TrialExecutor, TrialOutcome
 from genesis_lab.worker._guard import CommandGuard
 from genesis_lab.worker._outbox import Outbox
+from genesis_lab.worker._resender import Resender
 
 __all__ = ["Worker", "WorkerStats", "jsonable_document"]
 
@@ -126,7 +127,9 @@ class Worker:
     :class:`~genesis_lab.worker._outbox.Outbox`), or an open one; None keeps them in memory,
     which survives broker faults but not the process. ``ack_timeout_s``: how long a published
     message may wait for the orchestrator's acknowledgement before it is sent again (then
-    twice as long each time, at most ``max_resend_s``). ``signing``: the station's key,
+    twice as long each time, at most ``max_resend_s``); the messages of a campaign that has
+    acknowledged nothing for ``outbox_expiry_s`` are set aside, and so are those of a
+    campaign whose orchestrator says it completed. ``signing``: the station's key,
     which signs every document and status, and the keys whose signatures it requires on
     requests and controls (None: unsigned, and unsigned commands accepted). ``security``:
     TLS and credentials for the broker (needed for an ``mqtts://`` ``broker_url``).
@@ -144,6 +147,7 @@ class Worker:
         outbox: Outbox | str | Path | None = None,
         ack_timeout_s: float = 5.0,
         max_resend_s: float = 300.0,
+        outbox_expiry_s: float = 7 * 86400.0,
         signing: MessageSigning | None = None,
         security: TransportSecurity | None = None,
     ) -> None:
@@ -181,7 +185,15 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: RunEngine | None = None
         self._executor: threading.Thread | None = None
-        self._resender: threading.Thread | None = None
+        self._resender = Resender(
+            self.outbox,
+            self._client.publish,
+            lambda: self._client.is_connected,
+            ack_timeout_s=ack_timeout_s,
+            max_resend_s=max_resend_s,
+            on_resent=self._count_resent,
+            expire_after_s=outbox_expiry_s,
+        )
         self._stopping = threading.Event()
         self._trials: TrialExecutor | None = None
         self._status_lock = threading.Lock()
@@ -216,12 +228,7 @@ class Worker:
                 target=self._serve, name=f"genesis-worker-{self.station_id}", daemon=True
             )
             self._executor.start()
-            self._resender = threading.Thread(
-                target=self._resend_overdue,
-                name=f"genesis-worker-{self.station_id}-outbox",
-                daemon=True,
-            )
-            self._resender.start()
+            self._resender.start(name=f"genesis-worker-{self.station_id}-outbox")
             self._announce()
         except BaseException:
             self._release()
@@ -277,6 +284,7 @@ class Worker:
         its acknowledgement), that announcement serves: never block here."""
         if self._trials is None or self._stopping.is_set():
             return
+        self._resender.reconnected()
         if not self._status_lock.acquire(blocking=False):
             return
         try:
@@ -337,9 +345,7 @@ class Worker:
         their threads; close the outbox if this worker opened it."""
         self._stop_executor()
         self._stopping.set()
-        if self._resender is not None:
-            self._resender.join()
-            self._resender = None
+        self._resender.stop()
         self._client.close()
         if self._loop is not None and self._engine is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -472,25 +478,16 @@ class Worker:
             self.stats.refuse("station")
             log.warning("rejected (station) acknowledgement for %s", ack.station_id)
             return
-        self.stats.acknowledged += self.outbox.ack(ack.message_ids)
+        if ack.message_ids:
+            self.stats.acknowledged += self.outbox.ack(ack.message_ids, ack.campaign_id)
+            self._resender.acknowledged()
+        if ack.campaign_ended:
+            self._resender.campaign_ended(ack.campaign_id)
+        elif ack.send_again:
+            self._resender.asked_again(ack.campaign_id)
 
-    def _resend_overdue(self) -> None:
-        """Publish again every outbox message whose acknowledgement is overdue."""
-        tick = min(1.0, self.ack_timeout_s / 2)
-        while not self._stopping.wait(tick):
-            if not self._client.is_connected:
-                continue  # after the reconnect; paho keeps what it had in flight
-            try:
-                due = self.outbox.due()
-                for entry in due:
-                    self._client.publish(entry.topic, entry.payload)
-                self.outbox.mark_sent(due, resend_s=self.ack_timeout_s, max_s=self.max_resend_s)
-            except Exception:  # never let the resender die; try again next tick
-                log.exception("could not resend the outbox of station %s", self.station_id)
-                continue
-            if due:
-                self.stats.resent += len(due)
-                log.info("resent %d unacknowledged message(s)", len(due))
+    def _count_resent(self, count: int) -> None:
+        self.stats.resent += count
 
     def _serve(self) -> None:
         while True:

@@ -19,6 +19,7 @@ from event_model import compose_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from genesis_lab.errors import StationError
 from genesis_lab.messages import (
     MAX_MESSAGE_BYTES,
     DocumentMessage,
@@ -572,3 +573,32 @@ def test_an_injected_event_never_shifts_a_result(harness: Harness) -> None:
     assert rows[first].outcomes == {harness.spec.objective.name: 0.5}
     assert rows[second].outcomes is None
     assert "holds 2 events but its stop counts 1" in rows[second].reason
+
+
+def test_a_campaign_never_completes_while_a_run_is_partly_stored(harness: Harness) -> None:
+    """Issue 15, item 3: the worker says the run completed (4 documents) but its event is
+    missing here. At the trial's time-out it is not abandoned: the worker is asked for the
+    rest and the trial gets one more time-out; after that the campaign stops (it used to
+    abandon the trial and call itself completed), the trial left in flight for a resume."""
+    runner = harness.runner
+    runner._intake.station_online.set()  # the station is there; its run is only partly here
+    trial = harness.dispatch()
+    docs = dict(harness.run_documents(trial))
+    for name in ("start", "descriptor", "stop"):
+        harness.deliver(docs[name])
+    completed = json.loads(harness.status(trial, "completed"))
+    completed["documents"] = 4
+    harness.deliver(json.dumps(completed).encode())
+    assert harness.state(trial) is TrialState.RUNNING
+    timeout = harness.spec.trial_timeout_s
+    runner._in_flight[trial].dispatched_at -= timeout + 1
+    runner._expire_leases()  # the first time-out: one more, and the worker is asked
+    assert harness.state(trial) is TrialState.RUNNING
+    assert runner._in_flight[trial].overtime
+    runner._in_flight[trial].dispatched_at -= timeout + 1
+    with pytest.raises(StationError, match="3 of them stored here"):
+        runner._expire_leases()
+    assert harness.state(trial) is TrialState.RUNNING
+    [campaign] = runner.record.campaigns()
+    assert campaign.status == "stopped"
+    assert "worker completed its run (4 documents), 3 of them stored" in campaign.stop_reason

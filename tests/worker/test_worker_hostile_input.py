@@ -92,8 +92,15 @@ def hostile(draw: st.DrawFn, valid: bytes) -> tuple[bytes, str]:
             )
         )
     elif how == "type":
+        # Booleans replace a field of another type (a boolean field would take them).
         name = draw(
-            st.sampled_from(sorted(k for k in data if k not in ("sent_at", "schema_version")))
+            st.sampled_from(
+                sorted(
+                    k
+                    for k, v in data.items()
+                    if k not in ("sent_at", "schema_version") and not isinstance(v, bool)
+                )
+            )
         )
         data[name] = draw(st.booleans() | st.lists(st.booleans(), min_size=1, max_size=2))
     elif how == "version":
