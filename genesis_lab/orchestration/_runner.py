@@ -65,7 +65,7 @@ from genesis_lab.security import (
     sign_record_head,
 )
 from genesis_lab.spec import CampaignSpec
-from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
+from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState, can_transition
 
 __all__ = ["CampaignResult", "CampaignRunner", "Progress", "new_campaign_id"]
 
@@ -205,8 +205,8 @@ class CampaignRunner:
     @property
     def rejection_reasons(self) -> Counter[str]:
         """Refused messages by reason: malformed, oversized, version, schema, campaign,
-        station, unknown-trial, ended-trial, out-of-order, outside-run, invalid-document,
-        foreign-run,
+        station, unknown-trial, ended-trial, contradicts-trial, out-of-order, outside-run,
+        invalid-document, foreign-run,
         refused, and the signature checks' unsigned, unknown-key, bad-signature and
         wrong-station."""
         return self._intake.rejection_reasons
@@ -593,6 +593,10 @@ class CampaignRunner:
         elif message.state == "completed":
             trial.worker_done = message
             self._finish_if_whole(message.trial_id, trial)
+        elif not can_transition(trial.state, _WORKER_ENDINGS[message.state]):
+            # "rejected" (before anything moved) for a trial whose run has begun: a forgery
+            # or a confusion; the trial goes on (a resend will not make it right).
+            self._reject(message, "contradicts-trial", f"{message.state}, but it is {trial.state}")
         else:
             trial.worker_done = message
             if message.state == "interrupted":  # the worker had begun the run

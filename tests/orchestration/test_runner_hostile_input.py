@@ -602,3 +602,18 @@ def test_a_campaign_never_completes_while_a_run_is_partly_stored(harness: Harnes
     [campaign] = runner.record.campaigns()
     assert campaign.status == "stopped"
     assert "worker completed its run (4 documents), 3 of them stored" in campaign.stop_reason
+
+
+def test_a_rejected_status_for_a_running_trial_is_refused_not_fatal(harness: Harness) -> None:
+    """Found by the live property test: 'rejected' (refused before anything moved) for a
+    trial whose run has begun made the record write raise and the campaign fail. It is
+    refused (counted, acknowledged); the trial completes from its run."""
+    trial = harness.dispatch()
+    docs = harness.run_documents(trial)
+    harness.deliver(docs[0][1])  # the start: the trial is running
+    assert harness.state(trial) is TrialState.RUNNING
+    refused_once(harness, harness.status(trial, "rejected"), "contradicts-trial")
+    for _name, payload in docs[1:]:
+        harness.deliver(payload)
+    harness.deliver(harness.status(trial, "completed"))
+    assert harness.state(trial) is TrialState.COMPLETED
