@@ -229,6 +229,18 @@ def start_mosquitto(tmp_path: Path) -> Iterator[Callable[..., PrivateMosquitto]]
             broker.kill()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests go first: ``long`` (the ten-minute outage scenario), then ``slow``.
+    On parallel workers (``make test`` runs ``pytest -n 4``) one worker runs the scenario
+    while the others take the rest, and no long test is left to the end alone."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("long") is None,
+            item.get_closest_marker("slow") is None,
+        )
+    )
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Freeze what exists once every test module is imported (torch, botorch, bluesky...):
     the collection after each test then scans only what tests made, in microseconds

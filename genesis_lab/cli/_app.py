@@ -358,7 +358,8 @@ def _run_campaign(
         )
     else:
         out.print("best: no experiment completed", highlight=False)
-    out.print(f"record: {result.record_path}", highlight=False)
+    # soft_wrap: a path an operator copies is never broken across lines
+    out.print(f"record: {result.record_path}", highlight=False, soft_wrap=True)
     sealed = (
         f", sealed by orchestrator key {keys.orchestrator.key.key_id}"
         if keys is not None and keys.orchestrator is not None and keys.orchestrator.key

@@ -33,6 +33,8 @@ from .conftest import CLI, Cli, start_worker, wait_for, write_campaign
 pytestmark = [pytest.mark.faults, pytest.mark.mosquitto, pytest.mark.slow]
 
 TRIALS = [f"t{n:04d}" for n in range(1, 8)]
+CAMPAIGN = "placeholder-campaign"  # replaced by the running campaign's id
+STATION = "live"
 NAMES = ["start", "descriptor", "event", "stop", "resource", "datum", "bulk_events", "x"]
 STATES = ["accepted", "running", "completed", "failed", "rejected", "abandoned"]
 STATES += ["interrupted", "refused", "exploded"]
@@ -162,8 +164,9 @@ def check_invariants(record_path: Path) -> None:
             assert sorted(numbers) == list(range(1, len(numbers) + 1))
 
 
+@pytest.mark.timeout(900)
 @settings(
-    max_examples=3,
+    max_examples=2,
     derandomize=True,
     deadline=None,
     # Each example is a whole campaign flooded with 150-300 messages: large on purpose.
@@ -173,11 +176,20 @@ def check_invariants(record_path: Path) -> None:
 def test_generated_messages_never_stop_a_running_campaign(
     private_mosquitto, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
 ) -> None:
+    # Drawn before anything starts (an example hypothesis discards costs no campaign), for
+    # a campaign id known only once it runs: a placeholder, replaced then.
+    drawn = data.draw(st.lists(hostile(CAMPAIGN, STATION), min_size=100, max_size=200))
     tmp_path = tmp_path_factory.mktemp("live")
     campaign = write_campaign(
-        tmp_path, private_mosquitto.url, budget=6, latency_s=0.3, trial_timeout_s=15
+        tmp_path, private_mosquitto.url, budget=5, latency_s=0.3, trial_timeout_s=15
     )
-    station_id = yaml.safe_load(campaign.read_text())["station"]["id"]
+    spec = yaml.safe_load(campaign.read_text())
+    spec["station"]["id"] = station_id = f"{STATION}-{uuid.uuid4().hex[:8]}"
+    campaign.write_text(yaml.safe_dump(spec, sort_keys=False))
+    drawn = [
+        (t, p.replace(b'"' + STATION.encode() + b'"', b'"' + station_id.encode() + b'"'))
+        for t, p in drawn
+    ]
     record_path, outbox = tmp_path / "record.sqlite", tmp_path / "outbox.sqlite"
     processes: list[Cli] = []
     try:
@@ -190,7 +202,10 @@ def test_generated_messages_never_stop_a_running_campaign(
         wait_for(lambda: campaign_id_of(record_path) is not None, 90, "the campaign to start")
         campaign_id = campaign_id_of(record_path)
         assert campaign_id is not None
-        messages = data.draw(st.lists(hostile(campaign_id, station_id), min_size=150, max_size=300))
+        messages = [
+            (t.replace(CAMPAIGN, campaign_id), p.replace(CAMPAIGN.encode(), campaign_id.encode()))
+            for t, p in drawn
+        ]
         stop = threading.Event()
 
         def flood() -> None:
@@ -202,7 +217,7 @@ def test_generated_messages_never_stop_a_running_campaign(
 
         thread = threading.Thread(target=flood, name="hostile-publisher")
         thread.start()
-        code = orchestrator.wait(timeout=300)
+        code = orchestrator.wait(timeout=400)
         stop.set()
         thread.join(timeout=30)
         said = orchestrator.output()
