@@ -23,11 +23,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from genesis_lab.station import Station
 
-__all__ = ["SafetyEnvelope", "envelope_violations", "read_position"]
+__all__ = ["SafetyEnvelope", "StartLog", "envelope_violations", "read_position"]
+
+
+class StartLog(Protocol):
+    """Where the envelope keeps when experiments started (Unix seconds), so the rate cap
+    survives a restart: the worker's journal (:class:`~genesis_lab.worker._outbox.Outbox`)."""
+
+    def add_start(self, at: float) -> None: ...
+
+    def starts_since(self, at: float) -> list[float]: ...
+
 
 _HOUR_S = 3600.0
 
@@ -124,13 +134,25 @@ class SafetyEnvelope:
     """The whole envelope of one station, with the memory the rate cap needs.
 
     ``admit(setpoints)`` returns the reasons to refuse (empty: go ahead) and, when it
-    admits, counts the experiment against the hourly cap. ``clock`` is monotonic seconds.
+    admits, counts the experiment against the hourly cap. ``clock`` is Unix seconds.
+    With ``starts`` the cap counts from what it holds, not from this process's start: a
+    worker restarted within the hour does not get a fresh hour.
     """
 
-    def __init__(self, station: Station, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        station: Station,
+        *,
+        clock: Callable[[], float] = time.time,
+        starts: StartLog | None = None,
+    ) -> None:
         self.station = station
         self._clock = clock
-        self._started: deque[float] = deque()
+        self._starts = starts
+        since = clock() - _HOUR_S
+        self._started: deque[float] = deque(
+            sorted(starts.starts_since(since)) if starts is not None else ()
+        )
         self._lock = threading.Lock()
 
     def check(self, setpoints: Mapping[str, object]) -> list[str]:
@@ -149,7 +171,10 @@ class SafetyEnvelope:
         with self._lock:
             problems = self.check(setpoints)
             if not problems:
-                self._started.append(self._clock())
+                now = self._clock()
+                self._started.append(now)
+                if self._starts is not None:
+                    self._starts.add_start(now)
             return problems
 
     def interlock_violations(self) -> list[str]:

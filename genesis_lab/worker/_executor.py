@@ -30,7 +30,7 @@ from bluesky.utils import Msg, RunEngineInterrupted
 from genesis_lab.errors import GenesisLabError
 from genesis_lab.messages import ExperimentRequest
 from genesis_lab.station import Station
-from genesis_lab.worker._envelope import SafetyEnvelope
+from genesis_lab.worker._envelope import SafetyEnvelope, StartLog
 from genesis_lab.worker._plans import experiment_plan
 
 __all__ = ["DEFAULT_MOVE_TIMEOUT_S", "EmergencyStopError", "TrialExecutor", "TrialOutcome"]
@@ -66,14 +66,15 @@ class TrialExecutor:
         engine: RunEngine,
         *,
         move_timeout_s: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         identity: str = "",
+        starts: StartLog | None = None,
     ) -> None:
         self.station = station
         self.engine = engine
         #: Who runs the experiments (broker identity, user@host): in every start document.
         self.identity = identity
-        self.envelope = SafetyEnvelope(station, clock=clock)
+        self.envelope = SafetyEnvelope(station, clock=clock, starts=starts)
         self.move_timeout_s = (
             move_timeout_s or station.envelope.move_timeout_s or DEFAULT_MOVE_TIMEOUT_S
         )

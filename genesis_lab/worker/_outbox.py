@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS expired (
     expired_at REAL NOT NULL,
     reason TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS experiment_starts (at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, until REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS refusals (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -385,6 +386,22 @@ class Outbox:
                 (campaign_id, trial_id),
             ).fetchone()
         return None if row is None else str(row[0])
+
+    # ------------------------------------------------------- experiment starts
+    def add_start(self, at: float) -> None:
+        """An experiment started at ``at`` (Unix seconds): kept for the envelope's hourly
+        cap (:class:`~genesis_lab.worker._envelope.StartLog`); those over a day old go."""
+        with self._write() as db:
+            db.execute("INSERT INTO experiment_starts VALUES (?)", (at,))
+            db.execute("DELETE FROM experiment_starts WHERE at < ?", (at - 86400.0,))
+
+    def starts_since(self, at: float) -> list[float]:
+        """When the experiments started since ``at`` started, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at FROM experiment_starts WHERE at >= ? ORDER BY at", (at,)
+            ).fetchall()
+        return [float(row[0]) for row in rows]
 
     # ---------------------------------------------------------- signed commands
     def remember(self, nonce: str, until: float, now: float) -> bool:

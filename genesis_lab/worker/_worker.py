@@ -213,6 +213,7 @@ class Worker:
             self._engine,
             move_timeout_s=self.move_timeout_s,
             identity=self.identity,
+            starts=self.outbox,  # the hourly cap survives a restart
         )
         self._stopping.clear()
         try:

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from genesis_lab.errors import MessageError
 from genesis_lab.messages import ExperimentRequest, decode_message
 from genesis_lab.spec import Interlock, StationRef
 from genesis_lab.station import Envelope, Station, build_station
-from genesis_lab.worker import SafetyEnvelope, TrialExecutor
+from genesis_lab.worker import Outbox, SafetyEnvelope, TrialExecutor
 
 LIMITS = {"pump_cyan": (0.5, 8.0), "pump_magenta": (1.0, 9.0), "pump_yellow": (0.0, 10.0)}
 MAX_STEP = {"pump_cyan": 3.0, "pump_magenta": 4.0, "pump_yellow": 2.5}
@@ -248,3 +249,27 @@ def test_no_hostile_request_moves_a_pump_outside_the_envelope(
     throw()
     assert seen["completed"] > 50 and seen["rejected"] > 1000, seen
     assert seen["undecodable"] > 100 and seen["commands"] >= seen["completed"], seen
+
+
+def test_the_rate_cap_survives_a_restart(run_engine: RunEngine, tmp_path: Path) -> None:
+    """Issue 21, item 2: the hourly cap counts from the worker's journal, not from the
+    process's start. Two experiments run to the cap; a new executor on the same journal
+    file (what a restarted worker builds) refuses the third with the cap's reason."""
+    station, _ = _guarded_station(max_experiments_per_hour=2)
+    journal = tmp_path / "outbox.sqlite"
+    try:
+        box = Outbox(journal)
+        first = TrialExecutor(station, run_engine, starts=box)
+        for n in (1, 2):
+            done = first.run(_request(f"t{n}", {"pump_cyan": 1.0}), lambda _n, _d: None)
+            assert done.state == "completed", done
+        box.close()
+
+        box = Outbox(journal)  # the restart: nothing in memory, the file as it was
+        second = TrialExecutor(station, run_engine, starts=box)
+        refused = second.run(_request("t3", {"pump_cyan": 1.0}), lambda _n, _d: None)
+        assert refused.state == "rejected"
+        assert refused.reason.startswith("max_experiments_per_hour 2 reached")
+        box.close()
+    finally:
+        station.close()
