@@ -215,6 +215,16 @@ class Worker:
             identity=self.identity,
             starts=self.outbox,  # the hourly cap survives a restart
         )
+        latch = self.outbox.estop_latch()
+        if latch is not None:  # pressed before this worker started: it still holds
+            self._trials.emergency_stop(f"{latch.reason} (latched before this worker started)")
+            self._mode_change = (latch.actor, "estop (latched before this worker started)")
+            log.error(
+                "station %s comes up e-stopped: %s; it serves again after "
+                "'genesis-lab estop --release'",
+                self.station_id,
+                latch.reason,
+            )
         self._stopping.clear()
         try:
             self._take_up_journal()
@@ -386,11 +396,13 @@ class Worker:
         name = signed_by or message.requested_by
         who = (f" by {name}" if name else "") + mark
         if message.command == "estop":
-            trials.emergency_stop(
-                f"emergency stop{who}" + (f": {message.reason}" * bool(message.reason))
-            )
+            reason = f"emergency stop{who}" + (f": {message.reason}" * bool(message.reason))
+            trials.emergency_stop(reason)
+            # Latched: a worker restarted for this station comes up stopped.
+            self.outbox.latch_estop(reason, name, verified=not unverified)
         elif message.command == "release":
             trials.release()
+            self.outbox.clear_estop()
         elif message.command == "pause":
             trials.pause()
         else:
