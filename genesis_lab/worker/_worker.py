@@ -443,11 +443,11 @@ class Worker:
         if isinstance(checked, Verified):
             signed_by = f"{checked.operator or message.requested_by or checked.signer}"
             signed_by += f" (key {checked.key_id})"
+        if refused is not None:  # counted before it takes effect: whoever sees the mode sees it
+            self.stats.unverified_estops += 1
         self.control(
             message, unverified="" if refused is None else refused.reason, signed_by=signed_by
         )
-        if refused is not None:
-            self.stats.unverified_estops += 1
         try:
             self._announce(wait=False)
         except Exception as exc:  # obeyed all the same; the status is only a courtesy
