@@ -5,6 +5,12 @@ Each sends a :class:`~genesis_lab.messages.StationControl` on the shared control
 for the online workers to announce the new mode on their retained status topics, and
 lists who did. Exit 0 once sent (even if no worker answered: the message says so), 1 if
 the broker cannot be reached, 2 for a bad option.
+
+An e-stop latches: it is published retained, so a worker that connects later (restarted,
+down when it was sent, or on a new machine) finds it and comes up stopped; each worker
+also keeps it in its journal. A release first clears the retained e-stop (a lab-wide
+release clears every station's too), then lifts the stop. ``estop --status`` lists the
+e-stops in force and every station's mode (:mod:`._lab_status`).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from genesis_lab.cli._broker_options import (
     TlsKey,
     Username,
 )
+from genesis_lab.cli._lab_status import show_estop_status
 from genesis_lab.cli._signing_options import SigningKeyOption, load_key, warn_unsigned
 from genesis_lab.errors import GenesisLabError, MessageError
 from genesis_lab.messages import (
@@ -104,11 +111,26 @@ def send_control(
                 modes.pop(status.station_id, None)
             changed.notify_all()
 
+    retained: set[str] = set()  # control topics holding a retained e-stop
+
+    def on_control(topic: str, payload: bytes) -> None:
+        if payload:
+            retained.add(topic)
+
     client_id = f"genesis-lab-{command}-{uuid.uuid4().hex[:8]}"
+    topic = station_control_topic(station)
     with MqttClient(broker, client_id=client_id, security=security) as client:
         client.subscribe(f"{TOPIC_PREFIX}/stations/+/status", on_status)
-        time.sleep(0.2)  # the retained statuses of the online stations arrive
-        client.publish_and_wait(station_control_topic(station), encode_message(message))
+        if command == "release":
+            client.subscribe(topic, on_control)
+            if station is None:  # a lab-wide release lifts every station's e-stop
+                client.subscribe(f"{TOPIC_PREFIX}/stations/+/control", on_control)
+        time.sleep(0.2)  # the retained statuses (and e-stops) arrive
+        if command == "release":  # the latch first: a worker reconnecting must not find it
+            for latched in sorted(retained | {topic}):
+                client.publish_and_wait(latched, b"", retain=True)
+        # An e-stop latches on the broker: every worker that connects later finds it.
+        client.publish_and_wait(topic, encode_message(message), retain=command == "estop")
         deadline = time.monotonic() + wait_s
         with changed:
             while any(mode != want for mode in modes.values()):
@@ -175,6 +197,14 @@ def estop(
     release: Annotated[
         bool, typer.Option("--release", help="Lift the emergency stop: serve requests again.")
     ] = False,
+    status: Annotated[
+        bool,
+        typer.Option(
+            "--status",
+            help="Send nothing: list the e-stops in force (retained on the broker) and every "
+            "station's mode.",
+        ),
+    ] = False,
     reason: Annotated[str, typer.Option(help="Why (logged by every worker).")] = "",
     by: By = None,
     wait: Wait = 2.0,
@@ -189,9 +219,18 @@ def estop(
     """Emergency stop: every worker stops its actuators and halts its run now.
 
     The trial in progress ends ABANDONED ("emergency stop"), and every worker refuses
-    requests until 'genesis-lab estop --release'.
+    requests until 'genesis-lab estop --release'. The e-stop latches: a worker restarted,
+    down when it was sent, or started on a new machine comes up stopped. A release for one
+    station (--station) leaves a lab-wide e-stop in force for the others; a station that
+    was down during a release stays stopped until released again.
     """
     options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
+    if status:
+        if release:
+            err.print("[bold red]error:[/] --status sends nothing: drop --release")
+            raise typer.Exit(2)
+        show_estop_status(broker, station, wait, options)
+        return
     _run("release" if release else "estop", broker, station, reason, by, wait, options, signing_key)
 
 

@@ -6,8 +6,10 @@ topic                                          publisher -> receiver    payload
 ``genesis-lab/v1/stations/{station}/requests``  orchestrator -> worker  :class:`ExperimentRequest`
 ``genesis-lab/v1/stations/{station}/status``    worker (retained, will)  :class:`StationStatus`
 ``genesis-lab/v1/stations/{station}/control``   operator -> worker      :class:`StationControl`
+                                                                        (an e-stop: retained)
 ``genesis-lab/v1/stations/{station}/acks``      orchestrator -> worker  :class:`DeliveryAck`
 ``genesis-lab/v1/stations/control``             operator -> every worker :class:`StationControl`
+                                                                        (an e-stop: retained)
 ``genesis-lab/v1/campaigns/{campaign}/results`` worker -> orchestrator  :class:`DocumentMessage`,
                                                                         :class:`TrialStatusMessage`
 ``genesis-lab/v1/campaigns/{campaign}/control`` operator -> orchestr.  :class:`ManualTrialRequest`

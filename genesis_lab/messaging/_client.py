@@ -136,6 +136,7 @@ class MqttClient:
         self._cond = threading.Condition()
         self._subscriptions: dict[str, _Subscription] = {}
         self._acked: set[str] = set()  # filters with a SUBACK on the current connection
+        self._barriers: set[int] = set()  # mids of barrier SUBSCRIBEs awaiting their SUBACK
         self._refused: dict[str, str] = {}  # filter -> reason the broker gave
         self._pending_subacks: dict[int, list[str]] = {}  # SUBSCRIBE mid -> filters
         self._connected = False
@@ -431,6 +432,35 @@ class MqttClient:
                     url=self._url,
                 )
 
+    def barrier(self, topic: str, *, timeout: float = 10.0) -> None:
+        """Return once every message the broker sent before now has been given to the
+        handlers (the retained messages of the subscriptions made at connect, say).
+
+        Sends the SUBSCRIBE for ``topic`` (already subscribed; pick a filter that holds no
+        retained message, or its retained messages come again) once more and waits for its
+        SUBACK: the broker answers after what it sent before, and paho's one network thread
+        hands messages to the handlers in the order they came. Raises ``BrokerError`` if no
+        SUBACK comes within ``timeout`` s."""
+        with self._cond:
+            sub = self._subscriptions.get(topic)
+            if sub is None:
+                raise ValueError(f"barrier on {topic!r}: not subscribed")
+            rc, mid = self._client.subscribe([(topic, sub.qos)])
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+                raise BrokerError(
+                    f"not connected to the MQTT broker at {self._url}: no barrier ({rc})",
+                    url=self._url,
+                )
+            self._barriers.add(mid)
+            answered = self._cond.wait_for(lambda: mid not in self._barriers, timeout)
+            self._barriers.discard(mid)
+        if not answered:
+            raise BrokerError(
+                f"no SUBACK from the MQTT broker at {self._url} within {timeout} s "
+                f"(a barrier on {topic!r})",
+                url=self._url,
+            )
+
     def publish(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
     ) -> MQTTMessageInfo:
@@ -467,6 +497,14 @@ class MqttClient:
                     url=self._url,
                 )
         info = self.publish(topic, payload, qos=qos, retain=retain)
+        self.wait_published(info, topic, max(0.0, deadline - time.monotonic()), timeout)
+
+    def wait_published(
+        self, info: MQTTMessageInfo, topic: str, timeout: float, said: float | None = None
+    ) -> None:
+        """Block until the message ``info`` (from :meth:`publish`, to ``topic``) is
+        acknowledged by the broker; raise ``BrokerError`` if it is not within ``timeout`` s
+        (``said``: the time-out to name in the error, if not ``timeout``)."""
         if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
             raise BrokerError(
                 f"the connection to {self._url} dropped while publishing to {topic!r}; "
@@ -474,7 +512,7 @@ class MqttClient:
                 url=self._url,
             )
         try:
-            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            info.wait_for_publish(timeout)
             published = info.is_published()
         except (RuntimeError, ValueError) as exc:
             raise BrokerError(
@@ -483,7 +521,7 @@ class MqttClient:
         if not published:
             raise BrokerError(
                 f"the MQTT broker at {self._url} did not acknowledge the message to {topic!r} "
-                f"within {timeout} s",
+                f"within {timeout if said is None else said:g} s",
                 url=self._url,
             )
 
@@ -623,6 +661,10 @@ class MqttClient:
         properties: Properties | None,
     ) -> None:
         with self._cond:
+            if mid in self._barriers:
+                self._barriers.discard(mid)
+                self._cond.notify_all()
+                return
             topics = self._pending_subacks.pop(mid, None)
             if topics is None:
                 return

@@ -147,8 +147,8 @@ def role_topics(identity: BrokerIdentity) -> list[tuple[Access, str]]:
     if identity.role == "orchestrator":
         return [
             ("write", _any(station_requests_topic)),
-            ("write", _any(station_control_topic)),
-            ("write", station_control_topic()),
+            ("readwrite", _any(station_control_topic)),  # read: the e-stops retained
+            ("readwrite", station_control_topic()),
             ("write", _any(station_acks_topic)),
             ("readwrite", _any(campaign_control_topic)),
             ("read", _any(station_status_topic)),
@@ -168,8 +168,8 @@ def role_topics(identity: BrokerIdentity) -> list[tuple[Access, str]]:
         ]
     if identity.role == "operator":
         return [
-            ("write", _any(station_control_topic)),
-            ("write", station_control_topic()),
+            ("readwrite", _any(station_control_topic)),  # read: the e-stops retained
+            ("readwrite", station_control_topic()),
             ("read", _any(station_status_topic)),
         ]
     return [("read", f"{TOPIC_PREFIX}/#")]
@@ -180,7 +180,8 @@ _ROLE_NOTES = {
     "e-stops stations, sends campaigns manual trials; reads presence and results",
     "worker": "reads only its own station's requests, acknowledgements and controls "
     "(and the all-stations control); publishes only its own status, and results",
-    "operator": "pauses, resumes, e-stops and releases stations and reads their status; "
+    "operator": "pauses, resumes, e-stops and releases stations and reads their status "
+    "and the e-stops in force; "
     "never dispatches an experiment or publishes a result",
     "observer": "reads everything, publishes nothing",
 }

@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genesis_lab.errors import RecordError, SignatureError
+from genesis_lab.worker._latch import LATCH_SCHEMA, EstopLatchJournal
 
 __all__ = [
     "MAX_EXPIRED",
     "MAX_NONCES",
     "MAX_REFUSALS",
-    "EstopLatch",
     "Expired",
     "JournalEntry",
     "Outbox",
@@ -87,13 +87,6 @@ CREATE TABLE IF NOT EXISTS expired (
     reason TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS experiment_starts (at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS estop_latch (
-    one INTEGER PRIMARY KEY CHECK (one = 1),
-    reason TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    at REAL NOT NULL,
-    verified INTEGER NOT NULL
-);
 CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, until REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS refusals (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -121,17 +114,6 @@ class OutboxEntry:
     topic: str
     payload: bytes
     attempts: int
-
-
-@dataclass(frozen=True)
-class EstopLatch:
-    """An e-stop in force: why, who pressed it, when (Unix seconds), and whether its
-    signature was verified (an unverified e-stop is obeyed all the same)."""
-
-    reason: str
-    actor: str
-    at: float
-    verified: bool
 
 
 @dataclass(frozen=True)
@@ -186,7 +168,7 @@ class Refusal:
     payload_sha256: str
 
 
-class Outbox:
+class Outbox(EstopLatchJournal):
     """The outbox and journal file at ``path`` (created if missing); in memory if None.
 
     Thread-safe: the RunEngine's thread adds documents, paho's thread removes acknowledged
@@ -205,7 +187,7 @@ class Outbox:
                 # NORMAL in WAL mode survives the process being killed; only a power cut
                 # can lose the last transactions.
                 self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + LATCH_SCHEMA)
             self._db.commit()
         except sqlite3.Error as exc:
             raise RecordError(
@@ -405,27 +387,6 @@ class Outbox:
                 (campaign_id, trial_id),
             ).fetchone()
         return None if row is None else str(row[0])
-
-    # --------------------------------------------------------------- e-stop latch
-    def latch_estop(self, reason: str, actor: str, *, verified: bool) -> None:
-        """The station is e-stopped: kept until :meth:`clear_estop` (a release), so a
-        restarted worker comes up stopped."""
-        with self._write() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO estop_latch VALUES (1, ?, ?, ?, ?)",
-                (reason, actor, time.time(), int(verified)),
-            )
-
-    def clear_estop(self) -> None:
-        """A release lifted the e-stop."""
-        with self._write() as db:
-            db.execute("DELETE FROM estop_latch")
-
-    def estop_latch(self) -> EstopLatch | None:
-        """The e-stop in force (why, who, when, whether its signature held), or None."""
-        with self._lock:
-            row = self._db.execute("SELECT reason, actor, at, verified FROM estop_latch").fetchone()
-        return None if row is None else EstopLatch(row[0], row[1], row[2], bool(row[3]))
 
     # ------------------------------------------------------- experiment starts
     def add_start(self, at: float) -> None:

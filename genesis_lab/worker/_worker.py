@@ -22,6 +22,7 @@ see :mod:`~genesis_lab.worker._guard`); with a key, every document and status is
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import queue
@@ -32,11 +33,11 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from bluesky import RunEngine
 
-from genesis_lab.errors import MessageError, SignatureError
+from genesis_lab.errors import BrokerError, MessageError, SignatureError
 from genesis_lab.messages import (
     DeliveryAck,
     DocumentMessage,
@@ -114,6 +115,11 @@ def _to_builtin(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"cannot put {type(value).__name__} into a document message")
+
+
+def _when(at: float) -> str:
+    """Unix seconds as local ISO time, to the second, for the log."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
 
 
 def _expired(request: ExperimentRequest) -> bool:
@@ -234,6 +240,7 @@ class Worker:
             self._client.subscribe(station_control_topic(), self._on_control)
             self._client.subscribe(station_acks_topic(self.station_id), self._on_ack)
             self._client.connect()
+            self._see_retained_controls()
             # Connected first: a run taken up from the journal streams in order.
             self._executor = threading.Thread(
                 target=self._serve, name=f"genesis-worker-{self.station_id}", daemon=True
@@ -246,12 +253,21 @@ class Worker:
             raise
         log.info("worker for station %s serving on %s", self.station_id, self.broker_url)
 
+    def _see_retained_controls(self) -> None:
+        """Before the first experiment: obey an e-stop the broker retains (one sent while
+        this worker was down, or lab-wide), even if requests queued for the station's
+        session arrived first; they then wait, and are refused, behind the e-stop."""
+        try:
+            self._client.barrier(station_acks_topic(self.station_id))
+        except BrokerError as exc:  # the e-stop, if any, still stops what runs, a moment late
+            log.warning("could not wait for the retained controls of %s: %s", self.station_id, exc)
+
     def stop(self) -> None:
         """Finish the experiment in progress, announce offline, and release every thread.
 
         Messages not yet acknowledged stay in the outbox for the next worker to send."""
         self._stop_executor()
-        offline = StationStatus(station_id=self.station_id, state="offline", plugin=self.plugin)
+        offline = self._online_status("offline")  # with the mode it will come back in
         try:
             self._client.publish_and_wait(self._status_topic, encode_message(offline), retain=True)
         except Exception as exc:  # the broker may already be gone; the will covers that
@@ -276,39 +292,31 @@ class Worker:
         return "serving" if self._trials is None else self._trials.mode
 
     def _announce(self, *, wait: bool = True) -> None:
-        """Publish (retained) that the station is online, and whether it serves.
+        """Publish (retained) that the station is online, and whether it serves; with
+        ``wait``, block until the broker has it.
 
-        From paho's own thread (a control message's handler) it must not wait for the
-        broker's acknowledgement, which that same thread would have to receive."""
+        The lock keeps announcements in the order of the modes they carry; the wait is
+        outside it: paho's thread (a control's handler) announces too, and it is the one
+        that receives the acknowledgement waited for. From that thread, ``wait`` must be
+        False."""
         with self._status_lock:
             online = self._online_status()
-            if wait:
-                self._client.publish_and_wait(
-                    self._status_topic, encode_message(online), retain=True
-                )
-            else:
-                self._client.publish(self._status_topic, encode_message(online), retain=True)
+            info = self._client.publish(self._status_topic, encode_message(online), retain=True)
+        if wait:
+            self._client.wait_published(info, self._status_topic, 10.0)
 
     def _announce_again(self) -> None:
-        """After a reconnect, on paho's thread: say again that the station is online. If
-        another thread is announcing right now (and waiting for this thread to receive
-        its acknowledgement), that announcement serves: never block here."""
+        """After a reconnect, on paho's thread: say again that the station is online."""
         if self._trials is None or self._stopping.is_set():
             return
         self._resender.reconnected()
-        if not self._status_lock.acquire(blocking=False):
-            return
-        try:
-            payload = encode_message(self._online_status())
-            self._client.publish(self._status_topic, payload, retain=True)
-        finally:
-            self._status_lock.release()
+        self._announce(wait=False)
         log.info("station %s re-announced after a reconnect", self.station_id)
 
-    def _online_status(self) -> StationStatus:
+    def _online_status(self, state: Literal["online", "offline"] = "online") -> StationStatus:
         return StationStatus(
             station_id=self.station_id,
-            state="online",
+            state=state,
             mode=self.mode,  # type: ignore[arg-type]
             changed_by=self._mode_change[0],
             change_reason=self._mode_change[1],
@@ -381,14 +389,21 @@ class Worker:
             self._trials.emergency_stop(reason)
 
     def control(
-        self, message: StationControl, *, unverified: str = "", signed_by: str = ""
+        self,
+        message: StationControl,
+        *,
+        unverified: str = "",
+        signed_by: str = "",
+        message_sha256: str = "",
     ) -> None:
         """Obey an operator's control message (e-stop, release, pause, resume).
 
         ``unverified``: why its signature did not hold up (an e-stop is obeyed all the
         same); then whatever it says of who and why is marked unverified in the log, the
         station's status and the stopped trial's reason. ``signed_by``: who its verified
-        signature names (``carol (key ...)``), said instead of what the message claims."""
+        signature names (``carol (key ...)``), said instead of what the message claims.
+        ``message_sha256``: of the e-stop's payload, remembered so that once released the
+        same e-stop, retained on the broker, does not stop the station again."""
         trials = self._trials
         if trials is None:
             return
@@ -399,7 +414,9 @@ class Worker:
             reason = f"emergency stop{who}" + (f": {message.reason}" * bool(message.reason))
             trials.emergency_stop(reason)
             # Latched: a worker restarted for this station comes up stopped.
-            self.outbox.latch_estop(reason, name, verified=not unverified)
+            self.outbox.latch_estop(
+                reason, name, verified=not unverified, message_sha256=message_sha256
+            )
         elif message.command == "release":
             trials.release()
             self.outbox.clear_estop()
@@ -423,6 +440,8 @@ class Worker:
             return None
 
     def _on_control(self, topic: str, payload: bytes) -> None:
+        if not payload:  # a release clearing the e-stop retained on the topic
+            return
         message = self._decode(payload, StationControl, topic, "control message")
         if message is None:
             return
@@ -431,6 +450,19 @@ class Worker:
                 self.stats.refuse("station")
                 log.warning("rejected (station) control for %s on %s", message.station_id, topic)
             return
+        digest = hashlib.sha256(payload).hexdigest()
+        if message.command == "estop":
+            released = self.outbox.estop_released(digest)
+            if released is not None:  # retained on the broker, released here since
+                log.info(
+                    "station %s: not stopping again for the e-stop the broker retains (sent "
+                    "at %s by %s): it was released for this station at %s",
+                    self.station_id,
+                    _when(message.sent_at),
+                    message.requested_by or "?",
+                    _when(released),
+                )
+                return
         checked = self._guard.check(message, topic, payload, obeyed=message.command == "estop")
         refused = checked if isinstance(checked, SignatureError) else None
         if refused is not None and message.command != "estop":
@@ -446,7 +478,10 @@ class Worker:
         if refused is not None:  # counted before it takes effect: whoever sees the mode sees it
             self.stats.unverified_estops += 1
         self.control(
-            message, unverified="" if refused is None else refused.reason, signed_by=signed_by
+            message,
+            unverified="" if refused is None else refused.reason,
+            signed_by=signed_by,
+            message_sha256=digest,
         )
         try:
             self._announce(wait=False)

@@ -495,6 +495,14 @@ def test_an_operator_controls_stations_and_can_neither_dispatch_nor_publish_resu
     assert [t for t in watcher.topics() if t[1] == b"operator overreaches"] == []
     worker.publish(station_status_topic(A), b"", retain=True)
 
+    # An e-stop latches on the broker (issue 21): the operator reads the e-stops retained
+    # on every control topic, to show them ('estop --status') and clear them (a release).
+    operator.publish(station_control_topic(A), b"latched", retain=True)
+    reader = peers("carol")
+    reader.subscribe(f"{TOPIC_PREFIX}/stations/+/control")
+    reader.wait_for(station_control_topic(A), b"latched")
+    operator.publish(station_control_topic(A), b"", retain=True)
+
 
 def test_an_operator_and_a_station_added_later_work_with_every_old_credential(
     lab: Lab, peers: Callable[..., Peer]

@@ -138,8 +138,8 @@ def test_the_acl_grants_each_role_exactly_its_topics() -> None:
     blocks = _blocks(acl_text(roles))
     assert blocks["orchestrator"] == [
         "write genesis-lab/v1/stations/+/requests",
-        "write genesis-lab/v1/stations/+/control",
-        "write genesis-lab/v1/stations/control",
+        "readwrite genesis-lab/v1/stations/+/control",
+        "readwrite genesis-lab/v1/stations/control",
         "write genesis-lab/v1/stations/+/acks",
         "readwrite genesis-lab/v1/campaigns/+/control",
         "read genesis-lab/v1/stations/+/status",
@@ -157,8 +157,8 @@ def test_the_acl_grants_each_role_exactly_its_topics() -> None:
     # An operator (issue 14, item 4) controls stations and reads their presence: it can
     # neither dispatch (requests), nor acknowledge or publish results, nor add a trial.
     assert blocks["carol"] == [
-        "write genesis-lab/v1/stations/+/control",
-        "write genesis-lab/v1/stations/control",
+        "readwrite genesis-lab/v1/stations/+/control",
+        "readwrite genesis-lab/v1/stations/control",
         "read genesis-lab/v1/stations/+/status",
     ]
     assert set(blocks) == {"orchestrator", "worker-bench-a", "worker-bench-b", "carol", "alice"}

@@ -151,11 +151,22 @@ def test_acknowledgements_refuse_hostile_input(
 def test_control_refuses_hostile_input(
     worker: Worker, data: st.DataObject, caplog: pytest.LogCaptureFixture
 ) -> None:
-    payload, reason = data.draw(hostile(encode_message(VALID_CONTROL)))
+    # Empty: what a release clearing a retained e-stop looks like (below).
+    payload, reason = data.draw(hostile(encode_message(VALID_CONTROL)).filter(lambda p: p[0]))
     with caplog.at_level(logging.WARNING):
         refused_once(worker, "_on_control", CONTROL, payload, reason)
     assert f"rejected ({reason}) control message on {CONTROL}" in caplog.text
     assert worker.stats.controls == 0
+
+
+def test_an_empty_control_payload_is_a_cleared_latch_and_changes_nothing(
+    worker: Worker,
+) -> None:
+    """A release clears the e-stop retained on a control topic by publishing an empty
+    payload there, which every worker listening receives: not a refusal, not a control."""
+    worker._on_control(CONTROL, b"")
+    assert worker.stats.malformed == worker.stats.controls == 0
+    assert worker.mode == "serving" and not worker.stats.refusals
 
 
 def test_valid_messages_are_taken_after_hostile_ones(worker: Worker) -> None:
