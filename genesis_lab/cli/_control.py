@@ -8,9 +8,10 @@ the broker cannot be reached, 2 for a bad option.
 
 An e-stop latches: it is published retained, so a worker that connects later (restarted,
 down when it was sent, or on a new machine) finds it and comes up stopped; each worker
-also keeps it in its journal. A release first clears the retained e-stop (a lab-wide
-release clears every station's too), then lifts the stop. ``estop --status`` lists the
-e-stops in force and every station's mode (:mod:`._lab_status`).
+also keeps it in its journal. A release lifts the stop, then clears the retained e-stop
+(a lab-wide release every station's too) once the online stations confirmed it.
+``estop --status`` lists the e-stops in force and every station's mode
+(:mod:`._lab_status`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import getpass
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -51,7 +53,7 @@ from genesis_lab.messaging import MqttClient, TransportSecurity
 from genesis_lab.security import MessageSigner
 from genesis_lab.spec import parse_broker_url
 
-__all__ = ["estop", "pause", "send_control"]
+__all__ = ["ControlOutcome", "estop", "pause", "send_control"]
 
 out = Console()
 err = Console(stderr=True)
@@ -71,6 +73,17 @@ Wait = Annotated[float, typer.Option(help="Seconds to wait for the workers to co
 By = Annotated[str | None, typer.Option(help="Who asks (logged). Default: your login.")]
 
 
+@dataclass
+class ControlOutcome:
+    """What became of a control: per online station, the mode it reported (stations that
+    did not answer keep their old mode); for a release, the control topics whose retained
+    e-stop it cleared, or why it left them (``kept``)."""
+
+    modes: dict[str, str] = field(default_factory=dict)
+    cleared: list[str] = field(default_factory=list)
+    kept: str = ""
+
+
 def send_control(
     command: Command,
     broker: str,
@@ -81,10 +94,14 @@ def send_control(
     wait_s: float = 2.0,
     security: TransportSecurity | None = None,
     signer: MessageSigner | None = None,
-) -> dict[str, str]:
-    """Send ``command`` and return, per online station, the mode it reported within
-    ``wait_s`` (stations that did not answer are listed with their old mode). ``security``:
-    TLS and credentials for the broker; ``signer`` signs the command."""
+) -> ControlOutcome:
+    """Send ``command`` and wait up to ``wait_s`` for the online stations to confirm it.
+    ``security``: TLS and credentials for the broker; ``signer`` signs the command.
+
+    An e-stop is published retained. A release clears the retained e-stops it lifts (every
+    station's when lab-wide) once every online station confirmed it; with no station
+    online, only a signed release clears them (an unsigned one may be refused by every
+    worker that trusts a key, which would then find no e-stop when it connects)."""
     message = StationControl(
         command=command,
         station_id=station,
@@ -93,7 +110,8 @@ def send_control(
     )
     if signer is not None:
         message = signer.sign(message)
-    modes: dict[str, str] = {}
+    outcome = ControlOutcome()
+    modes = outcome.modes
     changed = threading.Condition()
     want = _EXPECTED[command]
 
@@ -111,11 +129,11 @@ def send_control(
                 modes.pop(status.station_id, None)
             changed.notify_all()
 
-    retained: set[str] = set()  # control topics holding a retained e-stop
+    latched: set[str] = set()  # control topics holding a retained e-stop
 
     def on_control(topic: str, payload: bytes) -> None:
         if payload:
-            retained.add(topic)
+            latched.add(topic)
 
     client_id = f"genesis-lab-{command}-{uuid.uuid4().hex[:8]}"
     topic = station_control_topic(station)
@@ -126,9 +144,6 @@ def send_control(
             if station is None:  # a lab-wide release lifts every station's e-stop
                 client.subscribe(f"{TOPIC_PREFIX}/stations/+/control", on_control)
         time.sleep(0.2)  # the retained statuses (and e-stops) arrive
-        if command == "release":  # the latch first: a worker reconnecting must not find it
-            for latched in sorted(retained | {topic}):
-                client.publish_and_wait(latched, b"", retain=True)
         # An e-stop latches on the broker: every worker that connects later finds it.
         client.publish_and_wait(topic, encode_message(message), retain=command == "estop")
         deadline = time.monotonic() + wait_s
@@ -138,7 +153,23 @@ def send_control(
                 if left <= 0:
                     break
                 changed.wait(left)
-            return dict(modes)
+            confirmed = all(mode == want for mode in modes.values())
+            anyone = bool(modes)
+        if command == "release" and latched:
+            # A worker that reconnects before the latch is cleared meets the e-stop it was
+            # just released from, which its journal marks released: it serves.
+            if not confirmed:
+                outcome.kept = "not every online station confirmed the release"
+            elif not anyone and signer is None:
+                outcome.kept = (
+                    "no station is online to confirm the release and it is not signed "
+                    "(--signing-key)"
+                )
+            else:
+                for held in sorted(latched):
+                    client.publish_and_wait(held, b"", retain=True)
+                outcome.cleared = sorted(latched)
+    return outcome
 
 
 def _run(
@@ -165,7 +196,7 @@ def _run(
         raise typer.Exit(2) from None
     security = options.for_external(broker)
     try:
-        modes = send_control(
+        outcome = send_control(
             command,
             broker,
             station=station,
@@ -184,11 +215,21 @@ def _run(
     target = f"station {station!r}" if station else "every station"
     out.print(f"{command} sent to {target} via {broker}", highlight=False)
     want = _EXPECTED[command]
-    if not modes:
+    if command == "estop":
+        out.print("it latches: a station that connects later comes up stopped", highlight=False)
+    if not outcome.modes:
         out.print("no worker is online to confirm it", highlight=False)
-    for name, mode in sorted(modes.items()):
+    for name, mode in sorted(outcome.modes.items()):
         mark = "ok" if mode == want else f"NOT CONFIRMED within {wait:g} s"
         out.print(f"  {name}: {mode} ({mark})", highlight=False)
+    for held in outcome.cleared:
+        out.print(f"cleared the e-stop retained on {held}", highlight=False)
+    if outcome.kept:
+        out.print(
+            f"KEPT the e-stop retained on the broker: {outcome.kept}; a station that "
+            "connects comes up stopped. Release again once that is resolved.",
+            highlight=False,
+        )
 
 
 def estop(

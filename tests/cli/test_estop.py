@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app
+from genesis_lab.messages import station_control_topic
 from genesis_lab.orchestration import CampaignResult, CampaignRunner
 from genesis_lab.spec import parse_campaign
 from genesis_lab.station import build_station
@@ -95,6 +96,11 @@ def test_estop_stops_a_slow_pump_within_one_second_and_records_the_trial(
                 )
                 assert release.exit_code == 0, release.output
                 assert "slow-bench: serving (ok)" in release.output
+                # The e-stop had latched on the broker; the confirmed release cleared it.
+                assert "it latches" in result.output
+                assert f"cleared the e-stop retained on {station_control_topic()}" in (
+                    release.output
+                )
                 assert worker.mode == "serving"
             finally:
                 loop.join(timeout=60)

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app
+from genesis_lab.messages import station_control_topic
 from genesis_lab.security import MessageSigning, load_public_key, load_signing_key
 from genesis_lab.spec import StationRef
 from genesis_lab.station import build_station
@@ -117,11 +118,16 @@ def test_release_must_be_signed_and_an_unsigned_estop_is_obeyed(
             unsigned = cli.invoke(app, ["estop", "--release", *base])
             assert f"{station_id}: estopped (NOT CONFIRMED" in unsigned.output
             assert worker.mode == "estopped" and worker.stats.refusals["unsigned"] == 1
+            # Refused by the worker: the e-stop stays latched on the broker too.
+            assert "KEPT the e-stop retained on the broker" in unsigned.output
             signed = cli.invoke(
                 app, ["estop", "--release", *base, "--signing-key", str(tmp_path / "op.key")]
             )
             assert f"{station_id}: serving (ok)" in signed.output, signed.output
             assert "not signed" not in signed.output
+            assert f"cleared the e-stop retained on {station_control_topic(station_id)}" in (
+                signed.output
+            )
     finally:
         station.close()
 
