@@ -2,6 +2,7 @@
 
 from genesis_lab.messages._models import (
     MAX_MESSAGE_BYTES,
+    READABLE_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
     DeliveryAck,
     DocumentMessage,
@@ -29,6 +30,7 @@ from genesis_lab.messages._topics import (
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
+    "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "TOPIC_PREFIX",
     "DeliveryAck",

@@ -1,4 +1,14 @@
-"""Versioned wire messages. Everything that crosses MQTT is one of these, as JSON."""
+"""Versioned wire messages. Everything that crosses MQTT is one of these, as JSON.
+
+Compatibility (the README's "Wire compatibility" states the policy in full): a receiver
+reads the messages of the schema versions in :data:`READABLE_SCHEMA_VERSIONS` and ignores
+fields it does not know (a tolerant reader: a newer sender's new optional field does not
+stop an older receiver). An unknown field is kept with the message (``model_extra``) and
+so stays under the signature, which covers the content as sent; the code acts on none of
+them. A message of a schema version the receiver cannot read is refused with a reason
+that names both versions. The ``auth`` block is closed (unknown fields refused): a change
+to signing is a new schema version.
+"""
 
 from __future__ import annotations
 
@@ -24,10 +34,12 @@ from pydantic import (
     model_validator,
 )
 
+from genesis_lab import __version__
 from genesis_lab.errors import MessageError
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
+    "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "DeliveryAck",
     "DocumentMessage",
@@ -44,6 +56,9 @@ __all__ = [
 ]
 
 SCHEMA_VERSION: Final = 1
+"""The schema version this release sends."""
+READABLE_SCHEMA_VERSIONS: Final = (1,)
+"""The schema versions this release reads: its own and (once there is one) the previous."""
 MAX_MESSAGE_BYTES = 1_048_576  # 1 MiB; larger payloads are refused before parsing
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
@@ -103,12 +118,30 @@ def _nulled(value: Any) -> Any:
 class _Message(BaseModel):
     # allow_inf_nan=False: JSON has no NaN or Infinity, and a record cannot store one; a
     # sender's NaN reading goes out as null (pydantic's JSON), a failed reading.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    # extra="allow": a tolerant reader (see the module's docstring); unknown fields are
+    # kept, under the signature, and never acted on.
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True, allow_inf_nan=False)
 
-    schema_version: Literal[1] = Field(
-        default=SCHEMA_VERSION, description="Wire schema version; bumped on breaking change."
+    schema_version: int = Field(
+        default=SCHEMA_VERSION,
+        description="Wire schema version; bumped on a change an older receiver cannot read.",
     )
     sent_at: float = Field(default_factory=time.time, description="Sender's clock, Unix seconds.")
+
+    @field_validator("schema_version")
+    @classmethod
+    def _readable(cls, version: int) -> int:
+        if version in READABLE_SCHEMA_VERSIONS:
+            return version
+        readable = " and ".join(str(v) for v in READABLE_SCHEMA_VERSIONS)
+        if version > max(READABLE_SCHEMA_VERSIONS):
+            who = "the sender runs a newer genesis-lab: upgrade this receiver"
+        else:
+            who = "the sender runs a genesis-lab too old for this one: upgrade the sender"
+        raise ValueError(
+            f"message schema_version {version}, but this receiver (genesis-lab {__version__}) "
+            f"reads schema_version {readable}; {who}"
+        )
 
 
 class MessageAuth(BaseModel):

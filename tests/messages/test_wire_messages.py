@@ -108,9 +108,14 @@ def test_wrong_schema_version_is_refused() -> None:
         decode_message(_request_json(schema_version=2), ExperimentRequest)
 
 
-def test_unknown_field_is_refused() -> None:
-    with pytest.raises(MessageError, match="surprise: Extra inputs"):
-        decode_message(_request_json(surprise=1), ExperimentRequest)
+def test_an_unknown_field_is_kept_aside_and_ignored() -> None:
+    """A tolerant reader (tests/messages/test_compatibility.py): a newer release's field."""
+    message = decode_message(_request_json(surprise=1), ExperimentRequest)
+    assert message.model_extra == {"surprise": 1}
+    plain = decode_message(_request_json(), ExperimentRequest)
+    assert message.model_dump(exclude={"surprise", "sent_at"}) == plain.model_dump(
+        exclude={"sent_at"}
+    )
 
 
 def test_topic_unsafe_id_is_refused() -> None:
