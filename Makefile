@@ -57,10 +57,11 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-## bench: closed-loop timings, planner-vs-random and messaging figures (benchmarks/results/)
+## bench: closed-loop timings, planner-vs-random, messaging and e-stop figures (benchmarks/results/)
 bench: install
 	$(BIN)/python benchmarks/closed_loop.py
 	$(BIN)/python benchmarks/messaging.py
+	$(BIN)/python benchmarks/estop_latency.py
 
 ## lock: re-pin requirements.lock (versions and sha256 of every wheel) from .venv, after a
 ##       dependency change in pyproject.toml or a `.venv/bin/pip install -U NAME`

@@ -25,7 +25,6 @@ from genesis_lab.cli._render import CampaignProgress, format_parameters, format_
 from genesis_lab.cli._session import broker_session, local_worker
 from genesis_lab.errors import GenesisLabError, PlannerError
 from genesis_lab.spec import CampaignFile, CampaignSpec
-from genesis_lab.station import available_stations, check_campaign_fits
 from genesis_lab.store import CampaignRecord
 
 if TYPE_CHECKING:  # the CLI starts without importing the planner's torch
@@ -138,6 +137,8 @@ def _replay(
             script = replay_script(original, row.campaign_id)
     except GenesisLabError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT) from None
+    from genesis_lab.station import available_stations, check_campaign_fits
+
     spec = CampaignSpec.model_validate(row.spec)
     installed = available_stations()
     if simulator not in installed:

@@ -42,6 +42,7 @@ from genesis_lab.cli._render import (
 )
 from genesis_lab.cli._report import report
 from genesis_lab.cli._review import replay, verify
+from genesis_lab.cli._running import announce_run
 from genesis_lab.cli._security import security_app
 from genesis_lab.cli._session import broker_session, default_outbox, local_worker
 from genesis_lab.cli._signing_options import (
@@ -74,7 +75,6 @@ from genesis_lab.spec import (
     load_campaign,
     parse_broker_url,
 )
-from genesis_lab.station import available_stations, check_campaign_fits
 from genesis_lab.store import CampaignRecord
 
 __all__ = ["app", "main"]
@@ -121,6 +121,8 @@ def _fail(message: str, code: int) -> NoReturn:
 
 def _checked_campaign(path: Path) -> CampaignFile:
     """Load, validate, and check the campaign against its station; exit 2 on any problem."""
+    from genesis_lab.station import check_campaign_fits  # bluesky: only when needed
+
     try:
         campaign = load_campaign(path)
         problems = check_campaign_fits(campaign)
@@ -296,12 +298,21 @@ def _run_campaign(
         )
     security = (broker_options or BrokerOptions()).resolve(broker)
     try:
-        with broker_session(broker) as url, CampaignRecord(record_path) as store:
+        with (
+            broker_session(broker) as url,
+            CampaignRecord(record_path) as store,
+            announce_run(campaign_id, url, spec.station.station_id),
+        ):
             verb = "resuming" if resume else "campaign"
             out.print(
                 f"{verb} {campaign_id}: {spec.budget} experiments on station "
                 f"{spec.station.station_id!r} via {url}"
                 + (f" ({security.describe()})" if security is not None else ""),
+                highlight=False,
+            )
+            out.print(
+                "pause, e-stop: 'genesis-lab pause', 'genesis-lab estop' (from this machine "
+                "they find this broker)",
                 highlight=False,
             )
             with CampaignProgress(out, spec.budget, spec.primary_objective.name) as progress:
@@ -555,6 +566,8 @@ def worker(
         except ValueError as exc:
             _fail(str(exc), EXIT_BAD_INPUT)
     else:
+        from genesis_lab.station import available_stations
+
         installed = ", ".join(sorted(available_stations())) or "none"
         _fail(
             f"give --station PLUGIN or --campaign FILE (installed plugins: {installed})",

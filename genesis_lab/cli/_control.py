@@ -3,8 +3,11 @@
 Each sends a :class:`~genesis_lab.messages.StationControl` on the shared control topic
 (every station) or on one station's (``--station``), then waits up to ``--wait`` seconds
 for the online workers to announce the new mode on their retained status topics, and
-lists who did. Exit 0 once sent (even if no worker answered: the message says so), 1 if
-the broker cannot be reached, 2 for a bad option.
+lists who did. Without ``--broker`` they send to the broker of every campaign running on
+this machine (:mod:`._running`), else to mqtt://127.0.0.1:1883. Exit 0 when every online
+station it is for confirmed it, 3 when one did not or none is online (it was sent: the
+output says what is in force), 1 if a broker cannot be reached (the others are still
+sent to), 2 for a bad option.
 
 An e-stop latches: it is published retained, so a worker that connects later (restarted,
 down when it was sent, or on a new machine) finds it and comes up stopped; each worker
@@ -39,6 +42,7 @@ from genesis_lab.cli._broker_options import (
     Username,
 )
 from genesis_lab.cli._lab_status import show_estop_status
+from genesis_lab.cli._running import DEFAULT_BROKER, running_campaigns
 from genesis_lab.cli._signing_options import SigningKeyOption, load_key, warn_unsigned
 from genesis_lab.errors import GenesisLabError, MessageError
 from genesis_lab.messages import (
@@ -55,15 +59,25 @@ from genesis_lab.spec import parse_broker_url
 
 __all__ = ["ControlOutcome", "estop", "pause", "send_control"]
 
-out = Console()
+out = Console(soft_wrap=True)  # lines are read by scripts too: never wrapped
 err = Console(stderr=True)
 
 Command = Literal["estop", "release", "pause", "resume"]
+EXIT_UNREACHABLE = 1
+EXIT_BAD_INPUT = 2
+EXIT_UNCONFIRMED = 3
+
 _EXPECTED = {"estop": "estopped", "release": "serving", "pause": "paused", "resume": "serving"}
 
 Broker = Annotated[
-    str,
-    typer.Option(help="Broker the workers serve on, mqtt://HOST:PORT or mqtts://HOST:PORT (TLS)."),
+    str | None,
+    typer.Option(
+        help="Broker the workers serve on, mqtt://HOST:PORT or mqtts://HOST:PORT (TLS). "
+        "Default: the broker of every campaign running on this machine ('run' and 'resume' "
+        "note where they run, the embedded broker's port included), else "
+        "mqtt://127.0.0.1:1883.",
+        show_default=False,
+    ),
 ]
 StationOption = Annotated[
     str | None,
@@ -138,15 +152,17 @@ def send_control(
     client_id = f"genesis-lab-{command}-{uuid.uuid4().hex[:8]}"
     topic = station_control_topic(station)
     with MqttClient(broker, client_id=client_id, security=security) as client:
-        client.subscribe(f"{TOPIC_PREFIX}/stations/+/status", on_status)
+        # Sent first, the moment the broker is reached. An e-stop latches on the broker:
+        # every worker that connects later finds it.
+        client.publish_and_wait(topic, encode_message(message), retain=command == "estop")
+        deadline = time.monotonic() + wait_s
+        statuses = f"{TOPIC_PREFIX}/stations/+/status"
+        client.subscribe(statuses, on_status)
         if command == "release":
             client.subscribe(topic, on_control)
             if station is None:  # a lab-wide release lifts every station's e-stop
                 client.subscribe(f"{TOPIC_PREFIX}/stations/+/control", on_control)
-        time.sleep(0.2)  # the retained statuses (and e-stops) arrive
-        # An e-stop latches on the broker: every worker that connects later finds it.
-        client.publish_and_wait(topic, encode_message(message), retain=command == "estop")
-        deadline = time.monotonic() + wait_s
+        client.barrier(statuses)  # every retained status (and e-stop) has been read
         with changed:
             while any(mode != want for mode in modes.values()):
                 left = deadline - time.monotonic()
@@ -172,9 +188,22 @@ def send_control(
     return outcome
 
 
+def brokers_to_reach(broker: str | None) -> list[tuple[str, str]]:
+    """``(url, why this one)`` for each broker a control command sends to: ``broker`` if
+    given; else the broker of every campaign running on this machine; else the default."""
+    if broker is not None:
+        return [(broker, "")]
+    by_url: dict[str, list[str]] = {}
+    for running in running_campaigns():
+        by_url.setdefault(running.broker, []).append(running.campaign_id)
+    if not by_url:
+        return [(DEFAULT_BROKER, " (no campaign runs on this machine: the default broker)")]
+    return [(url, f" (where campaign {', '.join(ids)} runs)") for url, ids in by_url.items()]
+
+
 def _run(
     command: Command,
-    broker: str,
+    broker: str | None,
     station: str | None,
     reason: str,
     by: str | None,
@@ -189,12 +218,38 @@ def _run(
             command,
             "workers that trust a key obey an unsigned e-stop but refuse any other command",
         )
+    targets = brokers_to_reach(broker)
     try:
-        parse_broker_url(broker)
+        for url, _why in targets:
+            parse_broker_url(url)
     except ValueError as exc:
         err.print(f"[bold red]error:[/] --broker: {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2) from None
-    security = options.for_external(broker)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    codes = [
+        _send_to(command, url, why, station, reason, by, wait, options, signer)
+        for url, why in targets  # every one, even after a failure: an e-stop must reach all
+    ]
+    code = max(codes)
+    if code == EXIT_UNCONFIRMED:
+        err.print(
+            f"[bold red]{command} NOT CONFIRMED[/] by every station it is for (see above)",
+            highlight=False,
+        )
+    raise typer.Exit(code)
+
+
+def _send_to(
+    command: Command,
+    broker: str,
+    why: str,
+    station: str | None,
+    reason: str,
+    by: str | None,
+    wait: float,
+    options: BrokerOptions,
+    signer: MessageSigner | None,
+) -> int:
+    """Send ``command`` via ``broker``, print what came of it; the exit code it earns."""
     try:
         outcome = send_control(
             command,
@@ -203,25 +258,32 @@ def _run(
             reason=reason,
             by=by,
             wait_s=wait,
-            security=security,
+            security=options.for_external(broker),
             signer=signer,
         )
     except (ValueError, ValidationError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        return EXIT_BAD_INPUT
     except GenesisLabError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(1) from None
+        return EXIT_UNREACHABLE
     target = f"station {station!r}" if station else "every station"
-    out.print(f"{command} sent to {target} via {broker}", highlight=False)
+    out.print(f"{command} sent to {target} via {broker}{why}", highlight=False)
     want = _EXPECTED[command]
     if command == "estop":
         out.print("it latches: a station that connects later comes up stopped", highlight=False)
+    unconfirmed = not outcome.modes
     if not outcome.modes:
-        out.print("no worker is online to confirm it", highlight=False)
+        out.print(f"no worker is online to confirm it{_NOBODY[command]}", highlight=False)
     for name, mode in sorted(outcome.modes.items()):
-        mark = "ok" if mode == want else f"NOT CONFIRMED within {wait:g} s"
-        out.print(f"  {name}: {mode} ({mark})", highlight=False)
+        if mode == want:
+            out.print(f"  {name}: {mode} (ok)", highlight=False)
+            continue
+        unconfirmed = True
+        hint = ""
+        if signer is None and command != "estop":
+            hint = f"; a worker that trusts a key refuses an unsigned {command}: --signing-key"
+        out.print(f"  {name}: {mode} (NOT CONFIRMED within {wait:g} s{hint})", highlight=False)
     for held in outcome.cleared:
         out.print(f"cleared the e-stop retained on {held}", highlight=False)
     if outcome.kept:
@@ -230,10 +292,19 @@ def _run(
             "connects comes up stopped. Release again once that is resolved.",
             highlight=False,
         )
+    return EXIT_UNCONFIRMED if unconfirmed else 0
+
+
+_NOBODY = {
+    "estop": " (it is latched on the broker: a station that connects comes up stopped)",
+    "release": "",
+    "pause": " (a pause is not kept: a station that connects serves)",
+    "resume": "",
+}
 
 
 def estop(
-    broker: Broker = "mqtt://127.0.0.1:1883",
+    broker: Broker = None,
     station: StationOption = None,
     release: Annotated[
         bool, typer.Option("--release", help="Lift the emergency stop: serve requests again.")
@@ -264,13 +335,19 @@ def estop(
     down when it was sent, or started on a new machine comes up stopped. A release for one
     station (--station) leaves a lab-wide e-stop in force for the others; a station that
     was down during a release stays stopped until released again.
+
+    Without --broker it reaches every campaign running on this machine. Exit 0 when every
+    online station confirmed, 3 when one did not (or none is online), 1 if a broker cannot
+    be reached, 2 for a bad option.
     """
     options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
     if status:
         if release:
             err.print("[bold red]error:[/] --status sends nothing: drop --release")
             raise typer.Exit(2)
-        show_estop_status(broker, station, wait, options)
+        for url, why in brokers_to_reach(broker):
+            out.print(f"via {url}{why}:", highlight=False)
+            show_estop_status(url, station, wait, options)
         return
     _run("release" if release else "estop", broker, station, reason, by, wait, options, signing_key)
 
@@ -279,7 +356,7 @@ def pause(
     release: Annotated[
         bool, typer.Option("--release", help="End the pause: serve requests again.")
     ] = False,
-    broker: Broker = "mqtt://127.0.0.1:1883",
+    broker: Broker = None,
     station: StationOption = None,
     by: By = None,
     wait: Wait = 2.0,
@@ -294,6 +371,9 @@ def pause(
     """Pause: workers start no new experiment and pause the one running.
 
     'pause --release' continues. An emergency stop is lifted only by 'estop --release'.
+    Without --broker it reaches every campaign running on this machine. Exit 0 when every
+    online station confirmed, 3 when one did not (or none is online), 1 if a broker cannot
+    be reached, 2 for a bad option.
     """
     options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
     _run("resume" if release else "pause", broker, station, "", by, wait, options, signing_key)

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from genesis_lab.conformance import (
-    CheckResult,
-    Outcome,
-    check_names,
-    parse_settings,
-    run_conformance,
-    validated_settings,
-)
 from genesis_lab.errors import StationError
-from genesis_lab.station import available_drivers, available_stations, load_driver
+
+if TYPE_CHECKING:  # the kit loads bluesky and ophyd: only 'devices check' imports it
+    from genesis_lab.conformance import CheckResult
 
 __all__ = ["devices_app"]
 
@@ -38,7 +32,7 @@ devices_app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-_STYLE = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.NOT_APPLICABLE: "yellow"}
+_STYLE = {"pass": "green", "fail": "bold red", "n/a": "yellow"}  # by Outcome
 
 
 def _entry(group: str, name: str, value: str, loaded: Any) -> dict[str, Any]:
@@ -61,6 +55,8 @@ def _entry(group: str, name: str, value: str, loaded: Any) -> dict[str, Any]:
 
 
 def _installed() -> list[dict[str, Any]]:
+    from genesis_lab.station import available_drivers, available_stations
+
     rows = []
     for group, found in (("driver", available_drivers()), ("station", available_stations())):
         for name, entry_point in sorted(found.items()):
@@ -119,7 +115,7 @@ def check(
         list[str] | None,
         typer.Option(
             "--check",
-            help=f"Run only this check (repeat): {', '.join(check_names())}.",
+            help="Run only this check (repeat); an unknown name lists them all.",
             show_default=False,
         ),
     ] = None,
@@ -132,6 +128,13 @@ def check(
     Exits 0 if no check failed (not-applicable checks say why), 1 if any failed, 2 for an
     unknown driver or bad settings.
     """
+    from genesis_lab.conformance import (
+        check_names,
+        parse_settings,
+        run_conformance,
+        validated_settings,
+    )
+
     try:
         settings = parse_settings(setting or [])
     except ValueError as exc:
@@ -139,6 +142,8 @@ def check(
     unknown = sorted(set(only or []) - set(check_names()))
     if unknown:
         _fail(f"--check: unknown check(s) {', '.join(unknown)}; checks: {', '.join(check_names())}")
+    from genesis_lab.station import load_driver
+
     try:
         loaded = load_driver(driver)
     except StationError as exc:

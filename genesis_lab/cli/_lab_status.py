@@ -32,11 +32,8 @@ from genesis_lab.spec import parse_broker_url
 
 __all__ = ["EstopStatus", "read_estop_status", "show_estop_status"]
 
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True)
-
-SETTLE_S = 0.5
-"""Seconds to collect retained messages after the subscriptions are acknowledged."""
 
 
 @dataclass
@@ -90,8 +87,9 @@ def read_estop_status(
         client.subscribe(shared, on_control)
         which = "+" if station is None else check_topic_segment(station, "station id")
         client.subscribe(f"{TOPIC_PREFIX}/stations/{which}/control", on_control)
-        client.subscribe(f"{TOPIC_PREFIX}/stations/{which}/status", on_status)
-        time.sleep(SETTLE_S)  # retained messages follow the SUBACKs at once
+        statuses = f"{TOPIC_PREFIX}/stations/{which}/status"
+        client.subscribe(statuses, on_status)
+        client.barrier(statuses)  # every retained message has been read
     with lock:
         return found
 

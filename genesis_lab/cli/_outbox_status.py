@@ -7,8 +7,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from genesis_lab.worker import Outbox
-
 __all__ = ["show_outbox_status"]
 
 
@@ -24,6 +22,8 @@ def show_outbox_status(path: Path, out: Console, *, expiry_s: float) -> None:
     """Print what waits in the outbox at ``path`` for an acknowledgement (per campaign,
     with when it is sent again and when it would be set aside), the journal's unfinished
     trials, what was set aside and why, and how many commands were refused."""
+    from genesis_lab.worker import Outbox  # the worker package loads bluesky
+
     now = time.time()
     box = Outbox(path)
     try:

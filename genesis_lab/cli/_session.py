@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from genesis_lab.cli._running import state_dir
 from genesis_lab.messaging import EmbeddedBroker, TransportSecurity
 from genesis_lab.security import MessageSigning
 from genesis_lab.spec import StationRef, parse_broker_url
-from genesis_lab.station import build_station
-from genesis_lab.worker import Worker
+
+if TYPE_CHECKING:  # bluesky and the devices load only for a command that serves them
+    from genesis_lab.worker import Worker
 
 __all__ = ["broker_session", "default_outbox", "local_worker"]
 
 
 def default_outbox(station_id: str) -> Path:
-    """Where a worker keeps its outbox unless told: ``$GENESIS_LAB_STATE_DIR``, else
-    ``$XDG_STATE_HOME/genesis-lab``, else ``~/.local/state/genesis-lab``."""
-    state = os.environ.get("GENESIS_LAB_STATE_DIR")
-    if not state:
-        xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        state = str(Path(xdg) / "genesis-lab")
-    return Path(state) / f"outbox-{station_id}.sqlite"
+    """Where a worker keeps its outbox unless told: in the state directory
+    (:func:`~._running.state_dir`)."""
+    return state_dir() / f"outbox-{station_id}.sqlite"
 
 
 @contextmanager
@@ -55,6 +53,9 @@ def local_worker(
     """Build the station's devices and serve them from a worker in this process, keeping
     its outbox and journal in the file ``outbox`` (in memory if None), connecting with
     ``security`` (TLS and credentials), signing and checking as ``signing`` says."""
+    from genesis_lab.station import build_station
+    from genesis_lab.worker import Worker
+
     with ExitStack() as stack:
         devices = build_station(station)
         stack.callback(devices.close)

@@ -64,3 +64,20 @@ def test_messaging_benchmark_writes_its_figures(tmp_path: Path) -> None:
     assert throughput["states"] == {"completed": 5}
     assert "documents_per_s" in throughput
     assert f"written to {out}" in result.stdout
+
+
+def test_estop_latency_benchmark_writes_its_figures(tmp_path: Path) -> None:
+    out = tmp_path / "estop.json"
+    script = str(REPO / "benchmarks" / "estop_latency.py")
+    result = subprocess.run(
+        [sys.executable, script, "--rounds", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())
+    assert figures["rounds"] == 2 and len(figures["stopped_s"]) == 2
+    assert figures["stopped_worst_s"] == max(figures["stopped_s"])
+    assert f"written to {out}" in result.stdout

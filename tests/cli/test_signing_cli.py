@@ -116,6 +116,8 @@ def test_release_must_be_signed_and_an_unsigned_estop_is_obeyed(
             assert f"{station_id}: estopped (ok)" in stopped.output
             assert "not signed" in stopped.output
             unsigned = cli.invoke(app, ["estop", "--release", *base])
+            assert unsigned.exit_code == 3  # refused: not confirmed
+            assert "refuses an unsigned release: --signing-key" in unsigned.output
             assert f"{station_id}: estopped (NOT CONFIRMED" in unsigned.output
             assert worker.mode == "estopped" and worker.stats.refusals["unsigned"] == 1
             # Refused by the worker: the e-stop stays latched on the broker too.
