@@ -80,6 +80,28 @@ class RecordedPlanner:
         self._log("suggest", **_proposal_json(proposal))
         return proposal
 
+    def suggest_trial(
+        self,
+        parameters: Mapping[str, ParameterValue],
+        *,
+        origin: str,
+        note: Mapping[str, Any],
+    ) -> Proposal:
+        """``suggest``, with the trial it numbers written to the record as PROPOSED (``note``,
+        why it is run, as its explanation) before the call is: every number a ``suggest``
+        gave out names a trial of the record, so a resume takes that trial up instead of
+        giving its number to another experiment."""
+        proposal = self.planner.suggest(parameters, origin=origin)
+        self.record.add_trial(
+            self.campaign_id,
+            proposal.trial_id,
+            parameters=proposal.parameters,
+            origin=proposal.origin,
+            explanation=note,
+        )
+        self._log("suggest", **_proposal_json(proposal))
+        return proposal
+
     def observe(
         self,
         parameters: Mapping[str, ParameterValue],

@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from genesis_lab.errors import PlannerError, StationError
@@ -57,7 +57,7 @@ from genesis_lab.orchestration._trials import (
     Progress,
     new_campaign_id,
 )
-from genesis_lab.planning import BayesianPlanner, Planner, Proposal
+from genesis_lab.planning import BayesianPlanner, ParameterValue, Planner, Proposal
 from genesis_lab.security import (
     MessageSigning,
     MessageVerifier,
@@ -173,8 +173,9 @@ class CampaignRunner:
         self._unreached_limit = max(3, 2 * spec.batch_size)
         self._offline = OfflineWatch(self.station_id, spec.lease.offline_limit_s)
         self._stopwatch = StopWatch(spec)
-        # Manual trials and retries, already pending in the planner, dispatched before asking.
-        self._next: deque[tuple[Proposal, dict[str, Any]]] = deque()
+        # Manual trials, retries and re-runs, dispatched before asking: each already pending in
+        # the planner and recorded PROPOSED (its number is in the record from the start).
+        self._next: deque[Proposal] = deque()
         self._attempt: dict[str, int] = {}  # trial id -> attempt number of its parameters
         self._ended: dict[str, TrialState] = {}  # trial id -> how it ended
         self._ended_runs: OrderedDict[str, InFlight] = OrderedDict()  # the latest ended
@@ -311,6 +312,7 @@ class CampaignRunner:
         self._finished = restored.finished
         self._attempt = restored.attempts
         self._ended = restored.ended
+        self._next.extend(restored.queued)
         for outcomes in restored.completed_outcomes:
             self._stopwatch.observe(outcomes)
 
@@ -382,20 +384,17 @@ class CampaignRunner:
             online = self._watch_presence()
             held = self._intake.station_mode != "serving" or not online
             if stop_reason is None and free > 0 and not held:
-                batch = [self._next.popleft() for _ in range(min(free, len(self._next)))]
-                if len(batch) < free:
-                    batch += [(p, {}) for p in self.planner.ask(free - len(batch))]
-                for proposal, note in batch:
-                    self._dispatch(proposal, note)
+                queued = [self._next.popleft() for _ in range(min(free, len(self._next)))]
+                asked = self.planner.ask(free - len(queued)) if len(queued) < free else []
+                for proposal in queued:
+                    self._dispatch(proposal, recorded=True)
+                for proposal in asked:
+                    self._dispatch(proposal)
             waiting = held and stop_reason is None and self._spent() < self.spec.budget
             if not self._in_flight and not waiting:
-                for proposal, _note in self._next:
-                    log.warning(
-                        "%s trial %s was not run: the campaign ended",
-                        proposal.origin,
-                        proposal.trial_id,
-                    )
-                return stop_reason or f"budget of {self.spec.budget} experiments spent"
+                reason = stop_reason or f"budget of {self.spec.budget} experiments spent"
+                self._drop_queued(reason)
+                return reason
             if time.monotonic() - self._last_lease_check > self.poll_s:
                 self._expire_leases()
             try:
@@ -427,18 +426,45 @@ class CampaignRunner:
         for outcomes in imported:
             self._stopwatch.observe(outcomes)
 
+    def _queue(
+        self, parameters: Mapping[str, ParameterValue], origin: str, note: dict[str, Any]
+    ) -> Proposal:
+        """Number an experiment the planner did not choose (``origin``: manual, retry,
+        rerun), record it PROPOSED with ``note`` (why it runs) and queue it to be dispatched
+        before new proposals. Recorded at once, not when dispatched: an orchestrator that
+        dies before the dispatch leaves the trial, under its number, for the resume."""
+        proposal = self._recorded.suggest_trial(parameters, origin=origin, note=note)
+        self._next.append(proposal)
+        return proposal
+
+    def _drop_queued(self, reason: str) -> None:
+        """The campaign ends (``reason``) with trials still queued: each ends ABANDONED,
+        never dispatched."""
+        while self._next:
+            proposal = self._next.popleft()
+            log.warning(
+                "%s trial %s was not run: the campaign ended", proposal.origin, proposal.trial_id
+            )
+            self.record.transition(
+                self.campaign_id,
+                proposal.trial_id,
+                TrialState.ABANDONED,
+                reason=f"not run: the campaign ended ({reason}) before it was dispatched",
+            )
+            self.planner.forget(proposal.trial_id)
+
     def _accept_manual(self, request: ManualTrialRequest) -> None:
         """An operator's own experiment: validated by the planner, run before new proposals."""
         if self._spent() + len(self._next) >= self.spec.budget:
             who = request.requested_by or "an operator"
             self._refuse("refused", "manual trial from %s: the budget is taken", who)
             return
+        note = {"requested_by": request.requested_by or "unknown"}
         try:
-            proposal = self.planner.suggest(request.parameters, origin="manual")
+            proposal = self._queue(request.parameters, "manual", note)
         except PlannerError as exc:
             self._refuse("refused", "manual trial: %s", exc)
             return
-        self._next.append((proposal, {"requested_by": request.requested_by or "unknown"}))
         self.record.add_event(
             self.campaign_id,
             "trial-added",
@@ -454,21 +480,23 @@ class CampaignRunner:
         room = self.spec.budget - self._spent() - len(self._next)
         if attempt > self.spec.retry.max_retries or room <= 0:
             return
-        retry = self.planner.suggest(trial.proposal.parameters, origin="retry")
+        note = {"retry_of": trial_id, "attempt": attempt + 1}
+        retry = self._queue(trial.proposal.parameters, "retry", note)
         self._attempt[retry.trial_id] = attempt + 1
-        self._next.append((retry, {"retry_of": trial_id, "attempt": attempt + 1}))
 
-    def _dispatch(self, proposal: Proposal, note: dict[str, Any]) -> None:
-        """Record and send one trial; ``note`` says why it was chosen when the model did not."""
+    def _dispatch(self, proposal: Proposal, *, recorded: bool = False) -> None:
+        """Record (unless ``recorded``: a queued trial, recorded PROPOSED when it was
+        queued) and send one trial."""
         trial_id = proposal.trial_id
-        why = proposal.explanation
-        self.record.add_trial(
-            self.campaign_id,
-            trial_id,
-            parameters=proposal.parameters,
-            origin=proposal.origin,
-            explanation=note or (None if why is None else why.to_json()),
-        )
+        if not recorded:
+            why = proposal.explanation
+            self.record.add_trial(
+                self.campaign_id,
+                trial_id,
+                parameters=proposal.parameters,
+                origin=proposal.origin,
+                explanation=None if why is None else why.to_json(),
+            )
         self.record.transition(self.campaign_id, trial_id, TrialState.DISPATCHED)
         self._dispatched.add(trial_id)
         now = time.monotonic()
@@ -807,8 +835,7 @@ class CampaignRunner:
         room = self.spec.budget - self._spent() - len(self._next)
         if not self.spec.lease.rerun_interrupted or room <= 0:
             return
-        rerun = self.planner.suggest(trial.proposal.parameters, origin="rerun")
-        self._next.append((rerun, {"rerun_of": trial_id}))
+        rerun = self._queue(trial.proposal.parameters, "rerun", {"rerun_of": trial_id})
         log.warning("trial %s was cut short; running it again as %s", trial_id, rerun.trial_id)
 
     def _abandon_unfinished(self, reason: str) -> None:

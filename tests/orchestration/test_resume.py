@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from genesis_lab.cli import app
 from genesis_lab.errors import RecordError
 from genesis_lab.orchestration import CampaignRunner, PriorResult, Progress, replay_decisions
-from genesis_lab.orchestration._resume import restore_campaign
+from genesis_lab.orchestration._resume import NEVER_SENT, restore_campaign
 from genesis_lab.orchestration._trials import UNREACHED
 from genesis_lab.planning import BayesianPlanner
 from genesis_lab.store import CampaignRecord, TrialState
@@ -165,3 +165,41 @@ def test_a_resume_reads_back_which_trials_cost_no_budget(tmp_path: Path) -> None
     assert restored.dispatched == {"t0001", "t0002", "t0003"}
     assert restored.unspent == {"t0002"}
     assert restored.finished == 2  # the progress counts what the budget paid for
+
+
+def test_a_resume_queues_again_what_was_queued_and_counts_nothing_never_sent(
+    tmp_path: Path,
+) -> None:
+    """Issue 21, item 4: a manual trial or retry is recorded PROPOSED when it is queued; a
+    resume queues it again under its number (not abandoned, its number not given to
+    another). A trial that ended without ever being dispatched (abandoned by an earlier
+    resume, or when the campaign ended) costs no budget, however many resumes follow."""
+    spec = small_spec(budget=5)
+    row = {"cyan": 1.0, "magenta": 2.0, "yellow": 3.0}
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        record.create_campaign(
+            "c-1", name=spec.name, spec=spec.model_dump(mode="json"), spec_text="", versions={}
+        )
+        record.add_trial("c-1", "t0001", parameters=row, origin="sobol")
+        record.transition("c-1", "t0001", TrialState.DISPATCHED)
+        record.transition("c-1", "t0001", TrialState.RUNNING)
+        record.transition("c-1", "t0001", TrialState.FAILED, reason="lamp fault")
+        record.add_trial("c-1", "t0002", parameters=row, origin="sobol")  # never sent
+        record.transition("c-1", "t0002", TrialState.ABANDONED, reason=NEVER_SENT)
+        note = {"retry_of": "t0001", "attempt": 2}
+        record.add_trial("c-1", "t0003", parameters=row, origin="retry", explanation=note)
+        record.add_trial(
+            "c-1", "t0004", parameters=row, origin="manual", explanation={"requested_by": "ada"}
+        )
+        planner = BayesianPlanner.from_spec(spec)
+        restored = restore_campaign(record, "c-1", spec, planner)
+        states = {t.trial_id: t.state for t in record.trials("c-1")}
+    assert [(p.trial_id, p.origin) for p in restored.queued] == [
+        ("t0003", "retry"),
+        ("t0004", "manual"),
+    ]
+    assert restored.attempts == {"t0003": 2}
+    assert set(planner.pending) == {"t0003", "t0004"}
+    assert restored.dispatched == {"t0001"} and restored.finished == 1
+    assert states["t0003"] is TrialState.PROPOSED and states["t0004"] is TrialState.PROPOSED
+    assert planner.ask(1)[0].trial_id == "t0005"

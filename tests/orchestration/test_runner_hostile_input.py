@@ -72,7 +72,7 @@ class Harness:
 
     def dispatch(self) -> str:
         [proposal] = self.runner.planner.ask(1)
-        self.runner._dispatch(proposal, {})
+        self.runner._dispatch(proposal)
         return proposal.trial_id
 
     def deliver(self, payload: bytes, topic: str | None = None) -> None:
