@@ -526,7 +526,11 @@ def test_a_non_finite_reading_is_refused_and_the_campaign_goes_on(
     event = json.loads(dict(docs)["event"])["doc"]
     reading = harness.spec.objective.reading
     forged = {**event, "uid": "e" * 32, "data": {reading: 0.25}}
-    payload = harness.document(trial, "event", forged).replace(b"0.25", token.encode())
+    # The reading itself, not any "0.25" elsewhere (a sent_at can hold those digits).
+    value = f'"{reading}":0.25'.encode()
+    payload = harness.document(trial, "event", forged)
+    assert payload.count(value) == 1, payload
+    payload = payload.replace(value, f'"{reading}":{token}'.encode())
     refused_once(harness, payload, "schema")
     for _name, payload in docs[2:]:  # its own event and stop
         harness.deliver(payload)
