@@ -72,6 +72,9 @@ class Intake:
         self.inbox: queue.Queue[Incoming] = queue.Queue()
         self.station_online = threading.Event()
         self.station_mode = "serving"  # or "paused" / "estopped": hold new dispatches
+        self._mode_lock = threading.Lock()
+        self._mode_at = float("-inf")  # the worker's clock when it last said its mode
+        self._said_mode = "serving"  # as its status said it (station_mode may run ahead)
 
     def refuse(self, reason: str, what: str, *args: object) -> None:
         """Count a rejected message under ``reason`` and log why (``what % args``)."""
@@ -116,6 +119,16 @@ class Intake:
                 return
         self.inbox.put(request)
 
+    def estopped_at(self, at: float) -> None:
+        """The worker said (at ``at``, its clock) that an e-stop ended a trial: hold new
+        dispatches now, before its status says so (it comes on another topic, maybe later),
+        unless the station has said since that it serves again."""
+        with self._mode_lock:
+            if at < self._mode_at or self.station_mode == "estopped":
+                return
+            self.station_mode = "estopped"
+        log.warning("station %s reports an e-stop; dispatching is held", self.station_id)
+
     def on_presence(self, topic: str, payload: bytes) -> None:
         try:
             status = decode_message(payload, StationStatus, topic=topic)
@@ -125,15 +138,18 @@ class Intake:
         if status.station_id != self.station_id:
             self.refuse("station", "status of station %s on %s", status.station_id, topic)
             return
-        if status.state == "online" and status.mode != self.station_mode:
-            log.warning(
-                "station %s is %s%s",
-                self.station_id,
-                status.mode,
-                "; dispatching resumes" if status.mode == "serving" else "; dispatching is held",
-            )
-            self.station_mode = status.mode
-            self.inbox.put(StationModeChange(status.mode, status.changed_by, status.change_reason))
+        if status.state == "online":
+            with self._mode_lock:
+                self._mode_at = max(self._mode_at, status.sent_at)
+                changed = status.mode != self._said_mode
+                self._said_mode = self.station_mode = status.mode
+            if changed:
+                serving = status.mode == "serving"
+                held = "; dispatching resumes" if serving else "; dispatching is held"
+                log.warning("station %s is %s%s", self.station_id, status.mode, held)
+                self.inbox.put(
+                    StationModeChange(status.mode, status.changed_by, status.change_reason)
+                )
         if status.state == "online":
             self.station_online.set()
         elif self.station_online.is_set():

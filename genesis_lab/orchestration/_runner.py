@@ -627,6 +627,8 @@ class CampaignRunner:
             self._reject(message, "contradicts-trial", f"{message.state}, but it is {trial.state}")
         else:
             trial.worker_done = message
+            if message.state == "abandoned" and message.reason.startswith("emergency stop"):
+                self._intake.estopped_at(message.sent_at)  # propose nothing into the e-stop
             if message.state == "interrupted":  # the worker had begun the run
                 self._mark_running(message.trial_id, trial)
             self._end(message.trial_id, _WORKER_ENDINGS[message.state], reason=message.reason)
@@ -694,12 +696,14 @@ class CampaignRunner:
         trial = self._in_flight.pop(trial_id)
         self._ended[trial_id] = new
         self._ended_runs[trial_id] = trial
-        unreached = new is TrialState.ABANDONED and trial.never_reached(self.rejected_messages)
+        unreached = new is TrialState.ABANDONED and (
+            trial.never_reached(self.rejected_messages) or trial.refused_unrun()
+        )
         if unreached:  # the budget gets it back
             self._unspent.add(trial_id)
             reason += f"; {UNREACHED}"
-            if self._intake.station_online.is_set():  # online, yet no worker took it
-                self._unreached_in_a_row += 1
+            if trial.worker_done is None and self._intake.station_online.is_set():
+                self._unreached_in_a_row += 1  # online, yet no worker took it
         elif new is not TrialState.ABANDONED:
             self._unreached_in_a_row = 0
         outcome = None if outcomes is None else outcomes[self.spec.primary_objective.name]

@@ -97,6 +97,18 @@ class InFlight:
     events_stored: int = 0
     documents_stored: int = 0
 
+    def refused_unrun(self) -> bool:
+        """Whether its worker gave it up before its run began (an e-stop in force when its
+        turn came): nothing moved, no document was sent."""
+        done = self.worker_done
+        return (
+            done is not None
+            and done.state == "abandoned"
+            and done.documents == 0
+            and self.state is TrialState.DISPATCHED
+            and self.run_uid is None
+        )
+
     def never_reached(self, refusals: int) -> bool:
         """Whether no worker took this trial: none accepted it, its run never began, and
         no message was refused since it was sent (``refusals``: the count now), which
