@@ -18,10 +18,13 @@ log = logging.getLogger(__name__)
 class ScpiDevice(Device):
     """An Ophyd device talking to one SCPI instrument through ``session``.
 
-    ``stop()`` fails the move or acquisition in flight and, if ``abort_command`` is set,
-    sends it (checked with ``SYST:ERR?``), best effort: it never raises (Ophyd calls it
-    when a Status fails); if the instrument cannot be reached it logs a warning naming the
-    address. ``close()`` stops polling and closes the session.
+    ``stop(success=False)`` (an e-stop, the end of a failed run) fails the move or
+    acquisition in flight; ``stop(success=True)`` (the RunEngine pausing) finishes it
+    instead, so the run goes on from its last checkpoint on resume (docs/driver-contract.md).
+    Either way it sends ``abort_command`` if set (checked with ``SYST:ERR?``), best effort:
+    it never raises (Ophyd calls it when a Status fails); if the instrument cannot be
+    reached it logs a warning naming the address. ``close()`` stops polling and closes the
+    session.
     """
 
     abort_command: str | None = "ABOR"
@@ -37,12 +40,13 @@ class ScpiDevice(Device):
         self.idn = self.session.open()
 
     def stop(self, *, success: bool = False) -> None:
-        """Fail what is in flight and halt the instrument (``abort_command``); never raises.
+        """Halt the instrument (``abort_command``) and end what is in flight: failed, or
+        finished with ``success`` (a pause); never raises.
 
         A stop that cannot reach the instrument (gone, refusing) can do no more than say
-        so: a warning naming the address, and the move in flight is failed all the same.
+        so: a warning naming the address, and the move in flight is ended all the same.
         """
-        self._poller.cancel(RuntimeError(f"{self.name}: stopped"))
+        self._poller.cancel(RuntimeError(f"{self.name}: stopped"), finish=success)
         if self.abort_command is not None:
             try:
                 self.session.write_checked(self.abort_command)

@@ -86,14 +86,18 @@ class StatusPoller:
         with self._lock:
             return self._status is not None and not self._status.done
 
-    def cancel(self, reason: BaseException | None = None) -> None:
-        """Stop polling; fail the watched status with ``reason`` if it is still running."""
+    def cancel(self, reason: BaseException | None = None, *, finish: bool = False) -> None:
+        """Stop polling; fail the watched status with ``reason`` if it is still running,
+        or, with ``finish``, mark it finished (a pause: the run goes on from its last
+        checkpoint, moving again)."""
         with self._lock:
             thread, stop, status = self._thread, self._stop, self._status
             self._thread = self._stop = self._status = None
         if stop is not None:
             stop.set()
-        if status is not None:
+        if status is not None and finish:
+            finish_status(status)
+        elif status is not None:
             fail_status(
                 status,
                 reason or RuntimeError(f"{self.owner}: stopped before it finished"),

@@ -21,6 +21,7 @@ from genesis_lab.conformance._checks_reading import (
     check_protocols,
     check_stage,
 )
+from genesis_lab.conformance._checks_stop import check_stop
 from genesis_lab.conformance._probe import CheckFailed, NotApplicable
 from genesis_lab.conformance._results import CheckResult, ConformanceReport, Outcome
 from genesis_lab.conformance._target import DriverUnderTest, SetupError
@@ -49,6 +50,7 @@ CHECKS: tuple[Check, ...] = (
     Check("describe-read", check_describe_read),
     Check("metadata", check_metadata),
     Check("set-completes", check_set_completes),
+    Check("stop", check_stop),
     Check("limits", check_limits),
     Check("timeout", check_timeout),
     Check("fault", check_fault),

@@ -4,6 +4,7 @@ with a reason that says what went wrong (no check that cannot fail)."""
 from __future__ import annotations
 
 import math
+import threading
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -197,6 +198,60 @@ def test_a_status_without_a_timeout_fails_the_timeout_check():
 def _no_timeout(pump: Pump) -> Pump:
     pump.timeout = None
     return pump
+
+
+class Slow(Pump):
+    """Moves in 0.2 s; stop() halts the move, its Status finished if ``success``."""
+
+    def _setup_move(self, position: float, status: Any) -> None:
+        if self.position is None:  # the starting position
+            super()._setup_move(position, status)
+            return
+
+        def arrive() -> None:
+            self._set_position(position)
+            self._done_moving(success=True)
+
+        self._timer = threading.Timer(0.2, arrive)
+        self._timer.start()
+
+    def stop(self, *, success: bool = False) -> None:
+        timer = getattr(self, "_timer", None)
+        if timer is not None:
+            timer.cancel()
+            timer.join()
+        super().stop(success=success)
+
+
+class Brittle(Slow):
+    def stop(self, *, success: bool = False) -> None:
+        super().stop(success=success)
+        raise RuntimeError("controller busy")
+
+
+class PauseBreaks(Slow):
+    """Fails the move in flight on every stop, a pause's included."""
+
+    def stop(self, *, success: bool = False) -> None:
+        super().stop(success=False)
+
+
+def test_stop_ends_a_move_in_flight_and_a_pause_finishes_it():
+    result = result_of(DriverUnderCheck(Slow), "stop")
+    assert result.outcome is Outcome.PASS, result.reason
+    assert "stop(success=True): the move in flight, finished" in result.reason
+    assert "stop(success=False): the move in flight, failed" in result.reason
+
+
+def test_a_stop_that_raises_fails_the_stop_check():
+    result = result_of(DriverUnderCheck(Brittle), "stop")
+    assert result.failed and "raised RuntimeError: controller busy" in result.reason
+
+
+def test_a_stop_that_fails_a_paused_move_fails_the_stop_check():
+    """The furnace did this: a paused and released trial ended FAILED (issue 16, item 2)."""
+    result = result_of(DriverUnderCheck(PauseBreaks), "stop")
+    assert result.failed and "a paused and resumed run would fail" in result.reason
 
 
 class Mute(Pump):
