@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install demo test lint typecheck layers pytest browser bench lock sbom clean
+.PHONY: install demo test check lint typecheck layers pytest browser bench lock sbom clean
 
 # Every wheel is checked against its sha256 in requirements.lock (pip's hash-checking mode;
 # --no-deps: nothing outside the lock); genesis-lab itself is built by the hash-checked
@@ -33,6 +33,11 @@ demo: install
 
 ## test: lint, format check, type check, layer contracts, then the whole test suite
 test: lint typecheck layers pytest
+
+## check: the developers' quick round: lint, types, layers and the tests not marked slow
+##        or long (about 3 minutes here; `make test` before you push)
+check: lint typecheck layers
+	$(BIN)/pytest -n 4 --dist worksteal -m "not slow and not long"
 
 lint: install
 	$(BIN)/ruff check .

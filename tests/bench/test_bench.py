@@ -104,6 +104,7 @@ def test_runs_are_reproducible_for_a_seed() -> None:
     assert first.metric == again.metric and first.reported == again.reported
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_the_suite_writes_the_table_and_the_figure(tmp_path: Path) -> None:
     problems = [problem_named("branin"), problem_named("branin-currin")]
     lines: list[str] = []

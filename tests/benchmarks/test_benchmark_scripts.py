@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_closed_loop_benchmark_writes_its_figures(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     result = subprocess.run(
@@ -36,6 +39,7 @@ def test_closed_loop_benchmark_writes_its_figures(tmp_path: Path) -> None:
     assert f"written to {out}" in result.stdout
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_messaging_benchmark_writes_its_figures(tmp_path: Path) -> None:
     out = tmp_path / "messaging.json"
     result = subprocess.run(
@@ -66,6 +70,7 @@ def test_messaging_benchmark_writes_its_figures(tmp_path: Path) -> None:
     assert f"written to {out}" in result.stdout
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_estop_latency_benchmark_writes_its_figures(tmp_path: Path) -> None:
     out = tmp_path / "estop.json"
     script = str(REPO / "benchmarks" / "estop_latency.py")

@@ -57,6 +57,7 @@ def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
     return process.returncode, out, err
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_the_installed_vendor_driver_is_listed_and_the_good_one_passes_the_broken_one_fails(
     vendor: tuple[dict[str, str], Path],
 ):
@@ -91,6 +92,7 @@ def test_the_installed_vendor_driver_is_listed_and_the_good_one_passes_the_broke
     assert results["set-completes"]["outcome"] == "pass"
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_the_vendor_runs_the_checks_as_pytest_tests(vendor: tuple[dict[str, str], Path]):
     vendor_env, project = vendor
     pytest_cmd = [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider"]

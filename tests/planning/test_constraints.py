@@ -102,6 +102,7 @@ def test_bad_constraints_are_refused_with_a_reason(text: str, message: str) -> N
 # --- every proposal is feasible ----------------------------------------------------------
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_every_bayesian_proposal_satisfies_an_inequality() -> None:
     planner = BayesianPlanner(DYES, MINIMIZE, seed=3, initial_design=5, constraints=[CAP], **FAST)
     proposals = drive(planner, [1, 2, 2, 1, 2, 2])
@@ -134,6 +135,7 @@ def test_every_random_proposal_satisfies_the_constraints() -> None:
         assert_satisfies(constraints, proposal)
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_a_mixture_equality_holds_for_every_proposal() -> None:
     parts = [ContinuousParameter(name=n, bounds=(0.0, 1.0), units="1") for n in ("x1", "x2", "x3")]
     mixture = parse_constraint("x1 + x2 + x3 == 1")
@@ -154,6 +156,7 @@ def test_a_mixture_equality_holds_for_every_proposal() -> None:
         assert_satisfies([mixture], proposal)
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_constraints_work_beside_an_integer_parameter() -> None:
     space = [*DYES, IntegerParameter(type="integer", name="stages", bounds=(1, 4), units="1")]
     planner = BayesianPlanner(space, MINIMIZE, seed=1, initial_design=3, constraints=[CAP], **FAST)
@@ -182,6 +185,7 @@ def test_a_constraint_on_an_integer_parameter_is_refused_by_the_planner() -> Non
         RandomPlanner(space, MINIMIZE, constraints=[parse_constraint("c + stages <= 3")])
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_same_seed_gives_the_same_constrained_proposals() -> None:
     def values(seed: int) -> list[dict[str, object]]:
         planner = BayesianPlanner(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 import torch
 from torch import Tensor
 
@@ -43,6 +44,7 @@ def test_a_warm_start_is_used_and_needs_fewer_iterations() -> None:
     torch.testing.assert_close(lengthscales(warm), lengthscales(cold), rtol=0.1, atol=0.0)
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_small_data_fit_from_the_prior_whatever_the_warm_start() -> None:
     X, Y = data(WARM_FROM_ROWS - 1)
     with single_threaded(), tolerated_warnings():

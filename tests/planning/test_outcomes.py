@@ -52,6 +52,7 @@ def hypervolume(points: list[tuple[float, float]], reference: tuple[float, float
 # --- outcome constraints ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_an_outcome_constraint_steers_the_model_to_the_feasible_optimum() -> None:
     """Unconstrained, x + y is best at (1, 1); with width = x <= 0.5 the best is (0.5, 1)."""
     planner = BayesianPlanner(
@@ -128,6 +129,7 @@ def test_non_dominated_keeps_exactly_the_front() -> None:
     assert non_dominated(points) == [True, True, True, False, True]
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_a_pareto_search_spreads_along_the_front_and_beats_random_search() -> None:
     """left and right conflict along y = 0, 0.2 <= x <= 0.8: the front is that segment."""
     budget, reference = 18, (1.0, 1.0)
@@ -173,6 +175,7 @@ def test_weighted_objectives_rank_results_by_the_weighted_sum() -> None:
     assert best is not None and best[1]["x"] == 0.8
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_a_weighted_search_models_each_objective() -> None:
     planner = BayesianPlanner(
         PLANE, [NEAR_LEFT, NEAR_RIGHT], seed=4, initial_design=5, method="weighted"
@@ -215,6 +218,7 @@ def failures_in_a_run(*, learn: bool, seed: int) -> list[float]:
     return failed
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 @pytest.mark.parametrize("seed", [1, 2])
 def test_failures_teach_the_planner_to_avoid_their_region(seed: int) -> None:
     learned = failures_in_a_run(learn=True, seed=seed)

@@ -313,6 +313,7 @@ def yield_of(parameters: Mapping[str, ParameterValue]) -> float:
     return offset - (x - 0.3) ** 2 - (y - 0.7) ** 2
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_bayesian_finds_the_best_category_of_a_mixed_problem(seed: int) -> None:
     planner = BayesianPlanner(CHOICE_SPACE, MAXIMIZE, seed=seed, initial_design=5, **FAST)

@@ -395,6 +395,7 @@ def test_proposals_do_not_share_state_with_the_planner() -> None:
 # --- optimisation works -------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_bayesian_beats_random_on_a_quadratic_bowl(seed: int) -> None:
     budget = 15
@@ -438,6 +439,7 @@ def test_sobol_and_random_proposals_lie_within_bounds(
             assert_within_bounds(proposal, space)
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 @settings(max_examples=8, deadline=None)
 @given(space=search_spaces(), seed=st.integers(min_value=0, max_value=2**32))
 def test_model_proposals_lie_within_bounds(space: list[ContinuousParameter], seed: int) -> None:

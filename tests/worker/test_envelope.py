@@ -196,6 +196,7 @@ def _payload(setpoints: Any) -> bytes:
     ).encode()
 
 
+@pytest.mark.slow  # over 4 s: not in 'make check'
 def test_no_hostile_request_moves_a_pump_outside_the_envelope(
     guarded: Any, run_engine: RunEngine
 ) -> None:
