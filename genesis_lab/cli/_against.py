@@ -181,10 +181,10 @@ def _replay(
     ]
     planner: Planner
     if closed_loop:
-        from genesis_lab.planning import BayesianPlanner
+        from genesis_lab.planning import planner_from_spec
 
         try:
-            planner = BayesianPlanner.from_spec(replay)
+            planner = planner_from_spec(replay)
         except PlannerError as exc:
             raise _Failure(
                 f"cannot plan campaign {row.campaign_id}: {exc}", EXIT_BAD_INPUT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import getpass
 import json
 import logging
@@ -80,6 +81,15 @@ from genesis_lab.store import CampaignRecord
 __all__ = ["app", "main"]
 
 EXIT_BAD_INPUT = 2
+
+
+class PlannerKind(enum.StrEnum):
+    """``run --planner``: the campaign file's ``planner: {kind: ...}``."""
+
+    bayesian = "bayesian"
+    random = "random"
+
+
 EXIT_RUNTIME = 1
 EXIT_INTERRUPTED = 130
 
@@ -172,8 +182,12 @@ def validate(path: CampaignPath) -> None:
 
 
 # ----------------------------------------------------------------------- run
-def _with_overrides(spec: CampaignSpec, budget: int | None, seed: int | None) -> CampaignSpec:
+def _with_overrides(
+    spec: CampaignSpec, budget: int | None, seed: int | None, planner: str | None = None
+) -> CampaignSpec:
     update: dict[str, Any] = {}
+    if planner is not None:
+        update["planner"] = {**spec.planner.model_dump(), "kind": planner}
     if budget is not None:
         if budget < 1:
             _fail(f"--budget must be at least 1, got {budget}", EXIT_BAD_INPUT)
@@ -208,6 +222,14 @@ def run(
     ] = True,
     budget: Annotated[int | None, typer.Option(help="Override the number of experiments.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the planner's seed.")] = None,
+    planner: Annotated[
+        PlannerKind | None,
+        typer.Option(
+            help="Override the campaign's planner: 'random' runs the baseline a Bayesian "
+            "campaign is measured against (the record says which ran).",
+            show_default=False,
+        ),
+    ] = None,
     record: Annotated[
         Path | None,
         typer.Option(help="Record file to write (SQLite). Default: records/<campaign id>.sqlite"),
@@ -241,7 +263,7 @@ def run(
     from genesis_lab.orchestration import new_campaign_id, read_prior_csv
 
     campaign = _checked_campaign(path)
-    spec = _with_overrides(campaign.spec, budget, seed)
+    spec = _with_overrides(campaign.spec, budget, seed, None if planner is None else planner.value)
     try:
         prior_results = [] if prior is None else read_prior_csv(prior, spec)
     except DataFileError as exc:

@@ -127,8 +127,16 @@ def replay_decisions(
 
 
 #: What ``run`` may override in the campaign file (``--budget``, ``--seed``; a budget below
-#: the initial design lowers that too): the parsed campaign may differ from the text there.
+#: the initial design lowers that too; ``--planner``, the planner's kind alone): the parsed
+#: campaign may differ from the text there.
 _OVERRIDABLE = frozenset({"budget", "seed", "initial_design"})
+_OVERRIDABLE_IN = {"planner": frozenset({"kind"})}
+
+
+def _comparable(key: str, value: Any) -> Any:
+    if isinstance(value, dict) and key in _OVERRIDABLE_IN:
+        return {k: v for k, v in value.items() if k not in _OVERRIDABLE_IN[key]}
+    return value
 
 
 def _spec_text_problems(campaign: CampaignRow) -> list[str]:
@@ -143,7 +151,8 @@ def _spec_text_problems(campaign: CampaignRow) -> list[str]:
     differing = sorted(
         key
         for key in parsed.keys() | campaign.spec.keys()
-        if key not in _OVERRIDABLE and parsed.get(key) != campaign.spec.get(key)
+        if key not in _OVERRIDABLE
+        and _comparable(key, parsed.get(key)) != _comparable(key, campaign.spec.get(key))
     )
     if not differing:
         return []

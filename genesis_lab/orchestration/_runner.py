@@ -57,7 +57,12 @@ from genesis_lab.orchestration._trials import (
     Progress,
     new_campaign_id,
 )
-from genesis_lab.planning import BayesianPlanner, ParameterValue, Planner, Proposal
+from genesis_lab.planning import (
+    ParameterValue,
+    Planner,
+    Proposal,
+    planner_from_spec,
+)
 from genesis_lab.security import (
     MessageSigning,
     MessageVerifier,
@@ -130,7 +135,7 @@ class CampaignRunner:
         self.campaign_id = campaign_id or new_campaign_id(spec.name)
         self.actor = campaign_actor(security) if actor is None else actor
         self._recorded = RecordedPlanner(
-            planner or BayesianPlanner.from_spec(spec), record, self.campaign_id
+            planner or planner_from_spec(spec), record, self.campaign_id
         )
         self.planner: Planner = self._recorded
         self.station_id = spec.station.station_id

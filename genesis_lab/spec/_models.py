@@ -196,8 +196,14 @@ class LeasePolicy(StrictModel):
 
 
 class PlannerSettings(StrictModel):
-    """Knobs of the acquisition optimiser; the defaults suit a handful of parameters."""
+    """Which planner, and the knobs of its acquisition optimiser; the defaults suit a
+    handful of parameters."""
 
+    kind: Literal["bayesian", "random"] = Field(
+        default="bayesian",
+        description="bayesian: a Sobol design, then a GP model and expected improvement; "
+        "random: uniform proposals, the baseline to compare a campaign against.",
+    )
     num_restarts: int = Field(default=8, ge=1, le=64)
     raw_samples: int = Field(default=256, ge=16, le=8192)
 
