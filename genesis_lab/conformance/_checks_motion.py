@@ -51,6 +51,8 @@ class Attempt:
 
     kind: Literal["succeeded", "failed", "raised", "pending", "blocked"]
     error: BaseException | None = None
+    call_s: float = 0.0  # how long the call itself took before it returned a Status
+    done_at_return: bool = False  # the Status it returned finished the moment it returned
 
     def describe(self, what: str, wait_s: float) -> str:
         if self.kind == "succeeded":
@@ -73,12 +75,19 @@ def attempt(session: Session, command: Callable[[], Any], what: str) -> Attempt:
     status = call.value
     if not callable(getattr(status, "add_callback", None)):
         raise CheckFailed(f"{what} returned {status!r}, not a Status")
+    # Finished (callbacks may run on Ophyd's own thread) within a moment of returning.
+    done_at_return = wait_status(status, 0.1).done
     outcome = wait_status(status, session.wait_s)
     if not outcome.done:
-        return Attempt("pending")
+        return Attempt("pending", call_s=call.elapsed_s)
     if outcome.success:
-        return Attempt("succeeded")
-    return Attempt("failed", outcome.error)
+        return Attempt("succeeded", call_s=call.elapsed_s, done_at_return=done_at_return)
+    return Attempt("failed", outcome.error, call_s=call.elapsed_s)
+
+
+BLOCKING_SET_S = 0.5
+"""A ``set()`` that takes longer than this to return an already finished Status blocked
+until the move ended."""
 
 
 def _movable(session: Session) -> Any:
@@ -99,6 +108,12 @@ def check_set_completes(target: DriverUnderTest) -> str:
         result = attempt(session, lambda: device.set(value), f"set({value!r})")
         if result.kind != "succeeded":
             raise CheckFailed(result.describe(f"set({value!r})", session.wait_s))
+        if result.done_at_return and result.call_s > BLOCKING_SET_S:
+            raise CheckFailed(
+                f"set({value!r}) blocked for {result.call_s:.1f} s and returned a Status that "
+                "had already finished: it must return at once and finish the Status when the "
+                "move ends (while set() blocks, the RunEngine can neither pause nor stop)"
+            )
         after = current_value(session)
         limits = limits_of(device)
         span = None if limits is None else limits[1] - limits[0]

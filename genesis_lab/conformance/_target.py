@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class Call:
     finished: bool
     value: Any = None
     error: BaseException | None = None
+    elapsed_s: float = 0.0  # how long the call took (until the deadline, if it did not end)
 
 
 def call_with_deadline(func: Callable[[], Any], timeout_s: float, what: str = "call") -> Call:
@@ -79,11 +81,13 @@ def call_with_deadline(func: Callable[[], Any], timeout_s: float, what: str = "c
             box["error"] = exc
 
     thread = threading.Thread(target=run, name=f"conformance-{what}", daemon=True)
+    began = time.monotonic()
     thread.start()
     thread.join(timeout_s)
+    elapsed = time.monotonic() - began
     if thread.is_alive():
-        return Call(finished=False)
-    return Call(finished=True, value=box.get("value"), error=box.get("error"))
+        return Call(finished=False, elapsed_s=elapsed)
+    return Call(finished=True, value=box.get("value"), error=box.get("error"), elapsed_s=elapsed)
 
 
 @dataclass(frozen=True)

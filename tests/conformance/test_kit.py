@@ -343,3 +343,19 @@ def test_the_public_face_is_honest():
         if not attr.startswith("_") and not isinstance(value, types.ModuleType)
     } - {"annotations"}
     assert set(conformance.__all__) == public
+
+
+class Blocking(Pump):
+    """Blocks in set() until the move has ended, then returns a finished Status."""
+
+    def set(self, position: Any, **kwargs: Any) -> Any:
+        if self.position is not None:
+            time.sleep(0.8)  # the move, waited out inside set()
+        return super().set(position, **kwargs)
+
+
+def test_a_set_that_blocks_until_the_move_ends_fails_set_completes():
+    driver = DriverUnderCheck(lambda name, s: Blocking(name, s, timeout=5.0))
+    result = result_of(driver, "set-completes")
+    assert result.failed and "blocked for" in result.reason
+    assert "must return at once" in result.reason
