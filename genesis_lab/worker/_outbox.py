@@ -211,10 +211,20 @@ class Outbox(EstopLatchJournal):
 
     # ------------------------------------------------------------------ outbox
     def put(
-        self, message_id: str, campaign_id: str, topic: str, payload: bytes, *, resend_s: float
+        self,
+        message_id: str,
+        campaign_id: str,
+        topic: str,
+        payload: bytes,
+        *,
+        resend_s: float,
+        ends_trial: str | None = None,
     ) -> bool:
         """Keep a message until acknowledged, due again in ``resend_s`` s unless acknowledged
-        by then (the caller publishes it now); ``False`` if its id is already kept."""
+        by then (the caller publishes it now); ``False`` if its id is already kept.
+        ``ends_trial``: the message is that trial's last word (how it ended): the journal
+        marks it ended in the same transaction, so a worker killed in between never reports
+        it interrupted after saying it completed."""
         now = time.time()
         with self._write() as db:
             cursor = db.execute(
@@ -222,6 +232,12 @@ class Outbox(EstopLatchJournal):
                 " created_at, next_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (message_id, campaign_id, topic, payload, now, now + resend_s),
             )
+            if ends_trial is not None:
+                db.execute(
+                    "UPDATE journal SET state = 'ended', updated_at = ? WHERE campaign_id = ?"
+                    " AND trial_id = ?",
+                    (now, campaign_id, ends_trial),
+                )
             return cursor.rowcount == 1
 
     def due(self, limit: int = 500) -> list[OutboxEntry]:

@@ -347,8 +347,8 @@ class Worker:
                 "interrupted",
                 reason="the worker stopped during the run and was restarted; the run did "
                 "not finish and is not run again",
+                ends=True,
             )
-            self.outbox.advance(entry.campaign_id, entry.trial_id, "ended")
 
     def _stop_executor(self) -> None:
         """Let the experiment in progress finish, then end the executor thread."""
@@ -587,8 +587,8 @@ class Worker:
             reason=outcome.reason,
             run_uid=outcome.run_uid,
             documents=sent,
+            ends=True,  # journalled ended with it: never reported interrupted after this
         )
-        self.outbox.advance(request.campaign_id, request.trial_id, "ended")
 
     def _count(self, outcome: TrialOutcome) -> None:
         if outcome.state == "completed":
@@ -608,7 +608,9 @@ class Worker:
         reason: str = "",
         run_uid: str | None = None,
         documents: int = 0,
+        ends: bool = False,
     ) -> None:
+        """Send the trial's status; ``ends``: its last one (the journal marks it ended)."""
         message = TrialStatusMessage(
             campaign_id=request.campaign_id,
             trial_id=request.trial_id,
@@ -618,16 +620,28 @@ class Worker:
             run_uid=run_uid,
             documents=documents,
         )
-        self._send(request.campaign_id, message)
+        self._send(request.campaign_id, message, ends_trial=request.trial_id if ends else None)
 
-    def _send(self, campaign_id: str, message: DocumentMessage | TrialStatusMessage) -> None:
-        """Keep ``message`` in the outbox (committed), then publish it without waiting."""
+    def _send(
+        self,
+        campaign_id: str,
+        message: DocumentMessage | TrialStatusMessage,
+        *,
+        ends_trial: str | None = None,
+    ) -> None:
+        """Keep ``message`` in the outbox (committed, with ``ends_trial`` journalled ended in
+        the same transaction), then publish it without waiting."""
         topic = campaign_results_topic(campaign_id)
         if self._guard.signer is not None:
             message = self._guard.signer.sign(message)
         payload = encode_message(message)
         if not self.outbox.put(
-            message.message_id, campaign_id, topic, payload, resend_s=self.ack_timeout_s
+            message.message_id,
+            campaign_id,
+            topic,
+            payload,
+            resend_s=self.ack_timeout_s,
+            ends_trial=ends_trial,
         ):
             return  # already kept: the resender sends it
         try:

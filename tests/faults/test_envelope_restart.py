@@ -51,14 +51,14 @@ def test_the_hourly_cap_counts_from_the_journal_across_a_restart(
     try:
         for trial in ("t0001", "t0002"):
             asker.send(trial)
-            ran = asker.answer()
+            ran = asker.answer(trial)
             assert ran.state == "completed", ran
 
         worker.kill()  # within the hour: the cap must not start counting again
         worker = start_worker(processes, campaign, url, outbox, tmp_path / "w2.log")
         wait_for(lambda: mode_is(url, station, "serving"), 60, "the restarted worker")
         asker.send("t0003")
-        refused = asker.answer()
+        refused = asker.answer("t0003")
     finally:
         asker.close()
     assert refused.trial_id == "t0003" and refused.state != "completed", refused
