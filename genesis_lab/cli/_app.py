@@ -225,8 +225,9 @@ def run(
     planner: Annotated[
         PlannerKind | None,
         typer.Option(
-            help="Override the campaign's planner: 'random' runs the baseline a Bayesian "
-            "campaign is measured against (the record says which ran).",
+            help="Override the campaign's planner: bayesian, or random, the baseline a "
+            "Bayesian campaign is measured against (the record says which ran).",
+            metavar="KIND",
             show_default=False,
         ),
     ] = None,

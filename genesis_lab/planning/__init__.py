@@ -17,26 +17,12 @@ satisfy the ``Planner`` protocol::
 No instrument, messaging or storage code is imported here.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
 from ._bayesian import BayesianPlanner
+from ._factory import planner_from_spec
 from ._offline import run_offline
 from ._random import RandomPlanner
 from ._trials import Observation, non_dominated
 from ._types import Explanation, ParameterValue, Planner, Proposal
-
-if TYPE_CHECKING:
-    from genesis_lab.spec import CampaignSpec
-
-
-def planner_from_spec(spec: CampaignSpec) -> BayesianPlanner | RandomPlanner:
-    """The planner the campaign asks for (``planner: {kind: ...}``), fresh."""
-    if spec.planner.kind == "random":
-        return RandomPlanner.from_spec(spec)
-    return BayesianPlanner.from_spec(spec)
-
 
 __all__ = [
     "BayesianPlanner",
