@@ -367,9 +367,11 @@ def _run_campaign(
                     result = runner.run()
             entries, head = store.chain_head()
     except KeyboardInterrupt:
-        err.print(
+        err.print(  # never wrapped: the paths are copied from it
             f"interrupted; the record so far is in {record_path} "
-            f"(continue with 'genesis-lab resume {record_path}')"
+            f"(continue with 'genesis-lab resume {record_path}')",
+            soft_wrap=True,
+            highlight=False,
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except StationError as exc:  # before any dispatch: nothing in flight was touched
