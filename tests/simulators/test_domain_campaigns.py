@@ -136,6 +136,9 @@ def test_campaign_runs_end_to_end(campaign: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+# A guard against a hang, not a speed bar: penicillin takes 130 s alone here and over 300 s
+# beside three other test workers (three objectives, a hypervolume per proposal).
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("campaign", CLAIMED)
 def test_planner_beats_random_search(campaign: str) -> None:
     budget, margin = DOMAINS[campaign]
