@@ -116,17 +116,26 @@ class PrivateMosquitto:
             self._config = config
 
     def start(self, timeout: float = 5.0) -> None:
+        """Start it and wait until it says it runs. Its own word, not an open port: a port
+        picked free may be taken by another test's broker before this one binds it, and
+        this broker then exits while the port answers."""
+        logged = self._log_path.stat().st_size if self._log_path.exists() else 0
         with self._log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [self._binary, "-c", str(self._config)], stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
-        while not _port_open(self.port):
+        while not (self._says_it_runs(logged) and _port_open(self.port)):
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 self.kill()
                 log_text = self._log_path.read_text(errors="replace")
                 raise RuntimeError(f"private mosquitto did not start on {self.port}:\n{log_text}")
             time.sleep(0.02)
+
+    def _says_it_runs(self, since: int) -> bool:
+        with self._log_path.open("rb") as log:
+            log.seek(since)
+            return b" running" in log.read()
 
     def kill(self) -> None:
         if self._proc is not None:

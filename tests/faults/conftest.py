@@ -119,6 +119,9 @@ def processes() -> Iterator[list[Cli]]:
     yield started
     for proc in started:
         proc.kill()
+        # pytest shows this only when the test failed: every process's own account of it
+        print(f"---- genesis-lab {' '.join(proc.args)} (exit {proc.proc.returncode}):")
+        print(proc.output())
 
 
 def start_worker(
