@@ -24,7 +24,10 @@ from typing import Any
 import numpy as np
 
 from genesis_lab.messaging import EmbeddedBroker
-from genesis_lab.orchestration import CampaignRunner, package_versions
+from genesis_lab.orchestration import (
+    CampaignRunner,
+    package_versions,
+)
 from genesis_lab.planning import (
     BayesianPlanner,
     Planner,

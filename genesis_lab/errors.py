@@ -13,6 +13,7 @@
     ├── KeyFileError (ValueError)           a signing or trusted key file is missing or unsafe
     ├── SignatureError (ValueError)         a message is unsigned, wrongly signed, old or replayed
     ├── RecordError (RuntimeError)          the campaign record cannot be opened or written
+    ├── ReplayError (ValueError)            a recorded campaign cannot be replayed as asked
     ├── PlannerError (RuntimeError)         the planner was used wrongly (unknown trial, ...)
     └── TrialTimeoutError (TimeoutError)    no worker answered a dispatched trial in time
 
@@ -34,6 +35,7 @@ __all__ = [
     "MessageError",
     "PlannerError",
     "RecordError",
+    "ReplayError",
     "SignatureError",
     "StationError",
     "TransportSecurityError",
@@ -172,6 +174,15 @@ class RecordError(GenesisLabError, RuntimeError):
 
     def __init__(self, message: str, *, path: str | None = None) -> None:
         self.path = path
+        super().__init__(message)
+
+
+class ReplayError(GenesisLabError, ValueError):
+    """A recorded campaign cannot be replayed as asked: no such simulator, a simulator that
+    does not fit the campaign, nothing to run again, or an output that is the record."""
+
+    def __init__(self, message: str, *, record: str | None = None) -> None:
+        self.record = record
         super().__init__(message)
 
 

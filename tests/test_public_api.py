@@ -18,6 +18,7 @@ PACKAGES = [
     "genesis_lab.messaging",
     "genesis_lab.orchestration",
     "genesis_lab.planning",
+    "genesis_lab.review",
     "genesis_lab.security",
     "genesis_lab.spec",
     "genesis_lab.station",

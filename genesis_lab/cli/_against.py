@@ -1,5 +1,5 @@
-"""``genesis-lab replay RECORD --against SIMULATOR``: run a recorded campaign again on a
-simulated station and compare recorded with simulated outcomes, trial by trial.
+"""``genesis-lab replay RECORD --against SIMULATOR``: what the reviewer sees of a replay
+against a simulator (the replay itself is :mod:`genesis_lab.review._rerun`).
 
 The record is opened read-only and never written; the replay is a campaign of its own, in
 its own record (by default next to the original: ``<stem>.replay-<simulator>.sqlite``, or
@@ -22,27 +22,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from genesis_lab.cli._render import CampaignProgress, format_parameters, format_value
-from genesis_lab.cli._session import broker_session, local_worker
-from genesis_lab.errors import GenesisLabError, PlannerError
-from genesis_lab.spec import CampaignFile, CampaignSpec
-from genesis_lab.store import CampaignRecord
+from genesis_lab.errors import GenesisLabError
 
 if TYPE_CHECKING:  # the CLI starts without importing the planner's torch
-    from genesis_lab.orchestration import ReplayComparison, TrialPair
-    from genesis_lab.planning import Planner
+    from genesis_lab.review import (
+        ReplayComparison,
+        TrialPair,
+    )
 
-__all__ = ["default_replay_path", "replay_against"]
+__all__ = ["replay_against"]
 
 EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-
-
-def default_replay_path(record_path: Path, simulator: str, *, closed_loop: bool) -> Path:
-    """Where a replay's record goes unless told: next to the original record."""
-    kind = "closed-loop" if closed_loop else "replay"
-    return record_path.with_name(f"{record_path.stem}.{kind}-{simulator}.sqlite")
 
 
 class _Failure(Exception):
@@ -119,150 +112,40 @@ def _replay(
     out_console: Console,
     err: Console,
 ) -> int:
-    from genesis_lab.orchestration import (
-        CampaignRunner,
-        PriorResult,
-        ScriptedPlanner,
-        compare_campaigns,
-        new_campaign_id,
-        replay_script,
-        replay_spec,
-        replay_station,
-        summarize,
-    )
+    from genesis_lab.review import plan_rerun, run_rerun
 
     try:
-        with CampaignRecord(record_path, read_only=True) as original:
-            row = summarize(original, campaign_id).campaign
-            script = replay_script(original, row.campaign_id)
+        rerun = plan_rerun(
+            record_path,
+            simulator,
+            campaign_id=campaign_id,
+            closed_loop=closed_loop,
+            out=out,
+            options=options,
+        )
     except GenesisLabError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT) from None
-    from genesis_lab.station import available_stations, check_campaign_fits
-
-    spec = CampaignSpec.model_validate(row.spec)
-    installed = available_stations()
-    if simulator not in installed:
-        raise _Failure(
-            f"no station plugin named {simulator!r} is installed (installed: "
-            f"{', '.join(sorted(installed)) or 'none'})",
-            EXIT_BAD_INPUT,
-        )
-    if not closed_loop and not script.trials:
-        raise _Failure(
-            f"campaign {row.campaign_id} in {record_path} dispatched no experiment: "
-            "there is nothing to run again",
-            EXIT_BAD_INPUT,
-        )
-    try:
-        station = replay_station(spec.station, simulator, options)
-        replay = replay_spec(spec, station, closed_loop=closed_loop, budget=len(script.trials))
-    except ValueError as exc:
-        raise _Failure(f"cannot replay on {simulator!r}: {exc}", EXIT_BAD_INPUT) from None
-    spec_text = _spec_text(replay, record_path, row.campaign_id, closed_loop)
-    where = f"<replay of {row.campaign_id} on {simulator}>"
-    problems = check_campaign_fits(CampaignFile(replay, where, spec_text, None))
-    if problems:
-        listing = "\n".join(f"  {p}" for p in problems)
-        raise _Failure(
-            f"station {simulator!r} does not fit campaign {row.campaign_id} of "
-            f"{record_path}:\n{listing}",
-            EXIT_BAD_INPUT,
-        )
-    target = out or default_replay_path(record_path, simulator, closed_loop=closed_loop)
-    if target.resolve() == record_path.resolve():
-        raise _Failure(
-            f"--out {target} is the record being replayed; a replay never writes it",
-            EXIT_BAD_INPUT,
-        )
-    objective = spec.primary_objective.name
-    prior = [  # told to the planner as the record tells them (a resumed campaign does so)
-        PriorResult(dict(t.parameters), t.outcomes or {objective: float(t.outcome or 0.0)}, i + 1)
-        for i, t in enumerate(script.prior)
-    ]
-    planner: Planner
-    if closed_loop:
-        from genesis_lab.planning import planner_from_spec
-
-        try:
-            planner = planner_from_spec(replay)
-        except PlannerError as exc:
-            raise _Failure(
-                f"cannot plan campaign {row.campaign_id}: {exc}", EXIT_BAD_INPUT
-            ) from None
-    else:
-        prior_ids = [t.trial_id for t in script.prior]
-        planner = ScriptedPlanner(replay, script.trials, prior_ids=prior_ids)
-    new_id = new_campaign_id(f"{spec.name}-replay")
-    notes = [
-        "the campaign's planner afresh"
-        if closed_loop
-        else f"{len(script.trials)} recorded experiments in order"
-    ]
-    if prior:
-        notes.append(f"{len(prior)} prior results told as recorded, not run")
-    if script.skipped:
-        notes.append(f"{len(script.skipped)} never-dispatched trials skipped")
-    manual = sum(1 for t in script.trials if t.origin == "manual")
-    if closed_loop and manual:
-        notes.append(f"the record's {manual} operator trials are not repeated (no operator)")
     shown = err if as_json else out_console
     shown.print(
-        f"replaying campaign {row.campaign_id} of {record_path} against {simulator!r}"
-        f" ({format_parameters(station.options) or 'default options'}): " + "; ".join(notes),
+        f"replaying campaign {rerun.campaign_id} of {record_path} against {simulator!r}"
+        f" ({format_parameters(rerun.station.options) or 'default options'}): "
+        + "; ".join(rerun.notes),
         highlight=False,
         soft_wrap=True,
     )
     try:
-        with (
-            broker_session("embedded") as url,
-            CampaignRecord(target) as store,
-            CampaignProgress(shown, replay.budget, replay.primary_objective.name) as bar,
-        ):
-            runner = CampaignRunner(
-                replay,
-                spec_text=spec_text,
-                record=store,
-                broker_url=url,
-                planner=planner,
-                campaign_id=new_id,
-                progress=bar,
-                prior=prior,
-                prior_source=f"campaign {row.campaign_id} of {record_path}, prior result",
-            )
-            with local_worker(replay.station, url):
-                runner.run()
+        with CampaignProgress(shown, rerun.spec.budget, rerun.spec.primary_objective.name) as bar:
+            comparison = run_rerun(rerun, bar)
     except KeyboardInterrupt:
-        err.print(f"interrupted; the replay so far is in {target} (campaign {new_id})")
+        err.print(f"interrupted; the replay so far is in {rerun.target} (campaign {rerun.new_id})")
         return EXIT_INTERRUPTED
     except GenesisLabError as exc:
-        raise _Failure(f"{exc} (replay record: {target})", EXIT_RUNTIME) from None
-    with (
-        CampaignRecord(record_path, read_only=True) as original,
-        CampaignRecord(target, read_only=True) as replayed,
-    ):
-        comparison = compare_campaigns(
-            original, row.campaign_id, replayed, new_id, closed_loop=closed_loop
-        )
+        raise _Failure(str(exc), EXIT_RUNTIME) from None
     if as_json:
         typer.echo(json.dumps(comparison.to_json(), indent=2))
     else:
         _print_comparison(out_console, comparison)
     return EXIT_OK
-
-
-def _spec_text(spec: CampaignSpec, record: Path, campaign_id: str, closed_loop: bool) -> str:
-    """The replay's campaign as YAML, headed by what it replays."""
-    how = (
-        "the campaign's planner run afresh (same spec and seed)"
-        if closed_loop
-        else "the recorded experiments run again, in the recorded order"
-    )
-    header = (
-        f"# replay of campaign {campaign_id} from {record} against station "
-        f"{spec.station.plugin!r}: {how}\n"
-    )
-    body = yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
-    return header + body
 
 
 # ---------------------------------------------------------------------- report

@@ -43,9 +43,8 @@ from genesis_lab.cli._render import (
 )
 from genesis_lab.cli._report import report
 from genesis_lab.cli._review import replay, verify
-from genesis_lab.cli._running import announce_run
+from genesis_lab.cli._running import announce_run, default_outbox
 from genesis_lab.cli._security import security_app
-from genesis_lab.cli._session import broker_session, default_outbox, local_worker
 from genesis_lab.cli._signing_options import (
     CampaignSigning,
     MaxAge,
@@ -67,7 +66,7 @@ from genesis_lab.errors import (
     StationError,
 )
 from genesis_lab.messages import ManualTrialRequest, campaign_control_topic, encode_message
-from genesis_lab.messaging import MqttClient
+from genesis_lab.messaging import MqttClient, broker_session
 from genesis_lab.security import MessageSigner
 from genesis_lab.spec import (
     CampaignFile,
@@ -261,7 +260,10 @@ def run(
     Shows a live progress bar, then the best parameters and value and where the record is.
     """
     _setup_logging(verbose)
-    from genesis_lab.orchestration import new_campaign_id, read_prior_csv
+    from genesis_lab.orchestration import (
+        new_campaign_id,
+        read_prior_csv,
+    )
 
     campaign = _checked_campaign(path)
     spec = _with_overrides(campaign.spec, budget, seed, None if planner is None else planner.value)
@@ -310,6 +312,7 @@ def _run_campaign(
 ) -> None:
     """Run (or resume) a campaign with a progress bar, then say how it ended."""
     from genesis_lab.orchestration import CampaignRunner
+    from genesis_lab.worker import local_worker
 
     if broker != "embedded":
         _check_broker_url(broker)
@@ -609,6 +612,8 @@ def worker(
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    from genesis_lab.worker import local_worker
+
     previous = signal.signal(signal.SIGTERM, _on_signal)
     try:
         with local_worker(
@@ -730,7 +735,10 @@ def show(
     ] = None,
 ) -> None:
     """Show a campaign's trials (id, state, parameters, outcome) and its best result."""
-    from genesis_lab.orchestration import summarize, trial_detail
+    from genesis_lab.review import (
+        summarize,
+        trial_detail,
+    )
 
     try:
         with CampaignRecord(record, read_only=True) as store:

@@ -19,7 +19,7 @@ from genesis_lab.errors import GenesisLabError
 from genesis_lab.store import CampaignRecord
 
 if TYPE_CHECKING:
-    from genesis_lab.orchestration import ExportSummary
+    from genesis_lab.review import ExportSummary
 
 __all__ = ["ExportFormat", "export"]
 
@@ -116,7 +116,11 @@ def export(
     A record that does not verify (what 'genesis-lab verify' checks) is refused, exit 1,
     unless --unverified.
     """
-    from genesis_lab.orchestration import check_record, export_documents, export_trials_csv
+    from genesis_lab.review import (
+        check_record,
+        export_documents,
+        export_trials_csv,
+    )
 
     summaries: list[ExportSummary] = []
     problems: list[str] = []

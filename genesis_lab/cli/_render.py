@@ -12,8 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:  # type-only: the CLI starts without importing the planner's torch
-    from genesis_lab.orchestration import CampaignSummary, TrialDetail
     from genesis_lab.orchestration import Progress as TrialProgress
+    from genesis_lab.review import (
+        CampaignSummary,
+        TrialDetail,
+    )
     from genesis_lab.spec import CampaignSpec
 
 __all__ = [

@@ -56,7 +56,7 @@ def report(
     cannot be written or the record does not verify (the page is written all the same, with
     what verifying found at its top).
     """
-    from genesis_lab.orchestration import write_report  # torch: only when needed
+    from genesis_lab.review import write_report  # torch: only when needed
 
     try:
         with CampaignRecord(record, read_only=True) as store:

@@ -24,7 +24,7 @@ from genesis_lab.security import PublicKey
 from genesis_lab.store import CampaignRecord
 
 if TYPE_CHECKING:
-    from genesis_lab.orchestration import SealCheck
+    from genesis_lab.review import SealCheck
 
 __all__ = ["replay", "verify"]
 
@@ -92,7 +92,7 @@ def verify(
     consistently rewritten record. Every completed trial's result is recomputed from its own
     run's documents: an outcome changed in the trials table fails too. Seals (the chain
     head signed by the orchestrator at the end of a run) are checked against its key."""
-    from genesis_lab.orchestration import check_record
+    from genesis_lab.review import check_record
 
     pinned = _pinned_keys(trust)
     with _open(record) as store:
@@ -258,7 +258,7 @@ def replay(
         )
     if closed_loop or replay_record is not None or option:
         _fail("--closed-loop, --out and --option go with --against SIMULATOR")
-    from genesis_lab.orchestration import replay_decisions  # torch: only when needed
+    from genesis_lab.review import replay_decisions  # torch: only when needed
 
     def progress(done: int, total: int) -> None:
         if not as_json:

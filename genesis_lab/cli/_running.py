@@ -20,7 +20,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_BROKER", "RunningCampaign", "announce_run", "running_campaigns", "state_dir"]
+__all__ = [
+    "DEFAULT_BROKER",
+    "RunningCampaign",
+    "announce_run",
+    "default_outbox",
+    "running_campaigns",
+    "state_dir",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,11 @@ class RunningCampaign:
     station_id: str
     pid: int
     started_at: float
+
+
+def default_outbox(station_id: str) -> Path:
+    """Where a worker keeps its outbox unless told: in the state directory."""
+    return state_dir() / f"outbox-{station_id}.sqlite"
 
 
 def _runs() -> Path:

@@ -519,7 +519,7 @@ class CampaignRecord(SignatureTables):
     # ------------------------------------------------------------------ planner
     def add_planner_call(self, campaign_id: str, call: Mapping[str, Any]) -> None:
         """Record one call the orchestrator made on the planner (``{"op": "ask", ...}``), in
-        order, so the decisions can be replayed (``genesis_lab.orchestration.replay``)."""
+        order, so the decisions can be replayed (``genesis_lab.review.replay_decisions``)."""
         now = time.time()
         text = json.dumps(dict(call), allow_nan=False)
         with self._write() as db:

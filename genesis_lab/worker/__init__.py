@@ -9,6 +9,7 @@ from genesis_lab.worker._executor import (
     TrialOutcome,
     describe_failure,
 )
+from genesis_lab.worker._local import local_worker
 from genesis_lab.worker._outbox import Outbox
 from genesis_lab.worker._plans import PLAN_NAME, SetpointNotReachedError, experiment_plan
 from genesis_lab.worker._worker import Worker, WorkerStats, jsonable_document
@@ -28,5 +29,6 @@ __all__ = [
     "envelope_violations",
     "experiment_plan",
     "jsonable_document",
+    "local_worker",
     "read_position",
 ]

@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app
-from genesis_lab.cli._against import default_replay_path, replay_against
+from genesis_lab.cli._against import replay_against
+from genesis_lab.review import default_replay_path
 from genesis_lab.store import CampaignRecord, TrialRow, TrialState
 
 pytestmark = pytest.mark.timeout(120)

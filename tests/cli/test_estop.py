@@ -15,7 +15,10 @@ from typer.testing import CliRunner
 
 from genesis_lab.cli import app
 from genesis_lab.messages import station_control_topic
-from genesis_lab.orchestration import CampaignResult, CampaignRunner
+from genesis_lab.orchestration import (
+    CampaignResult,
+    CampaignRunner,
+)
 from genesis_lab.spec import parse_campaign
 from genesis_lab.station import build_station
 from genesis_lab.store import CampaignRecord, TrialState

@@ -24,7 +24,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genesis_lab.orchestration import CampaignResult, CampaignRunner
+from genesis_lab.orchestration import (
+    CampaignResult,
+    CampaignRunner,
+)
 from genesis_lab.spec import load_campaign
 from genesis_lab.station import build_station
 from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState

@@ -49,7 +49,10 @@ def newer(model: type[BaseModel]) -> type[BaseModel]:
 
 def install() -> None:
     """Make every sender of this process build the newer variants."""
-    from genesis_lab.orchestration import _acks, _runner
+    from genesis_lab.orchestration import (
+        _acks,
+        _runner,
+    )
     from genesis_lab.worker import _guard, _worker
 
     _runner.ExperimentRequest = newer(ExperimentRequest)  # type: ignore[misc]

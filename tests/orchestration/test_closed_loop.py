@@ -20,7 +20,12 @@ from genesis_lab.messages import (
     station_status_topic,
 )
 from genesis_lab.messaging import MqttClient
-from genesis_lab.orchestration import CampaignResult, CampaignRunner, Progress, summarize
+from genesis_lab.orchestration import (
+    CampaignResult,
+    CampaignRunner,
+    Progress,
+)
+from genesis_lab.review import summarize
 from genesis_lab.spec import CampaignSpec, load_campaign
 from genesis_lab.station import build_station
 from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState

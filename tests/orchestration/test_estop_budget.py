@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 from genesis_lab.cli._control import send_control
-from genesis_lab.orchestration import CampaignResult, CampaignRunner
+from genesis_lab.orchestration import (
+    CampaignResult,
+    CampaignRunner,
+)
 from genesis_lab.orchestration._trials import UNREACHED
 from genesis_lab.spec import parse_campaign
 from genesis_lab.station import build_station

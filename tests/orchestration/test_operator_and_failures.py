@@ -13,7 +13,11 @@ from genesis_lab.cli import app
 from genesis_lab.errors import DataFileError
 from genesis_lab.messages import ManualTrialRequest, campaign_control_topic, encode_message
 from genesis_lab.messaging import MqttClient
-from genesis_lab.orchestration import CampaignRunner, Progress, read_prior_csv
+from genesis_lab.orchestration import (
+    CampaignRunner,
+    Progress,
+    read_prior_csv,
+)
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import CampaignRecord, TrialState
 

@@ -12,10 +12,15 @@ from typer.testing import CliRunner
 
 from genesis_lab.cli import app
 from genesis_lab.errors import RecordError
-from genesis_lab.orchestration import CampaignRunner, PriorResult, Progress, replay_decisions
+from genesis_lab.orchestration import (
+    CampaignRunner,
+    PriorResult,
+    Progress,
+)
 from genesis_lab.orchestration._resume import NEVER_SENT, restore_campaign
 from genesis_lab.orchestration._trials import UNREACHED
 from genesis_lab.planning import BayesianPlanner
+from genesis_lab.review import replay_decisions
 from genesis_lab.store import CampaignRecord, TrialState
 
 cli = CliRunner()

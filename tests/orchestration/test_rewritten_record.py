@@ -15,7 +15,7 @@ from record_forgery import rewrite_record
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app
-from genesis_lab.orchestration import check_trial_outcomes
+from genesis_lab.review import check_trial_outcomes
 from genesis_lab.store import CampaignRecord, verify_record
 
 REPO = Path(__file__).resolve().parents[2]

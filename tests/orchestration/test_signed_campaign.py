@@ -33,8 +33,8 @@ from genesis_lab.orchestration import (
     CampaignRunner,
     Progress,
     check_document_signatures,
-    check_seals,
 )
+from genesis_lab.review import check_seals
 from genesis_lab.security import MessageSigner, MessageSigning, SigningKey, generate_signing_key
 from genesis_lab.spec import CampaignSpec, load_campaign
 from genesis_lab.station import Station, build_station

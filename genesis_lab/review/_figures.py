@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from itertools import combinations
 
-from genesis_lab.orchestration._figure_kit import (
+from genesis_lab.review._figure_kit import (
     ReportFigure,
     axis_for,
     finish,
@@ -26,7 +26,7 @@ from genesis_lab.orchestration._figure_kit import (
     text,
     xy,
 )
-from genesis_lab.orchestration._report_data import ReportData, ReportTrial, categories
+from genesis_lab.review._report_data import ReportData, ReportTrial, categories
 
 __all__ = ["draw_figures"]
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from genesis_lab.cli import app
 from genesis_lab.messaging import EmbeddedBroker
-from genesis_lab.orchestration import replay_decisions
 from genesis_lab.orchestration._provenance import current_actor
+from genesis_lab.review import replay_decisions
 from genesis_lab.store import CampaignRecord
 
 cli = CliRunner()

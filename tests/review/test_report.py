@@ -18,7 +18,11 @@ import pytest
 from record_runs import store_run
 
 from genesis_lab.errors import RecordError
-from genesis_lab.orchestration import ReportFiles, default_report_dir, write_report
+from genesis_lab.review import (
+    ReportFiles,
+    default_report_dir,
+    write_report,
+)
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import CampaignRecord, TrialState
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from genesis_lab.orchestration._report_data import ReportTrial
+from genesis_lab.review._report_data import ReportTrial
 from genesis_lab.spec import CategoricalParameter, ContinuousParameter, Parameter
 from genesis_lab.store import TrialState
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from genesis_lab.orchestration._figure_kit import ORIGIN_COLOURS, OTHER_ORIGIN, ReportFigure
-from genesis_lab.orchestration._figures import draw_figures
-from genesis_lab.orchestration._report_data import ReportData, collect_report
-from genesis_lab.orchestration._report_html import (
+from genesis_lab.review._figure_kit import ORIGIN_COLOURS, OTHER_ORIGIN, ReportFigure
+from genesis_lab.review._figures import draw_figures
+from genesis_lab.review._report_data import ReportData, collect_report
+from genesis_lab.review._report_html import (
     counts_text,
     esc,
     goals_html,

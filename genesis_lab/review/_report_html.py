@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from genesis_lab.orchestration._provenance import RECORDED_PACKAGES
-from genesis_lab.orchestration._report_data import ReportData, ReportTrial
+from genesis_lab.review._report_data import ReportData, ReportTrial
 from genesis_lab.store import TrialState
 
 __all__ = [

@@ -53,7 +53,7 @@ from typing import IO, Any, Literal
 
 from genesis_lab.errors import RecordError
 from genesis_lab.orchestration._documents import document_problem
-from genesis_lab.orchestration._summary import _campaign
+from genesis_lab.review._summary import _campaign
 from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import CampaignRecord, CampaignRow, DocumentRow, TrialRow
 

@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from genesis_lab.errors import RecordError
-from genesis_lab.orchestration._integrity import check_record
-from genesis_lab.orchestration._summary import CampaignSummary, summarize
+from genesis_lab.review._integrity import check_record
+from genesis_lab.review._summary import CampaignSummary, summarize
 from genesis_lab.spec import CampaignSpec, CategoricalParameter, FixedParameter, Parameter
 from genesis_lab.store import CampaignRecord, TrialRow, TrialState, Verification
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from genesis_lab.orchestration._summary import CampaignSummary, summarize
+from genesis_lab.review._summary import CampaignSummary, summarize
 from genesis_lab.spec import CampaignSpec, StationRef
 from genesis_lab.store import CampaignRecord, TrialRow, TrialState
 

@@ -12,9 +12,12 @@ from test_closed_loop import small_spec, worker_for
 
 from genesis_lab.errors import PlannerError
 from genesis_lab.orchestration import (
-    REPLAY_ORIGIN,
     CampaignRunner,
     PriorResult,
+)
+from genesis_lab.planning import Planner
+from genesis_lab.review import (
+    REPLAY_ORIGIN,
     ScriptedPlanner,
     ScriptedTrial,
     compare_campaigns,
@@ -22,7 +25,6 @@ from genesis_lab.orchestration import (
     replay_spec,
     replay_station,
 )
-from genesis_lab.planning import Planner
 from genesis_lab.spec import CampaignSpec, StationRef
 from genesis_lab.store import CampaignRecord, TrialState
 

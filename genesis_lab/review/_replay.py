@@ -20,9 +20,9 @@ from typing import Any
 
 from genesis_lab.errors import CampaignFileError, PlannerError, RecordError
 from genesis_lab.orchestration._decisions import planner_settings
-from genesis_lab.orchestration._measured import check_trial_outcomes, run_outcomes
 from genesis_lab.orchestration._provenance import package_versions
 from genesis_lab.planning import BayesianPlanner, Proposal, RandomPlanner
+from genesis_lab.review._measured import check_trial_outcomes, run_outcomes
 from genesis_lab.spec import CampaignSpec, parse_campaign
 from genesis_lab.store import CampaignRecord, CampaignRow, TrialRow, verify_record
 

@@ -21,7 +21,10 @@ from event_model import DocumentNames, RunRouter, schema_validators
 from ophyd.sim import SynSignal
 
 from genesis_lab.errors import RecordError
-from genesis_lab.orchestration import export_documents, export_trials_csv
+from genesis_lab.review import (
+    export_documents,
+    export_trials_csv,
+)
 from genesis_lab.spec import load_campaign
 from genesis_lab.store import CampaignRecord, TrialState
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from genesis_lab.orchestration._measured import check_trial_outcomes
-from genesis_lab.orchestration._seals import (
+from genesis_lab.orchestration._signatures import SignatureCheck, check_document_signatures
+from genesis_lab.review._measured import check_trial_outcomes
+from genesis_lab.review._seals import (
     SealCheck,
     check_noted_head,
     check_pinned_keys,
     check_seals,
 )
-from genesis_lab.orchestration._signatures import SignatureCheck, check_document_signatures
 from genesis_lab.security import PublicKey
 from genesis_lab.store import CampaignRecord, Verification, verify_record
 
