@@ -4,6 +4,7 @@
 
     GenesisLabError
     ├── CampaignFileError (ValueError)      a campaign file is unreadable or invalid
+    │   └── LabFileError                    a lab file is unreadable or invalid
     ├── DataFileError (ValueError)          a data file (prior results CSV) is invalid
     ├── LabSetupError (ValueError)          a lab's credentials cannot be made as asked
     ├── StationError (LookupError)          a station plugin is missing or misconfigured
@@ -15,7 +16,12 @@
     ├── RecordError (RuntimeError)          the campaign record cannot be opened or written
     ├── ReplayError (ValueError)            a recorded campaign cannot be replayed as asked
     ├── PlannerError (RuntimeError)         the planner was used wrongly (unknown trial, ...)
-    └── TrialTimeoutError (TimeoutError)    no worker answered a dispatched trial in time
+    ├── TrialTimeoutError (TimeoutError)    no worker answered a dispatched trial in time
+    ├── EmergencyStopError (RuntimeError)   an e-stop is in force: nothing more may move
+    └── SetpointNotReachedError (RuntimeError) a move reported success, the actuator is elsewhere
+
+Device drivers raise their own errors under ``GenesisLabError`` too (the reference drivers'
+``InstrumentError`` family, in ``devices/_errors.py``).
 
 Every error carries structured fields and a message that says how to fix it.
 """
@@ -28,14 +34,17 @@ __all__ = [
     "BrokerError",
     "CampaignFileError",
     "DataFileError",
+    "EmergencyStopError",
     "FieldProblem",
     "GenesisLabError",
     "KeyFileError",
+    "LabFileError",
     "LabSetupError",
     "MessageError",
     "PlannerError",
     "RecordError",
     "ReplayError",
+    "SetpointNotReachedError",
     "SignatureError",
     "StationError",
     "TransportSecurityError",
@@ -78,6 +87,11 @@ class CampaignFileError(GenesisLabError, ValueError):
         self.path = path
         self.problems = problems
         super().__init__(_problems_text(path, problems))
+
+
+class LabFileError(CampaignFileError):
+    """A lab file could not be read or does not validate (reported as a campaign file is:
+    ``FILE:LINE: field: message`` for every problem)."""
 
 
 class DataFileError(GenesisLabError, ValueError):
@@ -200,4 +214,18 @@ class TrialTimeoutError(GenesisLabError, TimeoutError):
     def __init__(self, message: str, *, trial_id: str, timeout_s: float) -> None:
         self.trial_id = trial_id
         self.timeout_s = timeout_s
+        super().__init__(message)
+
+
+class EmergencyStopError(GenesisLabError, RuntimeError):
+    """Raised inside a plan when an emergency stop is in force: nothing more may move."""
+
+
+class SetpointNotReachedError(GenesisLabError, RuntimeError):
+    """A move reported success but the actuator reads back elsewhere (stuck or drifting)."""
+
+    def __init__(self, message: str, *, actuator: str, setpoint: float, readback: object) -> None:
+        self.actuator = actuator
+        self.setpoint = setpoint
+        self.readback = readback
         super().__init__(message)

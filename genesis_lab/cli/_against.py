@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from genesis_lab.cli._render import CampaignProgress, format_parameters, format_value
 from genesis_lab.errors import GenesisLabError
+from genesis_lab.spec import parse_key_values
 
 if TYPE_CHECKING:  # the CLI starts without importing the planner's torch
     from genesis_lab.review import (
@@ -45,13 +45,10 @@ class _Failure(Exception):
 
 
 def _parse_options(options: Sequence[str]) -> dict[str, Any]:
-    parsed: dict[str, Any] = {}
-    for item in options:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise _Failure(f"--option takes KEY=VALUE, got {item!r}", EXIT_BAD_INPUT)
-        parsed[key] = yaml.safe_load(value)
-    return parsed
+    try:
+        return parse_key_values(options, "--option")
+    except ValueError as exc:
+        raise _Failure(str(exc), EXIT_BAD_INPUT) from None
 
 
 def replay_against(

@@ -14,7 +14,6 @@ from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
@@ -74,6 +73,7 @@ from genesis_lab.spec import (
     StationRef,
     load_campaign,
     parse_broker_url,
+    parse_key_values,
 )
 from genesis_lab.store import CampaignRecord
 
@@ -497,13 +497,10 @@ def resume(
 
 # -------------------------------------------------------------------- worker
 def _parse_options(options: list[str], *, what: str = "--option") -> dict[str, Any]:
-    parsed: dict[str, Any] = {}
-    for item in options:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            _fail(f"{what} takes KEY=VALUE, got {item!r}", EXIT_BAD_INPUT)
-        parsed[key] = yaml.safe_load(value)
-    return parsed
+    try:
+        return parse_key_values(options, what)
+    except ValueError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
 
 
 @app.command()

@@ -21,9 +21,9 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from genesis_lab.spec import parse_key_values
 from genesis_lab.station import DeviceDriver, load_driver
 
 __all__ = [
@@ -273,18 +273,7 @@ def parse_settings(items: list[str]) -> dict[str, Any] | None:
     """``["key=value", ...]`` (command-line settings; each value read as YAML, so numbers,
     booleans and lists keep their type) as a dict; None for no items. ValueError naming a
     bad item."""
-    if not items:
-        return None
-    settings: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"setting {item!r}: expected KEY=VALUE")
-        try:
-            settings[key.strip()] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError as exc:
-            raise ValueError(f"setting {item!r}: the value is not valid YAML: {exc}") from None
-    return settings
+    return parse_key_values(items, "setting") if items else None
 
 
 def _timeout_of(settings: BaseModel) -> float:

@@ -36,6 +36,7 @@ from pydantic import (
 
 from genesis_lab import __version__
 from genesis_lab.errors import MessageError
+from genesis_lab.ids import ID_PATTERN
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -61,7 +62,7 @@ READABLE_SCHEMA_VERSIONS: Final = (1,)
 """The schema versions this release reads: its own and (once there is one) the previous."""
 MAX_MESSAGE_BYTES = 1_048_576  # 1 MiB; larger payloads are refused before parsing
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+_ID = ID_PATTERN
 DocumentName = Literal[
     "start", "descriptor", "event", "event_page", "stop", "resource", "datum", "datum_page"
 ]

@@ -22,7 +22,7 @@ topic so that MQTT keeps them in the order the worker sent them.
 
 from __future__ import annotations
 
-import re
+from genesis_lab.ids import check_id
 
 __all__ = [
     "TOPIC_PREFIX",
@@ -36,16 +36,11 @@ __all__ = [
 ]
 
 TOPIC_PREFIX = "genesis-lab/v1"
-_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def check_topic_segment(value: str, what: str) -> str:
     """Return ``value`` if it is safe inside a topic (no ``/``, ``+``, ``#``); else raise."""
-    if not _SEGMENT.match(value):
-        raise ValueError(
-            f"{what} {value!r} cannot be used in a topic: use letters, digits, '_', '.', '-'"
-        )
-    return value
+    return check_id(value, what)
 
 
 def station_requests_topic(station_id: str) -> str:

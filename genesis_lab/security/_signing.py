@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import math
 import secrets
 import threading
@@ -40,6 +39,7 @@ from typing import Any, Protocol, TypeVar
 from cryptography.exceptions import InvalidSignature
 from pydantic import BaseModel
 
+from genesis_lab.canonical import canonical_json
 from genesis_lab.errors import SignatureError
 from genesis_lab.messages import DocumentMessage, MessageAuth
 from genesis_lab.security._keys import PublicKey, SigningKey, public_key_from_pem
@@ -80,11 +80,6 @@ def _signature_bytes(text: str) -> bytes:
     if base64.b64encode(raw).decode("ascii") != text:
         raise ValueError("not the canonical base64 of a signature")
     return raw
-
-
-def canonical_json(value: Any) -> str:
-    """``value`` as canonical JSON: sorted keys, no spaces, non-ASCII kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _document_digest(doc: Mapping[str, Any]) -> str:

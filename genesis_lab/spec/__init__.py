@@ -3,6 +3,7 @@ each problem."""
 
 from genesis_lab.spec._base import StrictModel, is_tls_broker_url, parse_broker_url
 from genesis_lab.spec._constraints import LinearConstraint, parse_constraint
+from genesis_lab.spec._key_values import parse_key_values
 from genesis_lab.spec._lab import DeviceEnvelope, Interlock, LabDevice, LabSpec, LabStation
 from genesis_lab.spec._loader import (
     CampaignFile,
@@ -69,5 +70,6 @@ __all__ = [
     "parse_broker_url",
     "parse_campaign",
     "parse_constraint",
+    "parse_key_values",
     "parse_lab",
 ]

@@ -9,10 +9,12 @@ from pydantic import (
     ConfigDict,
 )
 
+from genesis_lab.ids import ID_PATTERN, IDENTIFIER_PATTERN
+
 __all__ = ["StrictModel", "is_tls_broker_url", "parse_broker_url"]
 
-_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_SLUG = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_IDENTIFIER = IDENTIFIER_PATTERN
+_SLUG = ID_PATTERN
 _BROKER_URL = re.compile(
     r"^(?P<scheme>mqtts?)://(?P<host>[A-Za-z0-9_.:\[\]-]+?):(?P<port>[0-9]{1,5})/?$"
 )

@@ -30,11 +30,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from genesis_lab.ids import ID_PATTERN
 from genesis_lab.spec._base import StrictModel
 
 __all__ = ["DeviceEnvelope", "Interlock", "LabDevice", "LabSpec", "LabStation"]
 
-_SLUG = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_SLUG = ID_PATTERN
 _DEVICE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 

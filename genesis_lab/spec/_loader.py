@@ -11,7 +11,14 @@ from typing import Any, TypeVar, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from genesis_lab.errors import CampaignFileError, FieldProblem
+from genesis_lab.errors import CampaignFileError, FieldProblem, LabFileError
+from genesis_lab.ids import (
+    CAMPAIGN_NAME_MAX_LENGTH,
+    CAMPAIGN_NAME_PATTERN,
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    IDENTIFIER_PATTERN,
+)
 from genesis_lab.spec._lab import LabSpec
 from genesis_lab.spec._models import CampaignSpec
 
@@ -27,11 +34,6 @@ __all__ = [
 
 Loc = Sequence[str | int]
 _M = TypeVar("_M", bound=BaseModel)
-
-
-class LabFileError(CampaignFileError):
-    """A lab file could not be read or does not validate (reported as a campaign file is:
-    ``FILE:LINE: field: message`` for every problem)."""
 
 
 class _Located:
@@ -181,11 +183,28 @@ def _problems(
             message = "unknown field" + _suggestion(loc, model, data)
         elif error["type"] == "missing":
             message = "required field is missing"
+        elif error["type"] == "string_pattern_mismatch":
+            message = _pattern_problem(str((error.get("ctx") or {}).get("pattern", "")), message)
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
         problems.append(FieldProblem(_dotted(loc), message, _line_of(root, loc)))
     problems.sort(key=lambda p: (p.line or 0, p.field))
     return problems
+
+
+_PATTERN_RULES = {
+    ID_PATTERN: f"use 1 to {ID_MAX_LENGTH} letters, digits, '_', '.', '-', starting with a "
+    "letter or digit (it is used in topic names)",
+    CAMPAIGN_NAME_PATTERN: f"use 1 to {CAMPAIGN_NAME_MAX_LENGTH} letters, digits, '_', '.', "
+    "'-', starting with a letter or digit (the campaign's ids add a suffix to it)",
+    IDENTIFIER_PATTERN: "use letters, digits and '_', not starting with a digit",
+}
+
+
+def _pattern_problem(pattern: str, message: str) -> str:
+    """A name that breaks one of genesis-lab's naming rules, said as the rule."""
+    rule = _PATTERN_RULES.get(pattern)
+    return f"not a valid name: {rule}" if rule else message
 
 
 def _suggestion(loc: list[str | int], model: type[BaseModel], data: Any) -> str:

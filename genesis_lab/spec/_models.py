@@ -13,6 +13,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from genesis_lab.ids import CAMPAIGN_NAME_MAX_LENGTH, CAMPAIGN_NAME_PATTERN
 from genesis_lab.spec._base import _IDENTIFIER, _SLUG, StrictModel, parse_broker_url
 from genesis_lab.spec._constraints import LinearConstraint, _check_constraint, parse_constraint
 from genesis_lab.spec._parameters import AnyParameter, Parameter
@@ -212,7 +213,11 @@ class CampaignSpec(StrictModel):
     """A whole campaign file."""
 
     version: Literal[1] = Field(default=1, description="Campaign file format version.")
-    name: str = Field(pattern=_SLUG)
+    name: str = Field(
+        pattern=CAMPAIGN_NAME_PATTERN,
+        description=f"Campaign name: letters, digits, '_', '.', '-', at most "
+        f"{CAMPAIGN_NAME_MAX_LENGTH} characters (its campaign ids add a suffix).",
+    )
     description: str = ""
     parameters: list[AnyParameter] = Field(
         min_length=1, description="What to vary; each item's `type` defaults to continuous."

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
 from genesis_lab.errors import StationError
+from genesis_lab.station._entry_points import installed, load_entry_point
 
 __all__ = [
     "DRIVER_GROUP",
@@ -60,26 +61,18 @@ class DeviceDriver(Protocol):
 
 def available_drivers() -> dict[str, EntryPoint]:
     """Installed device drivers by name."""
-    return {ep.name: ep for ep in entry_points(group=DRIVER_GROUP)}
+    return installed(DRIVER_GROUP)
 
 
 def load_driver(name: str) -> DeviceDriver:
     """Load the driver registered as ``name``; raise :class:`StationError` naming what exists."""
-    found = available_drivers()
-    if name not in found:
-        installed = ", ".join(sorted(found)) or "none"
-        raise StationError(
-            f"no device driver named {name!r} is installed (installed: {installed}); a driver "
-            f"registers itself in the {DRIVER_GROUP!r} entry-point group",
-            station=name,
-        )
-    driver = found[name].load()
-    if not isinstance(driver, DeviceDriver):
-        raise StationError(
-            f"entry point {name!r} ({found[name].value}) is not a device driver: it needs "
-            "'description', 'settings_model', 'simulator' and 'build(name, settings)'",
-            station=name,
-        )
+    driver: DeviceDriver = load_entry_point(
+        DRIVER_GROUP,
+        name,
+        kind="device driver",
+        protocol=DeviceDriver,
+        needs="'description', 'settings_model', 'simulator' and 'build(name, settings)'",
+    )
     return driver
 
 

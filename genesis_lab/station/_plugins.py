@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -16,6 +16,7 @@ from genesis_lab.spec import (
     StationRef,
 )
 from genesis_lab.station._contract import Station, StationPlugin
+from genesis_lab.station._entry_points import installed, load_entry_point
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -30,26 +31,18 @@ ENTRY_POINT_GROUP = "genesis_lab.stations"
 
 def available_stations() -> dict[str, EntryPoint]:
     """Installed station plugins by name."""
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return installed(ENTRY_POINT_GROUP)
 
 
 def load_station_plugin(name: str) -> StationPlugin:
     """Load the plugin registered as ``name``; raise :class:`StationError` naming what exists."""
-    found = available_stations()
-    if name not in found:
-        installed = ", ".join(sorted(found)) or "none"
-        raise StationError(
-            f"no station plugin named {name!r} is installed (installed: {installed}); "
-            f"a plugin registers itself in the {ENTRY_POINT_GROUP!r} entry-point group",
-            station=name,
-        )
-    plugin = found[name].load()
-    if not isinstance(plugin, StationPlugin):
-        raise StationError(
-            f"entry point {name!r} ({found[name].value}) is not a station plugin: it needs "
-            "'description', 'options_model' and 'build(options)'",
-            station=name,
-        )
+    plugin: StationPlugin = load_entry_point(
+        ENTRY_POINT_GROUP,
+        name,
+        kind="station plugin",
+        protocol=StationPlugin,
+        needs="'description', 'options_model' and 'build(options)'",
+    )
     return plugin
 
 

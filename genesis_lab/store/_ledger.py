@@ -11,19 +11,11 @@ the chain from that entry on; the tables a reader queries are checked against th
 from __future__ import annotations
 
 import hashlib
-import json
-from typing import Any
 
-__all__ = ["GENESIS", "canonical", "digest", "entry_hash"]
+__all__ = ["GENESIS", "digest", "entry_hash"]
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of a ledger's first entry."""
-
-
-def canonical(value: Any) -> str:
-    """``value`` as canonical JSON: sorted keys, no spaces, floats as Python writes them
-    (``NaN`` and ``Infinity`` kept as JSON's common extension, so a reading is never lost)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def digest(text: str) -> str:

@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from genesis_lab.canonical import canonical_json
 from genesis_lab.errors import RecordError
-from genesis_lab.store._ledger import GENESIS, canonical, digest, entry_hash
+from genesis_lab.store._ledger import GENESIS, digest, entry_hash
 from genesis_lab.store._rows import (
     CampaignEvent,
     CampaignRow,
@@ -135,7 +136,7 @@ class CampaignRecord(SignatureTables):
         """Chain an entry of ``kind`` saying what this transaction wrote onto the ledger."""
         last = db.execute("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (1, GENESIS) if last is None else (last[0] + 1, last[1])
-        text = canonical({"campaign_id": campaign_id, **body})
+        text = canonical_json({"campaign_id": campaign_id, **body})
         db.execute(
             "INSERT INTO ledger (seq, campaign_id, kind, body, prev_hash, hash)"
             " VALUES (?, ?, ?, ?, ?, ?)",

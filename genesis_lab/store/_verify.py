@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from genesis_lab.store._ledger import GENESIS, canonical, digest, entry_hash
+from genesis_lab.canonical import canonical_json
+from genesis_lab.store._ledger import GENESIS, digest, entry_hash
 from genesis_lab.store._record import CampaignRecord
 from genesis_lab.store._schema import RECORD_FORMAT
 
@@ -101,7 +102,7 @@ def _check_chain(entries: Iterable[Any]) -> list[RecordProblem]:
 
 
 def _same(a: Any, b: Any) -> bool:
-    return canonical(a) == canonical(b)
+    return canonical_json(a) == canonical_json(b)
 
 
 class _TableCheck:

@@ -27,7 +27,7 @@ import bluesky.preprocessors as bpp
 from bluesky import RunEngine
 from bluesky.utils import Msg, RunEngineInterrupted
 
-from genesis_lab.errors import GenesisLabError
+from genesis_lab.errors import EmergencyStopError
 from genesis_lab.messages import ExperimentRequest
 from genesis_lab.station import Station
 from genesis_lab.worker._envelope import SafetyEnvelope, StartLog
@@ -42,10 +42,6 @@ DEFAULT_MOVE_TIMEOUT_S = 60.0
 _MAX_REASON = 3900
 
 OutcomeState = Literal["completed", "failed", "rejected", "abandoned"]
-
-
-class EmergencyStopError(GenesisLabError, RuntimeError):
-    """Raised inside a plan when an emergency stop is in force: nothing more may move."""
 
 
 @dataclass(frozen=True)

@@ -16,21 +16,11 @@ import bluesky.preprocessors as bpp
 from bluesky.protocols import Movable, Readable
 from bluesky.utils import MsgGenerator
 
-from genesis_lab.errors import GenesisLabError
+from genesis_lab.errors import SetpointNotReachedError
 
 __all__ = ["PLAN_NAME", "SetpointNotReachedError", "experiment_plan"]
 
 PLAN_NAME = "genesis_lab_experiment"
-
-
-class SetpointNotReachedError(GenesisLabError, RuntimeError):
-    """A move reported success but the actuator reads back elsewhere (stuck or drifting)."""
-
-    def __init__(self, message: str, *, actuator: str, setpoint: float, readback: object) -> None:
-        self.actuator = actuator
-        self.setpoint = setpoint
-        self.readback = readback
-        super().__init__(message)
 
 
 def experiment_plan(

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from genesis_lab.store._ledger import GENESIS, canonical, entry_hash
+from genesis_lab.canonical import canonical_json
+from genesis_lab.store._ledger import GENESIS, entry_hash
 
 __all__ = ["rewrite_record"]
 
@@ -45,7 +46,7 @@ def rewrite_record(
                 if reseal is not None:
                     changed["signature"] = reseal(changed["campaign_id"], prev)
             if changed is not None:
-                body = canonical(changed)
+                body = canonical_json(changed)
             new_hash = entry_hash(prev, kind, body)
             db.execute(
                 "UPDATE ledger SET body = ?, prev_hash = ?, hash = ? WHERE seq = ?",
