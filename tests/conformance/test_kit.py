@@ -173,6 +173,47 @@ def test_a_limitless_actuator_fails_metadata():
     assert result.failed and "must declare its limits" in result.reason
 
 
+def lying_about(dtype: str) -> type[Pump]:
+    """A pump (limits 0-10 mL, reads floats) whose describe() gives its position ``dtype``."""
+
+    class Liar(Pump):
+        def describe(self) -> dict[str, dict[str, Any]]:
+            description: dict[str, dict[str, Any]] = super().describe()
+            description[self.name]["dtype"] = dtype
+            return description
+
+    return Liar
+
+
+def test_limits_with_a_dtype_that_is_not_a_number_fail_limits_and_metadata_saying_so():
+    """Reported before as 'declares neither limits nor choices' (n/a), hiding the real fault."""
+    report = run_conformance(DriverUnderCheck(lying_about("string")), only=["metadata", "limits"])
+    for result in report:
+        assert result.failed, result
+        assert "neither limits nor choices" not in result.reason
+        assert "device 'driverundercheck' declares limits [0, 10]" in result.reason
+        assert "position key 'driverundercheck' dtype 'string'" in result.reason
+        assert "declare dtype 'number'" in result.reason
+    limits = report.results[1]
+    assert "reads 0.0 (float)" in limits.reason
+
+
+def test_limits_with_an_integer_dtype_and_a_float_reading_fail_limits_saying_so():
+    result = result_of(DriverUnderCheck(lying_about("integer")), "limits")
+    assert result.failed
+    assert "dtype 'integer' for its position key 'driverundercheck' and reads 0.0 (float)" in (
+        result.reason
+    )
+    assert "declare dtype 'number', or read back an int" in result.reason
+
+
+def test_an_actuator_without_limits_or_choices_is_not_applicable_to_limits():
+    driver = DriverUnderCheck(lambda name, s: SoftPositioner(name=name, init_pos=0.0, egu="mL"))
+    result = result_of(driver, "limits")
+    assert result.outcome is Outcome.NOT_APPLICABLE
+    assert "declares neither limits nor choices" in result.reason
+
+
 class Lagging(Pump):
     """Reports done but stays where it was."""
 
