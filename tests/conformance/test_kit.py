@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from ophyd import Component as Cpt
 from ophyd import Device, DeviceStatus, Signal
 from ophyd.positioner import SoftPositioner
@@ -400,3 +401,32 @@ def test_a_set_that_blocks_until_the_move_ends_fails_set_completes():
     result = result_of(driver, "set-completes")
     assert result.failed and "blocked for" in result.reason
     assert "must return at once" in result.reason
+
+
+class Hanging(Device):
+    """A detector whose acquisitions never end: trigger() returns a Status, no timeout, that
+    never finishes."""
+
+    voltage = Cpt(Voltage, value=1.0, kind="hinted")
+
+    def trigger(self) -> Status:
+        return DeviceStatus(self)
+
+
+def test_a_hanging_plan_fails_at_the_plan_timeout_naming_the_plan_and_the_timeout():
+    driver = DriverUnderCheck(lambda name, s: Hanging(name=name))
+    report = run_conformance(driver, only=["count", "list-scan"], plan_timeout_s=0.5)
+    plans = ("count", "list_scan (over a soft motor)")
+    for result, plan in zip(report, plans, strict=True):
+        assert result.failed, result
+        assert f"{plan} did not finish within the plan time-out (0.5 s) and was halted" in (
+            result.reason
+        )
+        assert "--plan-timeout SECONDS" in result.reason
+        assert "--genesis-plan-timeout SECONDS" in result.reason
+
+
+def test_the_plan_timeout_must_be_a_number_of_seconds_above_zero():
+    for bad in (0, -1.0, math.nan, math.inf, "soon", True):
+        with pytest.raises(ValueError, match="expected a number of seconds above 0"):
+            run_conformance(DriverUnderCheck(good_pump), plan_timeout_s=bad)  # type: ignore[arg-type]
