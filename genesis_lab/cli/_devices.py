@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -19,6 +21,8 @@ __all__ = ["devices_app"]
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+#: The kit's DEFAULT_PLAN_TIMEOUT_S (s), not imported: the kit loads Bluesky and Ophyd.
+PLAN_TIMEOUT_S = 60.0
 
 devices_app = typer.Typer(
     name="devices",
@@ -119,18 +123,33 @@ def check(
             show_default=False,
         ),
     ] = None,
+    plan_timeout_s: Annotated[
+        float,
+        typer.Option(
+            "--plan-timeout",
+            metavar="SECONDS",
+            help="How long each stock plan (count, scan, list_scan: 3 points each) may run "
+            "before the kit halts it and fails its check. Raise it for an instrument whose "
+            "moves or acquisitions are slow.",
+        ),
+    ] = PLAN_TIMEOUT_S,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Run the conformance kit against DRIVER: protocols, describe/read agreement, units and
     limits, status completion and timeout, limits honoured, faults, disconnect, and the
     stock Bluesky plans count, scan and list_scan.
 
+    Nothing the driver does hangs the kit: a call into the driver is waited for the
+    driver's timeout (its timeout_s setting, else 10 s) plus 2 s; a plan still running
+    after --plan-timeout is halted and its check fails.
+
     Exits 0 if no check failed (not-applicable checks say why), 1 if any failed, 2 for an
-    unknown driver or bad settings.
+    unknown driver, check, bad settings or a bad plan time-out.
     """
     from genesis_lab.conformance import (
         check_names,
         parse_settings,
+        plan_timeout,
         run_conformance,
         validated_settings,
     )
@@ -139,6 +158,10 @@ def check(
         settings = parse_settings(setting or [])
     except ValueError as exc:
         _fail(f"--{exc}")
+    try:
+        plan_timeout_s = plan_timeout(plan_timeout_s)
+    except ValueError as exc:
+        _fail(f"--plan-timeout: {exc}")
     unknown = sorted(set(only or []) - set(check_names()))
     if unknown:
         _fail(f"--check: unknown check(s) {', '.join(unknown)}; checks: {', '.join(check_names())}")
@@ -167,7 +190,11 @@ def check(
             style = _STYLE[result.outcome]
             err.print(f"  {result.check:<14} [{style}]{result.outcome.value}[/]", highlight=False)
 
-    report = run_conformance(driver, settings, only=only, on_result=progress)
+    # what Bluesky prints (halting a plan that overran) must not mix into the report
+    with contextlib.redirect_stdout(sys.stderr):
+        report = run_conformance(
+            driver, settings, only=only, on_result=progress, plan_timeout_s=plan_timeout_s
+        )
     if as_json:
         payload = {
             "driver": report.driver,

@@ -18,6 +18,7 @@ from genesis_lab.conformance._probe import (
     choices_of,
     current_value,
     describe,
+    dtype_problem,
     is_numeric,
     legal_target,
     limits_of,
@@ -143,10 +144,13 @@ def check_limits(target: DriverUnderTest) -> str:
     with target.session() as session:
         device = _movable(session)
         description = describe(session)
+        before = current_value(session)
+        problem = dtype_problem(device, description, before, read_back=True)
+        if problem is not None:
+            raise CheckFailed(problem)
         bad = _bad_values(description, device)
         limits = limits_of(device)
         span = None if limits is None else limits[1] - limits[0]
-        before = current_value(session)
         refusals = []
         for value in bad:
             what = f"set({value!r})"

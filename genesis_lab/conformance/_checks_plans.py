@@ -4,7 +4,6 @@ RunEngine, every document valid per event-model and as JSON as the worker sends 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from genesis_lab.conformance._probe import (
     limits_of,
     position_entry,
 )
-from genesis_lab.conformance._target import DriverUnderTest, Session
+from genesis_lab.conformance._target import DriverUnderTest, Session, call_with_deadline
 
 __all__ = ["check_count", "check_list_scan", "check_scan"]
 
@@ -36,7 +35,8 @@ POINTS = 3
 
 @contextmanager
 def run_engine() -> Iterator[RunEngine]:
-    """A RunEngine on its own event loop, stopped and its thread joined afterwards."""
+    """A RunEngine on its own event loop, stopped and its thread joined afterwards (a loop
+    still blocked in a call into the driver is left to its daemon thread)."""
     loop = asyncio.new_event_loop()
     engine = RunEngine(loop=loop, context_managers=[])
     try:
@@ -44,7 +44,8 @@ def run_engine() -> Iterator[RunEngine]:
     finally:
         loop.call_soon_threadsafe(loop.stop)
         engine._th.join(timeout=5)
-        loop.close()
+        if not engine._th.is_alive():
+            loop.close()
 
 
 def _jsonable(doc: Any) -> Any:
@@ -57,31 +58,51 @@ def _jsonable(doc: Any) -> Any:
 
 
 def _run(session: Session, plan: Any, what: str, events: int) -> str:
-    """Run ``plan``; check the documents; halt the RunEngine if it outlives its deadline."""
+    """Run ``plan``; check the documents; halt the RunEngine if the plan outlives the plan
+    time-out (``session.plan_timeout_s``)."""
     documents: list[tuple[str, dict[str, Any]]] = []
-    deadline_s = session.wait_s * (3 * events + 2)
+    limit_s = session.plan_timeout_s
     with run_engine() as engine:
         engine.subscribe(lambda name, doc: documents.append((name, doc)))
-        halted = threading.Event()
+        failure: list[BaseException] = []
 
-        def halt() -> None:
-            halted.set()
-            with contextlib.suppress(Exception):  # already idle: nothing to halt
-                engine.halt()
+        def run() -> None:
+            try:
+                engine(plan)
+            except BaseException as exc:  # reported below, whatever it is
+                failure.append(exc)
 
-        watchdog = threading.Timer(deadline_s, halt)
-        watchdog.name = "conformance-plan-watchdog"
-        watchdog.start()
-        try:
-            engine(plan)
-        except Exception as exc:
-            if halted.is_set():
-                raise CheckFailed(f"{what} did not finish within {deadline_s:g} s") from exc
-            raise CheckFailed(f"{what} failed: {type(exc).__name__}: {exc}") from exc
-        finally:
-            watchdog.cancel()
-            watchdog.join()
+        runner = threading.Thread(target=run, name="conformance-plan", daemon=True)
+        runner.start()
+        runner.join(limit_s)
+        if runner.is_alive():
+            raise CheckFailed(_overran(engine, runner, session, what, limit_s))
+        if failure:
+            error = failure[0]
+            message = (str(error).splitlines() or [""])[0]
+            raise CheckFailed(f"{what} failed: {type(error).__name__}: {message}") from error
     return _document_problems(documents, what, events)
+
+
+def _overran(
+    engine: RunEngine, runner: threading.Thread, session: Session, what: str, limit_s: float
+) -> str:
+    """Halt a plan that ran past the plan time-out; say what happened and how to fix it."""
+    said = f"{what} did not finish within the plan time-out ({limit_s:g} s)"
+    fix = (
+        "every Status must finish (or fail) within the driver's timeout "
+        f"({session.timeout_s:g} s); if the instrument is merely slow, raise the plan "
+        "time-out (genesis-lab devices check --plan-timeout SECONDS; pytest "
+        "--genesis-plan-timeout SECONDS)"
+    )
+    halted = call_with_deadline(engine.halt, session.wait_s, "halt")
+    runner.join(session.wait_s)
+    if not halted.finished or runner.is_alive():
+        return (
+            f"{said}, and the RunEngine could not be halted: a call into the device "
+            f"(set(), trigger(), read(), ...) blocks instead of returning; {fix}"
+        )
+    return f"{said} and was halted; {fix}"
 
 
 def _document_problems(documents: list[tuple[str, dict[str, Any]]], what: str, events: int) -> str:

@@ -16,6 +16,7 @@ from genesis_lab.conformance._probe import (
     NotApplicable,
     choices_of,
     describe,
+    dtype_problem,
     is_numeric,
     limits_of,
     position_key,
@@ -228,6 +229,10 @@ def _actuator_metadata(device: Any, description: Mapping[str, Any], problems: li
         problems.append(str(exc))
         return ""
     entry = description[key]
+    problem = _limits_dtype_problem(device, description)
+    if problem is not None:
+        problems.append(problem)
+        return ""
     if not is_numeric(entry):
         problems.append(
             f"the position key {key!r} must be a number (dtype 'number' or 'integer'), or "
@@ -255,3 +260,10 @@ def _actuator_metadata(device: Any, description: Mapping[str, Any], problems: li
             problems.append(f"describe() limits.control.{bound}={theirs} but limits say {mine}")
     units = entry.get("units", "")
     return f"{key}: limits [{low:g}, {high:g}] {units}".rstrip()
+
+
+def _limits_dtype_problem(device: Any, description: Mapping[str, Any]) -> str | None:
+    try:
+        return dtype_problem(device, description)
+    except CheckFailed as exc:  # limits that are not two numbers
+        return str(exc)

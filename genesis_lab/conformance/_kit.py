@@ -24,7 +24,7 @@ from genesis_lab.conformance._checks_reading import (
 from genesis_lab.conformance._checks_stop import check_stop
 from genesis_lab.conformance._probe import CheckFailed, NotApplicable
 from genesis_lab.conformance._results import CheckResult, ConformanceReport, Outcome
-from genesis_lab.conformance._target import DriverUnderTest, SetupError
+from genesis_lab.conformance._target import DEFAULT_PLAN_TIMEOUT_S, DriverUnderTest, SetupError
 from genesis_lab.station import DeviceDriver
 
 __all__ = ["CHECKS", "Check", "check_names", "run_check", "run_conformance"]
@@ -86,15 +86,18 @@ def run_conformance(
     *,
     only: list[str] | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
+    plan_timeout_s: float = DEFAULT_PLAN_TIMEOUT_S,
 ) -> ConformanceReport:
     """Run the kit against ``driver`` (an installed driver's name, or a driver object).
 
     Without ``settings`` each check runs against the driver's simulator; with them, against
     the real instrument they reach (faults and disconnects are then not applicable). When
     the device cannot even be built, the remaining checks fail as not run. ``only`` picks
-    checks by name; ``on_result`` sees each result as it comes.
+    checks by name; ``on_result`` sees each result as it comes. ``plan_timeout_s``: how
+    long each stock plan (``count``, ``scan``, ``list_scan``) may run before it is halted
+    and its check fails (60 s by default; ValueError unless above 0).
     """
-    target = DriverUnderTest.load(driver, settings)
+    target = DriverUnderTest.load(driver, settings, plan_timeout_s=plan_timeout_s)
     wanted = [c for c in CHECKS if only is None or c.name in only]
     results: list[CheckResult] = []
     built = True

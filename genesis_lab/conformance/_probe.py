@@ -23,6 +23,7 @@ __all__ = [
     "choices_of",
     "current_value",
     "describe",
+    "dtype_problem",
     "is_numeric",
     "legal_target",
     "limits_of",
@@ -148,6 +149,48 @@ def position_entry(device: Any, description: Mapping[str, Any]) -> dict[str, Any
 
 def is_numeric(entry: Mapping[str, Any]) -> bool:
     return entry.get("dtype") in ("number", "integer")
+
+
+def _is_number(value: Any, dtype: str) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return False
+    if dtype == "integer":
+        return isinstance(value, int | np.integer)
+    return isinstance(value, int | float | np.integer | np.floating)
+
+
+def dtype_problem(
+    device: Any, description: Mapping[str, Any], value: Any = None, *, read_back: bool = False
+) -> str | None:
+    """What is wrong when an actuator with ``limits`` describes its position with a dtype
+    that disagrees with them (``string``, ``boolean``, a dtype event-model lacks) or, with
+    ``read_back``, with the ``value`` it reads; None if nothing is.
+
+    The message names the device, its position key, what it declares and what to fix.
+    """
+    limits = limits_of(device)
+    if limits is None or choices_of(description, device.name) is not None:
+        return None
+    key = position_key(device, description)
+    dtype = dict(description[key]).get("dtype")
+    low, high = limits
+    declared = f"device {device.name!r} declares limits [{low:g}, {high:g}]"
+    reads = "" if not read_back else f" and reads {value!r} ({type(value).__name__})"
+    if dtype not in ("number", "integer"):
+        return (
+            f"{declared} but describe() gives its position key {key!r} dtype {dtype!r}{reads}: "
+            "limits are numbers, so declare dtype 'number' (or 'integer' for whole numbers) "
+            "and read back a number; an actuator that takes names declares 'choices' under "
+            "its own name instead of limits"
+        )
+    if read_back and not _is_number(value, dtype):
+        fix = (
+            "declare dtype 'number', or read back an int"
+            if dtype == "integer" and _is_number(value, "number")
+            else f"read back a number (convert the instrument's answer), as dtype {dtype!r} says"
+        )
+        return f"{declared} with dtype {dtype!r} for its position key {key!r}{reads}: {fix}"
+    return None
 
 
 def current_value(session: Session) -> Any:

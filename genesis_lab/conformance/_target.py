@@ -1,5 +1,12 @@
 """The driver under test: where its device comes from, and the kit's deadlines.
 
+The deadlines: a call into the driver is waited for the driver's timeout (its settings'
+``timeout_s`` or ``*_timeout_s``, else :data:`DEFAULT_TIMEOUT_S`) plus :data:`GRACE_S`; a
+stock Bluesky plan run by the kit (``count``, ``scan``, ``list_scan``, 3 points each) is
+halted and fails its check after the plan time-out, :data:`DEFAULT_PLAN_TIMEOUT_S` unless
+given (``run_conformance(plan_timeout_s=...)``, ``genesis-lab devices check
+--plan-timeout``, ``pytest --genesis-plan-timeout``).
+
 Each check opens a fresh :class:`Session`: the driver's simulator (or one of its simulated
 faults) is started, the settings it yields are validated by the driver's
 ``settings_model``, the device is built, and on leaving the device is closed and the
@@ -27,6 +34,7 @@ from genesis_lab.spec import parse_key_values
 from genesis_lab.station import DeviceDriver, load_driver
 
 __all__ = [
+    "DEFAULT_PLAN_TIMEOUT_S",
     "DEFAULT_TIMEOUT_S",
     "FAULT_ERROR",
     "FAULT_HANG",
@@ -38,6 +46,7 @@ __all__ = [
     "call_with_deadline",
     "names_device",
     "parse_settings",
+    "plan_timeout",
     "validated_settings",
     "wait_status",
 ]
@@ -46,6 +55,9 @@ __all__ = [
 DEFAULT_TIMEOUT_S = 10.0
 #: Added to the driver's timeout before the kit gives up waiting (s).
 GRACE_S = 2.0
+#: How long one stock plan (3 points: moves, acquisitions, reads) may run before the kit
+#: halts it and fails the check, unless a plan time-out is given (s).
+DEFAULT_PLAN_TIMEOUT_S = 60.0
 #: Simulated fault: every set() and trigger() is accepted but never completes.
 FAULT_HANG = "hang"
 #: Simulated fault: the instrument answers every command with an error.
@@ -133,6 +145,7 @@ class Session:
     device: Any
     settings: BaseModel
     timeout_s: float
+    plan_timeout_s: float = DEFAULT_PLAN_TIMEOUT_S
     _stop_simulator: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
@@ -167,21 +180,28 @@ class DriverUnderTest:
     driver: DeviceDriver
     settings: Mapping[str, Any] | None = None
     device_name: str = ""
+    plan_timeout_s: float = DEFAULT_PLAN_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if not self.device_name:
             self.device_name = _device_name(self.name)
+        self.plan_timeout_s = plan_timeout(self.plan_timeout_s)
 
     @classmethod
     def load(
-        cls, driver: str | DeviceDriver, settings: Mapping[str, Any] | None = None
+        cls,
+        driver: str | DeviceDriver,
+        settings: Mapping[str, Any] | None = None,
+        *,
+        plan_timeout_s: float = DEFAULT_PLAN_TIMEOUT_S,
     ) -> DriverUnderTest:
         """The installed driver named ``driver`` (or a driver object, for a vendor's tests
         before it is installed)."""
         if isinstance(driver, str):
-            return cls(name=driver, driver=load_driver(driver), settings=settings)
-        name = getattr(driver, "name", None) or type(driver).__name__
-        return cls(name=str(name), driver=driver, settings=settings)
+            loaded = load_driver(driver)
+            return cls(driver, loaded, settings, plan_timeout_s=plan_timeout_s)
+        name = str(getattr(driver, "name", None) or type(driver).__name__)
+        return cls(name, driver, settings, plan_timeout_s=plan_timeout_s)
 
     @property
     def simulated(self) -> bool:
@@ -215,7 +235,11 @@ class DriverUnderTest:
             )
             stack.callback(_close_device, device, timeout_s + GRACE_S)
             yield Session(
-                device=device, settings=settings, timeout_s=timeout_s, _stop_simulator=stop
+                device=device,
+                settings=settings,
+                timeout_s=timeout_s,
+                plan_timeout_s=self.plan_timeout_s,
+                _stop_simulator=stop,
             )
 
     def _instrument(
@@ -274,6 +298,18 @@ def parse_settings(items: list[str]) -> dict[str, Any] | None:
     booleans and lists keep their type) as a dict; None for no items. ValueError naming a
     bad item."""
     return parse_key_values(items, "setting") if items else None
+
+
+def plan_timeout(seconds: Any) -> float:
+    """``seconds`` as a plan time-out: a finite number of seconds above 0; ValueError
+    saying so otherwise."""
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(seconds, bool) or not (math.isfinite(value) and value > 0):
+        raise ValueError(f"plan time-out {seconds!r}: expected a number of seconds above 0")
+    return value
 
 
 def _timeout_of(settings: BaseModel) -> float:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from ophyd import Component as Cpt
 from ophyd import Device, DeviceStatus, Signal
 from ophyd.positioner import SoftPositioner
@@ -171,6 +172,47 @@ def test_a_limitless_actuator_fails_metadata():
     driver = DriverUnderCheck(lambda name, s: SoftPositioner(name=name, init_pos=0.0, egu="mL"))
     result = result_of(driver, "metadata")
     assert result.failed and "must declare its limits" in result.reason
+
+
+def lying_about(dtype: str) -> type[Pump]:
+    """A pump (limits 0-10 mL, reads floats) whose describe() gives its position ``dtype``."""
+
+    class Liar(Pump):
+        def describe(self) -> dict[str, dict[str, Any]]:
+            description: dict[str, dict[str, Any]] = super().describe()
+            description[self.name]["dtype"] = dtype
+            return description
+
+    return Liar
+
+
+def test_limits_with_a_dtype_that_is_not_a_number_fail_limits_and_metadata_saying_so():
+    """Reported before as 'declares neither limits nor choices' (n/a), hiding the real fault."""
+    report = run_conformance(DriverUnderCheck(lying_about("string")), only=["metadata", "limits"])
+    for result in report:
+        assert result.failed, result
+        assert "neither limits nor choices" not in result.reason
+        assert "device 'driverundercheck' declares limits [0, 10]" in result.reason
+        assert "position key 'driverundercheck' dtype 'string'" in result.reason
+        assert "declare dtype 'number'" in result.reason
+    limits = report.results[1]
+    assert "reads 0.0 (float)" in limits.reason
+
+
+def test_limits_with_an_integer_dtype_and_a_float_reading_fail_limits_saying_so():
+    result = result_of(DriverUnderCheck(lying_about("integer")), "limits")
+    assert result.failed
+    assert "dtype 'integer' for its position key 'driverundercheck' and reads 0.0 (float)" in (
+        result.reason
+    )
+    assert "declare dtype 'number', or read back an int" in result.reason
+
+
+def test_an_actuator_without_limits_or_choices_is_not_applicable_to_limits():
+    driver = DriverUnderCheck(lambda name, s: SoftPositioner(name=name, init_pos=0.0, egu="mL"))
+    result = result_of(driver, "limits")
+    assert result.outcome is Outcome.NOT_APPLICABLE
+    assert "declares neither limits nor choices" in result.reason
 
 
 class Lagging(Pump):
@@ -359,3 +401,32 @@ def test_a_set_that_blocks_until_the_move_ends_fails_set_completes():
     result = result_of(driver, "set-completes")
     assert result.failed and "blocked for" in result.reason
     assert "must return at once" in result.reason
+
+
+class Hanging(Device):
+    """A detector whose acquisitions never end: trigger() returns a Status, no timeout, that
+    never finishes."""
+
+    voltage = Cpt(Voltage, value=1.0, kind="hinted")
+
+    def trigger(self) -> Status:
+        return DeviceStatus(self)
+
+
+def test_a_hanging_plan_fails_at_the_plan_timeout_naming_the_plan_and_the_timeout():
+    driver = DriverUnderCheck(lambda name, s: Hanging(name=name))
+    report = run_conformance(driver, only=["count", "list-scan"], plan_timeout_s=0.5)
+    plans = ("count", "list_scan (over a soft motor)")
+    for result, plan in zip(report, plans, strict=True):
+        assert result.failed, result
+        assert f"{plan} did not finish within the plan time-out (0.5 s) and was halted" in (
+            result.reason
+        )
+        assert "--plan-timeout SECONDS" in result.reason
+        assert "--genesis-plan-timeout SECONDS" in result.reason
+
+
+def test_the_plan_timeout_must_be_a_number_of_seconds_above_zero():
+    for bad in (0, -1.0, math.nan, math.inf, "soon", True):
+        with pytest.raises(ValueError, match="expected a number of seconds above 0"):
+            run_conformance(DriverUnderCheck(good_pump), plan_timeout_s=bad)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""What a vendor does: install their own package (tests/conformance/vendor_example), see
+"""What a vendor does: install their own package (examples/vendor-driver), see
 genesis-lab find its driver by entry point, and pass ``genesis-lab devices check`` and the
 pytest plugin; a driver with a bug fails the check with the reason."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-VENDOR = Path(__file__).parent / "vendor_example"
+VENDOR = Path(__file__).resolve().parents[2] / "examples" / "vendor-driver"
 BIN = Path(sys.executable).parent
 TIMEOUT_S = 180
 
