@@ -36,6 +36,7 @@ __all__ = ["default_replay_path", "replay_against"]
 EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_BAD_INPUT = 2
+EXIT_DIFFERENT = 3  # it ran, and a difference is over --max-difference
 EXIT_INTERRUPTED = 130
 
 
@@ -71,6 +72,7 @@ def replay_against(
     as_json: bool,
     verbose: bool,
     options: Sequence[str] = (),
+    max_difference: Sequence[str] = (),
 ) -> int:
     """Run campaign ``campaign_id`` (default: the latest) of ``record_path`` again on the
     station plugin ``simulator`` and print the comparison; return the exit code.
@@ -80,7 +82,10 @@ def replay_against(
     seed). When ``simulator`` is the record's own station plugin, the recorded station
     options (noise, seed, failure region) are kept; ``options`` (``KEY=VALUE``) override
     them. ``as_json`` prints the comparison as JSON on stdout (progress goes to stderr).
-    Exit codes: 0 it ran; 2 bad input (no such record, campaign or simulator, a simulator
+    ``max_difference`` (``X`` or ``NAME=X``) bounds each trial's absolute difference
+    between simulated and recorded value (:class:`~genesis_lab.orchestration.DifferenceLimits`).
+    Exit codes: 0 it ran (and no difference exceeds ``max_difference``); 3 it ran and some
+    do (each named on stderr); 2 bad input (no such record, campaign or simulator, a simulator
     that does not fit the campaign, the output is the record itself); 1 the run failed;
     130 interrupted.
     """
@@ -99,6 +104,7 @@ def replay_against(
             out=out,
             as_json=as_json,
             options=_parse_options(options),
+            max_difference=max_difference,
             out_console=out_console,
             err=err,
         )
@@ -116,11 +122,13 @@ def _replay(
     out: Path | None,
     as_json: bool,
     options: dict[str, Any],
+    max_difference: Sequence[str],
     out_console: Console,
     err: Console,
 ) -> int:
     from genesis_lab.orchestration import (
         CampaignRunner,
+        DifferenceLimits,
         PriorResult,
         ScriptedPlanner,
         compare_campaigns,
@@ -140,6 +148,10 @@ def _replay(
     from genesis_lab.station import available_stations, check_campaign_fits
 
     spec = CampaignSpec.model_validate(row.spec)
+    try:
+        limits = DifferenceLimits.parse(max_difference, spec)
+    except ValueError as exc:
+        raise _Failure(str(exc), EXIT_BAD_INPUT) from None
     installed = available_stations()
     if simulator not in installed:
         raise _Failure(
@@ -244,9 +256,14 @@ def _replay(
             original, row.campaign_id, replayed, new_id, closed_loop=closed_loop
         )
     if as_json:
-        typer.echo(json.dumps(comparison.to_json(), indent=2))
+        typer.echo(json.dumps(comparison.to_json(limits), indent=2))
     else:
         _print_comparison(out_console, comparison)
+    over = comparison.exceeding(limits)
+    for exceedance in over:
+        err.print(f"over --max-difference: {exceedance.describe()}", highlight=False)
+    if over:
+        return EXIT_DIFFERENT
     return EXIT_OK
 
 

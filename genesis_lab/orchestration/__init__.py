@@ -9,6 +9,7 @@ from genesis_lab.orchestration._against import (
     replay_spec,
     replay_station,
 )
+from genesis_lab.orchestration._differences import DifferenceLimits, Exceedance
 from genesis_lab.orchestration._export import (
     ExportedFile,
     ExportSummary,
@@ -65,7 +66,9 @@ __all__ = [
     "CampaignRunner",
     "CampaignSide",
     "CampaignSummary",
+    "DifferenceLimits",
     "Divergence",
+    "Exceedance",
     "ExportSummary",
     "ExportedFile",
     "IntegrityCheck",
