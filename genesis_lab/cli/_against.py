@@ -35,6 +35,7 @@ __all__ = ["replay_against"]
 EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_BAD_INPUT = 2
+EXIT_DIFFERENT = 3  # it ran, and a difference is over --max-difference
 EXIT_INTERRUPTED = 130
 
 
@@ -61,6 +62,7 @@ def replay_against(
     as_json: bool,
     verbose: bool,
     options: Sequence[str] = (),
+    max_difference: Sequence[str] = (),
 ) -> int:
     """Run campaign ``campaign_id`` (default: the latest) of ``record_path`` again on the
     station plugin ``simulator`` and print the comparison; return the exit code.
@@ -70,7 +72,10 @@ def replay_against(
     seed). When ``simulator`` is the record's own station plugin, the recorded station
     options (noise, seed, failure region) are kept; ``options`` (``KEY=VALUE``) override
     them. ``as_json`` prints the comparison as JSON on stdout (progress goes to stderr).
-    Exit codes: 0 it ran; 2 bad input (no such record, campaign or simulator, a simulator
+    ``max_difference`` (``X`` or ``NAME=X``) bounds each trial's absolute difference
+    between simulated and recorded value (:class:`~genesis_lab.review.DifferenceLimits`).
+    Exit codes: 0 it ran (and no difference exceeds ``max_difference``); 3 it ran and some
+    do (each named on stderr); 2 bad input (no such record, campaign or simulator, a simulator
     that does not fit the campaign, the output is the record itself); 1 the run failed;
     130 interrupted.
     """
@@ -89,6 +94,7 @@ def replay_against(
             out=out,
             as_json=as_json,
             options=_parse_options(options),
+            max_difference=max_difference,
             out_console=out_console,
             err=err,
         )
@@ -106,10 +112,11 @@ def _replay(
     out: Path | None,
     as_json: bool,
     options: dict[str, Any],
+    max_difference: Sequence[str],
     out_console: Console,
     err: Console,
 ) -> int:
-    from genesis_lab.review import plan_rerun, run_rerun
+    from genesis_lab.review import DifferenceLimits, plan_rerun, run_rerun
 
     try:
         rerun = plan_rerun(
@@ -121,6 +128,10 @@ def _replay(
             options=options,
         )
     except GenesisLabError as exc:
+        raise _Failure(str(exc), EXIT_BAD_INPUT) from None
+    try:
+        limits = DifferenceLimits.parse(max_difference, rerun.spec)
+    except ValueError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT) from None
     shown = err if as_json else out_console
     shown.print(
@@ -139,9 +150,14 @@ def _replay(
     except GenesisLabError as exc:
         raise _Failure(str(exc), EXIT_RUNTIME) from None
     if as_json:
-        typer.echo(json.dumps(comparison.to_json(), indent=2))
+        typer.echo(json.dumps(comparison.to_json(limits), indent=2))
     else:
         _print_comparison(out_console, comparison)
+    over = comparison.exceeding(limits)
+    for exceedance in over:
+        err.print(f"over --max-difference: {exceedance.describe()}", highlight=False)
+    if over:
+        return EXIT_DIFFERENT
     return EXIT_OK
 
 

@@ -229,6 +229,17 @@ def replay(
             help="With --against: a simulator option (repeatable), e.g. -o seed=3.",
         ),
     ] = None,
+    max_difference: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--max-difference",
+            metavar="[NAME=]X",
+            help="With --against: exit 3, naming each trial, when a trial's simulated and "
+            "recorded value of an objective or outcome constraint differ by more than X, "
+            "in that quantity's own units (trials completed in both). X alone: every "
+            "objective and outcome constraint; NAME=X: that one (repeatable).",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
 ) -> None:
     """Replay the planner's decisions from a record and check each proposal against it;
@@ -242,7 +253,8 @@ def replay(
 
     With --against SIMULATOR: the record is only read; the re-run is a campaign of its own
     in its own record, and a table compares recorded and simulated outcomes per trial with
-    summary statistics (mean and largest difference, RMSE, correlation, state changes)."""
+    summary statistics (mean and largest difference, RMSE, correlation, state changes).
+    Exits 3 when a difference exceeds --max-difference, 0 otherwise."""
     if against is not None:
         raise typer.Exit(
             replay_against(
@@ -254,10 +266,11 @@ def replay(
                 as_json=as_json,
                 verbose=verbose,
                 options=option or [],
+                max_difference=max_difference or [],
             )
         )
-    if closed_loop or replay_record is not None or option:
-        _fail("--closed-loop, --out and --option go with --against SIMULATOR")
+    if closed_loop or replay_record is not None or option or max_difference:
+        _fail("--closed-loop, --out, --option and --max-difference go with --against SIMULATOR")
     from genesis_lab.review import replay_decisions  # torch: only when needed
 
     def progress(done: int, total: int) -> None:

@@ -11,6 +11,7 @@ from genesis_lab.review._against import (
     replay_spec,
     replay_station,
 )
+from genesis_lab.review._differences import DifferenceLimits, Exceedance
 from genesis_lab.review._export import (
     ExportedFile,
     ExportSummary,
@@ -63,7 +64,9 @@ __all__ = [
     "REPLAY_ORIGIN",
     "CampaignSide",
     "CampaignSummary",
+    "DifferenceLimits",
     "Divergence",
+    "Exceedance",
     "ExportSummary",
     "ExportedFile",
     "IntegrityCheck",

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from genesis_lab.review._differences import DifferenceLimits, Exceedance
 from genesis_lab.review._summary import CampaignSummary, summarize
 from genesis_lab.spec import CampaignSpec, StationRef
 from genesis_lab.store import CampaignRecord, TrialRow, TrialState
@@ -283,9 +284,35 @@ class ReplayComparison:
                 return pair.number
         return None
 
-    def to_json(self) -> dict[str, Any]:
-        """The comparison as plain JSON types (what ``replay --against --json`` prints)."""
+    def exceeding(self, limits: DifferenceLimits) -> list[Exceedance]:
+        """Every trial's objective or outcome constraint whose simulated value differs from
+        the recorded one by more than ``limits`` allows (absolute difference, in its units),
+        in experiment order. Trials that did not complete in both have no difference."""
+        found = []
+        for pair in self.pairs:
+            for name, _kind in self.measured:
+                limit = limits.limit(name)
+                recorded, simulated = pair.values(name)
+                if limit is None or recorded is None or simulated is None:
+                    continue
+                if abs(simulated - recorded) > limit:
+                    row = pair.recorded or pair.simulated
+                    trial_id = row.trial_id if row is not None else "?"
+                    found.append(
+                        Exceedance(pair.number, trial_id, name, recorded, simulated, limit)
+                    )
+        return found
+
+    def to_json(self, limits: DifferenceLimits | None = None) -> dict[str, Any]:
+        """The comparison as plain JSON types (what ``replay --against --json`` prints);
+        with ``limits``, also each quantity's limit and what exceeds it."""
         names = [name for name, _ in self.measured]
+        checked = {}
+        if limits:
+            checked = {
+                "max_difference": limits.to_json(names),
+                "exceeding": [e.to_json() for e in self.exceeding(limits)],
+            }
         return {
             "mode": "closed-loop" if self.closed_loop else "recorded-experiments",
             "recorded": self.recorded.to_json(self.primary),
@@ -299,6 +326,7 @@ class ReplayComparison:
             "parameter_mismatches": len(self.parameter_mismatches),
             "first_divergence": self.first_divergence,
             "reference_point": self.reference_point,
+            **checked,
         }
 
 

@@ -48,15 +48,24 @@ __all__ = [
 
 
 class CampaignRecord(SignatureTables):
-    """A campaign record file. Safe to share between threads of one process."""
+    """A campaign record file. Safe to share between threads of one process.
+
+    ``read_only`` opens it for reading only (``mode=ro``), so it sees what a campaign still
+    running commits; and leaves nothing beside it: a reader of a WAL database makes its
+    ``-wal`` and ``-shm`` files when no one else has it open, and cannot remove them (only a
+    connection that may write checkpoints), so on close the record is opened for an
+    instant as a writer that writes nothing, and SQLite removes them when that writer
+    is the last one on the file (never while a campaign or another reader has it open)."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._tidy = False
         try:
             if read_only:
                 if not self.path.exists():
                     raise RecordError(f"no record at {self.path}", path=str(self.path))
+                self._tidy = not any(p.exists() for p in self._wal_files())
                 uri = f"file:{self.path.resolve()}?mode=ro"
                 self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             else:
@@ -106,6 +115,31 @@ class CampaignRecord(SignatureTables):
         """Close the file; the record object cannot be used afterwards."""
         with self._lock:
             self._db.close()
+            if self._tidy:
+                self._tidy = False
+                self._remove_wal_files()
+
+    def _wal_files(self) -> tuple[Path, Path]:
+        return self.path.with_name(self.path.name + "-wal"), self.path.with_name(
+            self.path.name + "-shm"
+        )
+
+    def _remove_wal_files(self) -> None:
+        """Let SQLite remove the ``-wal``/``-shm`` files a read-only open made: the last
+        connection that may write removes them on close, after checkpointing: a no-op, since a
+        writer that closed meanwhile checkpointed (and removed them) itself, and one still
+        open keeps them (only a writer that crashed meanwhile leaves a log to checkpoint, as
+        the next writer would). Where the record may not be written, they stay."""
+        if not any(p.exists() for p in self._wal_files()):
+            return
+        try:
+            writer = sqlite3.connect(f"file:{self.path.resolve()}?mode=rw", uri=True, timeout=0)
+            try:
+                writer.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            finally:
+                writer.close()
+        except sqlite3.Error:
+            pass  # read-only file or directory, or a writer holds it: theirs to remove
 
     def __enter__(self) -> CampaignRecord:
         return self

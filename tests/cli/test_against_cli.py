@@ -209,3 +209,67 @@ def test_genesis_lab_replay_against_runs_it_and_passes_its_exit_code(
     result = cli.invoke(app, ["replay", str(recorded.path), "--against", "qubit-lab"])
     assert result.exit_code == 2 and "does not fit" in result.output
     assert recorded.unchanged()
+
+
+def test_max_difference_passes_a_replay_within_it_and_exits_3_naming_what_exceeds_it(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    """--max-difference is the largest absolute difference per trial, in the objective's
+    units: the same options reproduce every value exactly (0 passes); another noise seed
+    differs, and each trial over the limit is named (stderr and JSON), exit 3."""
+    same = cli.invoke(
+        app,
+        [
+            *("replay", str(recorded.path), "--against", "colour-bench"),
+            *("--out", str(tmp_path / "same.sqlite"), "--max-difference", "0"),
+        ],
+    )
+    assert same.exit_code == 0, same.output
+    assert "over --max-difference" not in same.output
+    other = [
+        *("replay", str(recorded.path), "--against", "colour-bench", "--json"),
+        *("-o", "seed=3", "--out", str(tmp_path / "other.sqlite")),
+    ]
+    unlimited = cli.invoke(app, [*other, "--max-difference", "colour_error=100"])
+    assert unlimited.exit_code == 0, unlimited.output
+    diffs = {
+        t["recorded"]["trial_id"]: t["differences"]["colour_error"]
+        for t in json.loads(unlimited.stdout)["trials"]
+        if t["differences"]["colour_error"] is not None
+    }
+    assert len(diffs) >= 3 and all(0 < abs(d) < 100 for d in diffs.values())
+    limit = sorted(abs(d) for d in diffs.values())[len(diffs) // 2]  # the median: some pass
+    over = sorted(t for t, d in diffs.items() if abs(d) > limit)
+    assert 0 < len(over) < len(diffs)
+    result = cli.invoke(app, [*other, "--max-difference", f"colour_error={limit!r}"])
+    assert result.exit_code == 3, result.output
+    report = json.loads(result.stdout)
+    assert report["max_difference"] == {"colour_error": limit}
+    assert [e["trial_id"] for e in report["exceeding"]] == over
+    assert all(abs(e["difference"]) > e["limit"] == limit for e in report["exceeding"])
+    named = [line for line in result.stderr.splitlines() if "over --max-difference" in line]
+    assert [line.split("(trial ")[1].split(")")[0] for line in named] == over
+    assert all("colour_error: recorded" in line for line in named)
+    assert recorded.unchanged()
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        (["-1"], "X a number >= 0, got '-1'"),
+        (["colour_error=lots"], "X a number >= 0, got 'colour_error=lots'"),
+        (["hue=1"], "the campaign measures no 'hue'; its objectives and outcome constraints"),
+        (["1", "2"], "--max-difference X is given twice"),
+    ],
+)
+def test_a_bad_max_difference_exits_2_before_anything_runs(
+    recorded: Recorded, tmp_path: Path, limits: list[str], message: str
+) -> None:
+    out = tmp_path / "never.sqlite"
+    options = [arg for limit in limits for arg in ("--max-difference", limit)]
+    arguments = ["replay", str(recorded.path), "--against", "colour-bench", "--out", str(out)]
+    result = cli.invoke(app, [*arguments, *options])
+    assert result.exit_code == 2 and message in " ".join(result.output.split())
+    assert not out.exists() and recorded.unchanged()
+    alone = cli.invoke(app, ["replay", str(recorded.path), "--max-difference", "1"])
+    assert alone.exit_code == 2 and "go with --against SIMULATOR" in alone.output

@@ -69,8 +69,8 @@ def test_estop_stops_a_slow_pump_within_one_second_and_records_the_trial(
             loop = threading.Thread(target=lambda: results.append(runner.run()))
             loop.start()
             try:
-                _wait_for(lambda: any(p.moving for p in pumps), 60)  # type: ignore[attr-defined]
-                time.sleep(0.5)  # well into a 4 s move
+                # Under way: a pump has moved 0.5 mL of a move to 6 mL or more.
+                _wait_for(lambda: max(p.position for p in pumps) >= 0.5, 60)  # type: ignore[attr-defined]
                 result = cli.invoke(
                     app, ["estop", "--broker", embedded_broker, "--reason", "test", "--by", "me"]
                 )
@@ -83,13 +83,18 @@ def test_estop_stops_a_slow_pump_within_one_second_and_records_the_trial(
                 assert worker.mode == "estopped"
 
                 # The campaign holds while the station is e-stopped: nothing new is sent.
-                _wait_for(lambda: record.trials(runner.campaign_id)[0].state.value != "RUNNING", 10)
-                time.sleep(1.0)
-                trials = record.trials(runner.campaign_id)
+                # Once it has recorded both the e-stop and the stopped trial, every turn of
+                # its loop sees the station e-stopped; every later trial is proposed after
+                # the release (checked below, against the record's transition times).
+                cid = runner.campaign_id
+                _wait_for(lambda: record.trials(cid)[0].state is not TrialState.RUNNING, 60)
+                _wait_for(lambda: "estopped" in [e.event for e in record.campaign_events(cid)], 60)
+                trials = record.trials(cid)
                 assert len(trials) == 1 and trials[0].state is TrialState.ABANDONED
                 assert trials[0].reason == "emergency stop (emergency stop by me: test)"
                 assert loop.is_alive()
 
+                released_at = time.time()
                 release = cli.invoke(
                     app, ["estop", "--release", "--broker", embedded_broker, "--by", "sam"]
                 )
@@ -106,6 +111,8 @@ def test_estop_stops_a_slow_pump_within_one_second_and_records_the_trial(
             # Released: the campaign went on and spent the rest of its budget.
             states = [t.state for t in record.trials(runner.campaign_id)]
             assert states == [TrialState.ABANDONED] + [TrialState.COMPLETED] * (spec.budget - 1)
+            later = [t for t in record.transitions(cid) if t[0] != trials[0].trial_id]
+            assert later and all(at >= released_at for *_x, at in later), (released_at, later)
             assert worker.stats.abandoned == 1
             # Who e-stopped the station and who released it, in the campaign's record.
             events = [

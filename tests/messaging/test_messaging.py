@@ -228,12 +228,12 @@ def test_clean_close_does_not_publish_the_will(connect: Callable[..., MqttClient
 
 
 def test_connect_where_nothing_listens_fails_fast(unused_port: int) -> None:
+    """Refused at once, with the reason: not a wait for the (generous) time-out."""
     url = f"mqtt://127.0.0.1:{unused_port}"
     client = MqttClient(url, _cid("lonely"))
-    started = time.monotonic()
-    with pytest.raises(BrokerError, match=url) as caught:
-        client.connect(timeout=1.0)
-    assert time.monotonic() - started < 2.0
+    with pytest.raises(BrokerError, match=f"cannot reach the MQTT broker at {url}") as caught:
+        client.connect(timeout=60.0)
+    assert "did not accept the connection within" not in str(caught.value)
     assert caught.value.url == url
     client.close()
 

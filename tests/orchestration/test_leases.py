@@ -99,11 +99,20 @@ def test_accepted_trials_keep_their_lease_while_they_wait(
     embedded_broker: str, tmp_path: Path
 ) -> None:
     """A worker that accepts at once but takes longer than accept_s per experiment: no
-    trial is sent again, every one completes."""
-    spec = _spec(4, batch_size=3, lease={"accept_s": 0.3}, latency_s=0.2)
+    trial is sent again, every one completes. The lease (3 s) leaves a loaded machine time
+    to accept; the record shows that a trial did wait longer than it, accepted."""
+    accept_s = 3.0
+    spec = _spec(4, batch_size=3, lease={"accept_s": accept_s}, latency_s=2.0)
     with worker_for(spec, embedded_broker) as worker, CampaignRecord(tmp_path / "r.sqlite") as rec:
         runner = CampaignRunner(spec, spec_text="", record=rec, broker_url=embedded_broker)
         result = runner.run()
+        moments: dict[tuple[str, str], float] = {}
+        for trial_id, _before, state, _reason, at in rec.transitions(runner.campaign_id):
+            moments.setdefault((trial_id, state), at)
     assert result.states == {"COMPLETED": 4}
+    waits = [
+        moments[(t, "RUNNING")] - at for (t, state), at in moments.items() if state == "DISPATCHED"
+    ]
+    assert max(waits) > accept_s  # the premise: one waited past accept_s, in the queue
     assert runner.redispatches == 0
     assert worker.stats.duplicates == 0

@@ -95,3 +95,58 @@ def test_a_trial_keeps_its_explanation(record: CampaignRecord) -> None:
     first, second = record.trials("c1")
     assert first.explanation == why and second.explanation is None
     assert record.document_count("c1") == 0
+
+
+def _beside(path: Path) -> list[str]:
+    return sorted(p.name for p in path.parent.iterdir())
+
+
+def test_a_read_only_open_of_a_closed_record_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    with CampaignRecord(path) as store:
+        store.create_campaign("c1", name="demo", spec={}, spec_text="", versions={})
+    assert _beside(path) == ["r.sqlite"]
+    written = path.read_bytes()
+    with CampaignRecord(path, read_only=True) as store:
+        assert [c.campaign_id for c in store.campaigns()] == ["c1"]
+    assert _beside(path) == ["r.sqlite"] and path.read_bytes() == written
+
+
+def test_a_read_only_open_sees_a_writer_commit_and_leaves_the_writers_files_alone(
+    tmp_path: Path,
+) -> None:
+    """A reader opened while a campaign writes sees each committed write; closing it keeps
+    the writer's -wal and -shm (and its work); the writer removes them when it closes."""
+    path = tmp_path / "r.sqlite"
+    with CampaignRecord(path) as writer:
+        writer.create_campaign("c1", name="demo", spec={}, spec_text="", versions={})
+        with CampaignRecord(path, read_only=True) as reader:
+            writer.add_trial("c1", "t0001", parameters={"a": 1.0}, origin="sobol")
+            assert [t.trial_id for t in reader.trials("c1")] == ["t0001"]
+        assert _beside(path) == ["r.sqlite", "r.sqlite-shm", "r.sqlite-wal"]
+        writer.add_trial("c1", "t0002", parameters={"a": 2.0}, origin="sobol")
+        with CampaignRecord(path, read_only=True) as reader:  # opened while it writes
+            assert [t.trial_id for t in reader.trials("c1")] == ["t0001", "t0002"]
+    assert _beside(path) == ["r.sqlite"]
+    with CampaignRecord(path, read_only=True) as reader:
+        assert [t.trial_id for t in reader.trials("c1")] == ["t0001", "t0002"]
+    assert _beside(path) == ["r.sqlite"]
+
+
+def test_a_writer_opened_while_a_reader_reads_keeps_its_files_and_its_writes(
+    tmp_path: Path,
+) -> None:
+    """The reader came first (no -wal then): when it closes, the writer still has the
+    record open, so the files stay and what the writer wrote is in them."""
+    path = tmp_path / "r.sqlite"
+    with CampaignRecord(path) as store:
+        store.create_campaign("c1", name="demo", spec={}, spec_text="", versions={})
+    reader = CampaignRecord(path, read_only=True)
+    with CampaignRecord(path) as writer:
+        writer.add_trial("c1", "t0001", parameters={"a": 1.0}, origin="sobol")
+        reader.close()
+        assert _beside(path) == ["r.sqlite", "r.sqlite-shm", "r.sqlite-wal"]
+        writer.add_trial("c1", "t0002", parameters={"a": 2.0}, origin="sobol")
+    with CampaignRecord(path, read_only=True) as store:
+        assert [t.trial_id for t in store.trials("c1")] == ["t0001", "t0002"]
+    assert _beside(path) == ["r.sqlite"]
