@@ -150,7 +150,7 @@ def test_closed_loop_runs_the_planner_afresh_with_the_same_budget(
         ("qubit-lab", {}, "unknown device 'pump_cyan'"),
         ("nope", {}, "no station plugin named 'nope' is installed"),
         ("colour-bench", {"campaign_id": "other-1"}, "no campaign 'other-1'"),
-        ("colour-bench", {"options": ["noise_std"]}, "--option takes KEY=VALUE"),
+        ("colour-bench", {"options": ["noise_std"]}, "--option 'noise_std': expected KEY=VALUE"),
         ("colour-bench", {"options": ["lamp=2"]}, "station.options.lamp: unknown option"),
     ],
 )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from campaign_helpers import run, small_spec, worker_for
 from event_model import DocumentNames, schema_validators
 
 from genesis_lab.errors import BrokerError, StationError
@@ -17,61 +16,17 @@ from genesis_lab.messages import (
     campaign_results_topic,
     decode_worker_message,
     encode_message,
-    station_status_topic,
 )
 from genesis_lab.messaging import MqttClient
 from genesis_lab.orchestration import (
-    CampaignResult,
     CampaignRunner,
     Progress,
 )
 from genesis_lab.review import summarize
-from genesis_lab.spec import CampaignSpec, load_campaign
-from genesis_lab.station import build_station
+from genesis_lab.spec import CampaignSpec
 from genesis_lab.store import TERMINAL_STATES, CampaignRecord, TrialState
-from genesis_lab.worker import Worker
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def small_spec(budget: int = 12, **station_options: object) -> CampaignSpec:
-    """The shipped colour-mixing campaign, smaller, on a station id of this test alone."""
-    spec = load_campaign(REPO / "campaigns" / "colour_mixing.yaml").spec
-    data = spec.model_dump()
-    data.update(budget=budget, initial_design=min(5, budget), trial_timeout_s=60)
-    data["station"]["id"] = f"bench-{uuid.uuid4().hex[:8]}"
-    data["station"]["options"].update(station_options)
-    return CampaignSpec.model_validate(data)
-
-
-@contextmanager
-def worker_for(spec: CampaignSpec, url: str) -> Iterator[Worker]:
-    station = build_station(spec.station)
-    worker = Worker(station, spec.station.station_id, url, plugin=spec.station.plugin)
-    worker.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        station.close()
-        with MqttClient(url, client_id=f"cleanup-{uuid.uuid4().hex[:8]}") as client:
-            client.publish_and_wait(
-                station_status_topic(spec.station.station_id), b"", retain=True
-            )  # leave no retained status on shared brokers
-
-
-def run(
-    spec: CampaignSpec, url: str, record_path: Path, progress: list[Progress] | None = None
-) -> tuple[CampaignResult, CampaignRunner]:
-    with CampaignRecord(record_path) as record:
-        runner = CampaignRunner(
-            spec,
-            spec_text="",
-            record=record,
-            broker_url=url,
-            progress=None if progress is None else progress.append,
-        )
-        return runner.run(), runner
 
 
 def assert_complete_record(record_path: Path, spec: CampaignSpec) -> None:

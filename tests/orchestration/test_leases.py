@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from test_closed_loop import small_spec, worker_for
+from campaign_helpers import small_spec, worker_for
 
 from genesis_lab.errors import StationError
 from genesis_lab.messages import (

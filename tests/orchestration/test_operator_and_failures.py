@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from test_closed_loop import small_spec, worker_for
+from campaign_helpers import small_spec, worker_for
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app

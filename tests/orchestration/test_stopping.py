@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_closed_loop import small_spec, worker_for
+from campaign_helpers import small_spec, worker_for
 
 from genesis_lab.orchestration._stopping import StopWatch
 from genesis_lab.spec import CampaignSpec

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_closed_loop import run, small_spec, worker_for
+from campaign_helpers import run, small_spec, worker_for
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app
