@@ -254,17 +254,47 @@ def provenance_html(data: ReportData, generated_by: str) -> str:
             + table(["package", "version"], rest)
             + "</details>"
         )
-    parts.append("<h3>Campaign file as run</h3>")
-    if campaign.spec_text.strip():
-        parts.append(f"<pre>{esc(campaign.spec_text)}</pre>")
-    else:
-        parts.append(
-            '<p class="empty">The record holds no campaign file text; here is the campaign '
-            "as validated:</p>"
-        )
-        parts.append(f"<pre>{esc(json.dumps(campaign.spec, indent=2, ensure_ascii=False))}</pre>")
+    parts += _as_run(data)
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _as_run(data: ReportData) -> list[str]:
+    """The campaign as it ran: what ``run``'s options changed from the file, the campaign as
+    validated and run, and the file's text as written."""
+    campaign = data.summary.campaign
+    as_run = json.dumps(campaign.spec, indent=2, ensure_ascii=False, default=str)
+    if not campaign.spec_text.strip():
+        return [
+            "<h3>Campaign as run</h3>",
+            '<p class="empty">The record holds no campaign file text; here is the campaign '
+            "as validated and run:</p>",
+            f"<pre>{esc(as_run)}</pre>",
+        ]
+    parts = ["<h3>Campaign as run</h3>"]
+    if data.overrides:
+        rows = [
+            [f"<code>{esc(o.key)}</code>", _json(o.as_run), _json(o.in_file)]
+            for o in data.overrides
+        ]
+        parts.append(
+            f'<p id="overrides">The campaign ran with {len(data.overrides)} value(s) other than '
+            "its file's (set by <code>run</code>'s options, such as <code>--budget</code>, "
+            "<code>--seed</code> and <code>--planner</code>): the values as run are the ones "
+            "above and below.</p>"
+        )
+        parts.append(table(["setting", "as run", "in the file"], rows))
+    else:
+        parts.append("<p>The campaign ran exactly as its file says.</p>")
+    parts.append(
+        "<details><summary>the campaign as validated and run (JSON)</summary>"
+        f"<pre>{esc(as_run)}</pre></details>"
+    )
+    heading = "Campaign file as written" + (
+        " (overridden where the table above says)" if data.overrides else ""
+    )
+    parts += [f"<h3>{heading}</h3>", f"<pre>{esc(campaign.spec_text)}</pre>"]
+    return parts
 
 
 def integrity_html(data: ReportData) -> str:

@@ -401,3 +401,42 @@ def test_the_newest_campaign_by_default_another_by_id(tmp_path: Path) -> None:
 def test_the_default_folder_is_named_after_the_campaign() -> None:
     assert default_report_dir("colour-mixing-1a2b") == Path("reports/colour-mixing-1a2b")
     assert default_report_dir("../x/y") == Path("reports/_x_y")
+
+
+@pytest.mark.timeout(120)
+def test_the_campaign_as_run_shows_what_run_overrode(tmp_path: Path) -> None:
+    """Issue 16, item 6.1: ``run --budget 6 --seed 4 --planner random`` ran the campaign with
+    values other than its file's; the provenance says so and shows the values as run."""
+    import yaml
+
+    as_run = {**SINGLE, "budget": 6, "seed": 4, "planner": {"kind": "random"}}
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        c = Campaign(record, as_run, "overridden", spec_text=yaml.safe_dump(SINGLE))
+        c.trial(TrialState.COMPLETED, outcomes={"colour_error": 3.0}, cyan=1.0, magenta=1.0)
+    _, html = report_of(tmp_path / "r.sqlite", tmp_path / "out")
+    provenance = html[html.index('id="provenance"') :]
+    assert "<dt>seed</dt><dd>4</dd>" in provenance and "<dt>budget</dt><dd>6</dd>" in provenance
+    overrides = provenance[provenance.index('id="overrides"') :]
+    overrides = overrides[: overrides.index("</table>")]
+    rows = re.findall(
+        r"<tr><td><code>([^<]+)</code></td><td>([^<]*)</td><td>([^<]*)</td>", overrides
+    )
+    assert rows == [
+        ("budget", "6", "10"),
+        ("seed", "4", "0"),
+        ("planner.kind", "&quot;random&quot;", "&quot;bayesian&quot;"),
+    ]
+    assert "Campaign file as written (overridden where the table above says)" in provenance
+    assert "budget: 10" in provenance  # the file's text, as written
+    assert "&quot;budget&quot;: 6" in provenance  # the campaign as run
+
+
+@pytest.mark.timeout(120)
+def test_a_campaign_run_as_its_file_says_lists_no_override(tmp_path: Path) -> None:
+    import yaml
+
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        Campaign(record, SINGLE, "as-written", spec_text=yaml.safe_dump(SINGLE))
+    _, html = report_of(tmp_path / "r.sqlite", tmp_path / "out")
+    assert "The campaign ran exactly as its file says." in html
+    assert 'id="overrides"' not in html
