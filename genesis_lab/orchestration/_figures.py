@@ -48,17 +48,29 @@ def _best_so_far(data: ReportData) -> ReportFigure | None:
     if not data.trials:
         return None
     objectives = data.spec.all_objectives
-    figure = new_figure(8.0, 1.0 + 2.6 * len(objectives))
-    axes = grid(figure, len(objectives), 1, sharex=True)
+    panels: list[tuple[str, Callable[[ReportTrial], float | None], bool]] = [
+        (
+            f"{label(o.name, o.units)}\n{o.direction}",
+            lambda t, name=o.name: t.values.get(name),  # type: ignore[misc]
+            o.direction == "maximize",
+        )
+        for o in objectives
+    ]
+    if data.weighted:
+        panels.insert(0, ("weighted sum\nmaximize", data.weighted_sum, True))
+    figure = new_figure(8.0, 1.0 + 2.6 * len(panels))
+    axes = grid(figure, len(panels), 1, sharex=True)
     priors = [t for t in data.trials if t.prior]
-    for ax, objective in zip(axes, objectives, strict=True):
-        name = objective.name
-        pick: Callable[[float, float], float] = max if objective.direction == "maximize" else min
+    for ax, (ylabel, value_of, maximize) in zip(axes, panels, strict=True):
+        pick: Callable[[float, float], float] = max if maximize else min
         best: float | None = None
         steps: list[tuple[float, float]] = []
+        points: list[tuple[float, float, ReportTrial]] = []
         for trial in data.trials:  # imported results first: they are the starting point
-            if trial.feasible:
-                value = trial.values[name]
+            value = value_of(trial)
+            if value is not None:
+                points.append((trial.number, value, trial))
+            if trial.feasible and value is not None:
                 best = value if best is None else pick(best, value)
             if best is not None and not trial.prior:
                 steps.append((trial.number, best))
@@ -66,18 +78,21 @@ def _best_so_far(data: ReportData) -> ReportFigure | None:
                 steps.append((0, best))
         if steps:
             ax.step(*xy(steps), where="post", color="black", lw=1.5, label="best so far")
-        plot_trials(ax, [(t.number, t.values[name], t) for t in data.trials if name in t.values])
+        plot_trials(ax, points)
         mark_without_value(ax, [(t.number, t) for t in data.trials])
-        if not any(name in t.values for t in data.trials):
+        if not points:
             say_empty(ax, "no experiment has completed")
-        ax.set_ylabel(f"{label(name, objective.units)}\n{objective.direction}", fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=9)
         integer_x(ax)
     axes[-1].set_xlabel("experiment number" + (" (0: imported earlier results)" if priors else ""))
-    several = (
-        " Each objective on its own: a Pareto search trades them off."
-        if len(objectives) > 1
-        else ""
-    )
+    several = ""
+    if data.weighted:
+        several = (
+            f" The top panel is the one number the planner maximises, "
+            f"{data.weighted_formula()}; the others each objective on its own."
+        )
+    elif len(objectives) > 1:
+        several = " Each objective on its own: a Pareto search trades them off."
     return finish(
         figure,
         "best-so-far",

@@ -19,6 +19,7 @@ from genesis_lab.orchestration._figure_kit import ORIGIN_COLOURS, OTHER_ORIGIN, 
 from genesis_lab.orchestration._figures import draw_figures
 from genesis_lab.orchestration._report_data import ReportData, collect_report
 from genesis_lab.orchestration._report_html import (
+    best_is,
     counts_text,
     esc,
     goals_html,
@@ -205,11 +206,24 @@ def _summary(data: ReportData) -> str:
                 + f' (trial <a href="#trial-{esc(best.trial_id)}">{esc(best.trial_id)}</a>)',
             )
         )
+    elif best is not None and data.weighted:
+        trial = next(t for t in data.trials if t.trial.trial_id == best.trial_id)
+        items.append(
+            (
+                "best (weighted sum)",
+                f"{esc(data.weighted_formula())} = {num(data.weighted_sum(trial))} "
+                "(the one number the planner maximises) at "
+                + esc(", ".join(f"{k}={_plain(v)}" for k, v in trial.values.items()))
+                + f' (trial <a href="#trial-{esc(best.trial_id)}">{esc(best.trial_id)}</a>)',
+            )
+        )
     elif best is not None:
         items.append(
             (
-                "best (weighted)",
-                f'trial <a href="#trial-{esc(best.trial_id)}">{esc(best.trial_id)}</a>',
+                f"best {esc(summary.objective)} alone",
+                f"{esc(summary.objective)} = {num(best.outcome)} "
+                f'(trial <a href="#trial-{esc(best.trial_id)}">{esc(best.trial_id)}</a>); the '
+                "campaign searches a Pareto front, so no one trial is best: see the front",
             )
         )
     if len(spec.all_objectives) > 1:
@@ -324,9 +338,9 @@ def _trials(data: ReportData) -> str:
     else:
         parts.append(
             "<p>Every trial in the order proposed (no. is the experiment number; results "
-            "imported from earlier work are marked prior). ★ marks the best result, P a member "
-            "of the Pareto front; a value in red breaks an outcome constraint. The prediction is "
-            "the model's mean ± standard deviation when it chose the trial.</p>"
+            f"imported from earlier work are marked prior). ★ marks {esc(best_is(data))}, P a "
+            "member of the Pareto front; a value in red breaks an outcome constraint. The "
+            "prediction is the model's mean ± standard deviation when it chose the trial.</p>"
         )
         head, rows, classes = trial_rows(data, data.trials)
         parts.append(table(head, rows, row_classes=classes))

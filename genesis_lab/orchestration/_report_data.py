@@ -121,6 +121,29 @@ class ReportData:
             c.name for c in self.spec.outcome_constraints
         ]
 
+    @property
+    def weighted(self) -> bool:
+        """Whether the planner optimises one weighted sum of several objectives."""
+        return len(self.spec.all_objectives) > 1 and self.spec.multi_objective.method == "weighted"
+
+    def weighted_sum(self, trial: ReportTrial) -> float | None:
+        """The number a weighted campaign's planner maximises, ``sum(weight * signed
+        value)`` over the objectives (each signed so that larger is better); None for a
+        trial without every objective's value."""
+        objectives = self.spec.all_objectives
+        if not all(o.name in trial.values for o in objectives):
+            return None
+        return sum(o.weight * o.sign * trial.values[o.name] for o in objectives)
+
+    def weighted_formula(self) -> str:
+        """The weighted sum as text, e.g. ``−1×colour_error − 0.5×dye_cost`` (larger better)."""
+        terms = []
+        for index, o in enumerate(self.spec.all_objectives):
+            w = o.weight * o.sign
+            sign = ("−" if w < 0 else "") if index == 0 else ("− " if w < 0 else "+ ")
+            terms.append(f"{sign}{abs(w):g}×{o.name}")
+        return " ".join(terms)
+
     def units(self, name: str) -> str:
         """Units of a parameter, objective or outcome constraint ('' if none given)."""
         for item in (*self.spec.parameters, *self.spec.all_objectives):

@@ -18,6 +18,7 @@ from genesis_lab.orchestration._report_data import ReportData, ReportTrial
 from genesis_lab.store import TrialState
 
 __all__ = [
+    "best_is",
     "counts_text",
     "esc",
     "goals_html",
@@ -128,6 +129,16 @@ def _prediction_cell(data: ReportData, trial: ReportTrial) -> str:
     return num(mean) + ("" if std is None else f" ± {num(std)}")
 
 
+def best_is(data: ReportData) -> str:
+    """What the ★ of the trial table marks: the best result, the best weighted sum, or
+    (a Pareto search, where no one trial is best) the first objective's best alone."""
+    if len(data.spec.all_objectives) == 1:
+        return "the best result"
+    if data.weighted:
+        return "the best weighted sum"
+    return f"the best {data.spec.primary_objective.name} alone"
+
+
 def trial_rows(
     data: ReportData, trials: Sequence[ReportTrial]
 ) -> tuple[list[str], list[list[str]], list[str]]:
@@ -147,9 +158,11 @@ def trial_rows(
     rows, classes = [], []
     for trial in trials:
         row = trial.trial
-        marks = (' <span class="mark" title="best">★</span>' if row.trial_id == best else "") + (
-            ' <span class="mark" title="Pareto front">P</span>' if row.trial_id in front else ""
-        )
+        marks = (
+            f' <span class="mark" title="{esc(best_is(data))}">★</span>'
+            if row.trial_id == best
+            else ""
+        ) + (' <span class="mark" title="Pareto front">P</span>' if row.trial_id in front else "")
         rows.append(
             [
                 f'<span id="trial-{esc(row.trial_id)}">{esc(row.trial_id)}</span>{marks}',

@@ -440,3 +440,50 @@ def test_a_campaign_run_as_its_file_says_lists_no_override(tmp_path: Path) -> No
     _, html = report_of(tmp_path / "r.sqlite", tmp_path / "out")
     assert "The campaign ran exactly as its file says." in html
     assert 'id="overrides"' not in html
+
+
+WEIGHTED: dict[str, Any] = {
+    **{k: v for k, v in TRADEOFF.items() if k not in ("objectives", "outcome_constraints")},
+    "name": "weighted-test",
+    "objectives": [
+        {"name": "colour_error", "direction": "minimize", "reading": "e", "weight": 1.0},
+        {"name": "dye_cost", "direction": "minimize", "reading": "c", "weight": 0.5},
+    ],
+    "multi_objective": {"method": "weighted"},
+}
+
+
+@pytest.mark.timeout(120)
+def test_the_best_of_a_weighted_campaign_is_its_best_weighted_sum(tmp_path: Path) -> None:
+    """Issue 16, item 6.2: the best is the trial with the best weighted sum (what the planner
+    maximises), here not the one with the best first objective, and the page shows it."""
+    p = {"rate": 0.1, "solvent": "water", "cycles": 2, "volume": 20.0}
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        c = Campaign(record, WEIGHTED, "weighted-1")
+        c.trial(
+            TrialState.COMPLETED, outcomes={"colour_error": 5.0, "dye_cost": 10.0}, cyan=1.0, **p
+        )
+        c.trial(
+            TrialState.COMPLETED, outcomes={"colour_error": 8.0, "dye_cost": 1.0}, cyan=2.0, **p
+        )
+    _, html = report_of(tmp_path / "r.sqlite", tmp_path / "out")
+    summary = html[html.index('id="summary"') : html.index("<nav>")]
+    # 5 + 0.5 x 10 = 10 for t0001; 8 + 0.5 x 1 = 8.5 for t0002: t0002 is best
+    assert "<dt>best (weighted sum)</dt>" in summary
+    assert "−1×colour_error − 0.5×dye_cost = -8.5" in summary
+    assert 'href="#trial-t0002"' in summary and "t0001" not in summary
+    star = '<span class="mark" title="the best weighted sum">★</span>'
+    assert f'id="trial-t0002">t0002</span> {star}' in html and html.count(star) == 1
+    assert "the one number the planner maximises" in html  # the best-so-far figure's caption
+
+
+@pytest.mark.timeout(120)
+def test_a_pareto_campaign_claims_no_weighted_best(tmp_path: Path) -> None:
+    """A Pareto search has no one best trial: the summary names the first objective's best
+    as that alone, never as a weighted best."""
+    _, html = report_of(tradeoff_record(tmp_path / "r.sqlite"), tmp_path / "out")
+    summary = html[html.index('id="summary"') : html.index("<nav>")]
+    assert "weighted" not in summary
+    assert "<dt>best colour_error alone</dt>" in summary
+    assert "colour_error = 8 (trial" in summary and "searches a Pareto front" in summary
+    assert 'title="the best colour_error alone">★' in html
