@@ -221,15 +221,44 @@ def plot_trials(ax: Axes, points: Sequence[tuple[float, float, ReportTrial]]) ->
         )
 
 
+NO_VALUE_BAND = 0.12
+"""Share of a panel's height, at its foot, kept for the trials that gave no value (failed,
+rejected): every measured value is drawn above it, so those marks never cover one."""
+
+
 def mark_without_value(ax: Axes, points: Sequence[tuple[float, ReportTrial]]) -> None:
     """Failed and rejected trials, which gave no value of the y quantity, drawn at their x
-    along the foot of the panel."""
+    in a grey band along the foot of the panel that holds no measured value: the y limits
+    are widened so that every value (of this panel and of the panels sharing its y axis)
+    lies above the band. Call it after everything else of the panel is drawn."""
+    from matplotlib.patches import Rectangle
     from matplotlib.transforms import blended_transform_factory
 
+    failed = [(x, NO_VALUE_BAND / 2) for x, t in points if t.trial.state is TrialState.FAILED]
+    rejected = [(x, NO_VALUE_BAND / 2) for x, t in points if t.trial.state is TrialState.REJECTED]
+    if not failed and not rejected:
+        return
+    siblings = ax.get_shared_y_axes().get_siblings(ax)
+    low = min(a.dataLim.y0 for a in siblings)
+    high = max(a.dataLim.y1 for a in siblings)
+    if math.isfinite(low) and math.isfinite(high):
+        pad = (high - low) * 0.05 or max(abs(high) * 0.05, 1.0)
+        top, bottom = high + pad, low - pad
+        ax.set_ylim(bottom - (top - bottom) * NO_VALUE_BAND / (1 - NO_VALUE_BAND), top)
+    ax.add_patch(
+        Rectangle((0, 0), 1, NO_VALUE_BAND, transform=ax.transAxes, color="#eeeeee", lw=0, zorder=0)
+    )
+    ax.text(
+        0.005,
+        NO_VALUE_BAND / 2,
+        "no value",
+        transform=ax.transAxes,
+        fontsize=7,
+        color="#666666",
+        va="center",
+    )
     foot = blended_transform_factory(ax.transData, ax.transAxes)
     where = {"transform": foot, "zorder": 4, "clip_on": False}
-    failed = [(x, 0.03) for x, t in points if t.trial.state is TrialState.FAILED]
-    rejected = [(x, 0.03) for x, t in points if t.trial.state is TrialState.REJECTED]
     if failed:
         _failed(ax, failed, **where)
     if rejected:

@@ -154,7 +154,6 @@ def _objective_vs_parameters(data: ReportData, name: str) -> ReportFigure | None
         xs = [(position(parameter, t, order), t) for t in data.trials]
         with_value = [(x, t.values[name], t) for x, t in xs if x is not None and name in t.values]
         plot_trials(ax, with_value)
-        mark_without_value(ax, [(x, t) for x, t in xs if x is not None])
         star = [(x, y) for x, y, t in with_value if t.trial.trial_id == best]
         if star and len(data.spec.all_objectives) == 1:
             ax.scatter(
@@ -169,6 +168,7 @@ def _objective_vs_parameters(data: ReportData, name: str) -> ReportFigure | None
         if not with_value:
             say_empty(ax, "no completed experiment")
         axis_for(ax, parameter, order, "x")
+        mark_without_value(ax, [(x, t) for x, t in xs if x is not None])
     for ax in axes[::columns]:
         ax.set_ylabel(f"{label(name, objective.units)}\n{objective.direction}", fontsize=9)
     single = len(data.spec.all_objectives) == 1
@@ -178,9 +178,9 @@ def _objective_vs_parameters(data: ReportData, name: str) -> ReportFigure | None
         "objective_vs_parameters.png" if single else f"objective_vs_parameters_{name}.png",
         f"{name} against each parameter",
         f"Every measured {name} ({objective.direction}) against each searched parameter; "
-        "failed and rejected experiments, which gave no value, are marked along the foot "
-        "of each panel; dashed lines are a parameter's bounds"
-        + ("; the star is the best result." if single else "."),
+        "failed and rejected experiments, which gave no value, are marked in the grey band "
+        "along the foot of each panel, below every measured value; dashed lines are a "
+        "parameter's bounds" + ("; the star is the best result." if single else "."),
     )
 
 

@@ -487,3 +487,57 @@ def test_a_pareto_campaign_claims_no_weighted_best(tmp_path: Path) -> None:
     assert "<dt>best colour_error alone</dt>" in summary
     assert "colour_error = 8 (trial" in summary and "searches a Pareto front" in summary
     assert 'title="the best colour_error alone">★' in html
+
+
+def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Keep every matplotlib figure the report draws, by file name (after it is rendered)."""
+    from genesis_lab.orchestration import _figures
+
+    kept: dict[str, Any] = {}
+    real = _figures.finish
+
+    def finish(figure: Any, section: str, filename: str, *rest: Any) -> Any:
+        done = real(figure, section, filename, *rest)
+        kept[filename] = figure
+        return done
+
+    monkeypatch.setattr(_figures, "finish", finish)
+    return kept
+
+
+def marks(ax: Any, label: str) -> list[tuple[float, float]]:
+    """Display positions (pixels) of the scatter marks labelled ``label`` in ``ax``."""
+    found: list[tuple[float, float]] = []
+    for collection in ax.collections:
+        if collection.get_label() == label:
+            offsets = collection.get_offset_transform().transform(collection.get_offsets())
+            found += [(float(x), float(y)) for x, y in offsets]
+    return found
+
+
+@pytest.mark.timeout(120)
+def test_failed_trials_never_cover_a_measured_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 6.3: a failed trial at the parameters of the best (lowest) value of a
+    minimised objective is drawn in the band at the panel's foot, below every measured
+    value, not over the best point."""
+    figures = drawn_figures(monkeypatch)
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        c = Campaign(record, SINGLE, "failing")
+        C = TrialState.COMPLETED
+        c.trial(C, outcomes={"colour_error": 10.0}, cyan=5.0, magenta=5.0)
+        c.trial(C, outcomes={"colour_error": 20.0}, cyan=2.0, magenta=2.0)
+        c.trial(C, outcomes={"colour_error": 1.0}, cyan=9.0, magenta=1.0)  # the best
+        c.trial(TrialState.FAILED, reason="lamp fault", cyan=9.0, magenta=1.0)
+        c.trial(TrialState.REJECTED, reason="door open", cyan=2.0, magenta=2.0)
+    report_of(tmp_path / "r.sqlite", tmp_path / "out")
+    for name in ("objective_vs_parameters.png", "best_so_far.png"):
+        for ax in figures[name].axes:
+            real = marks(ax, "sobol")
+            assert len(real) == 3
+            for label in ("failed", "rejected (never ran)"):
+                [(_, y)] = marks(ax, label)
+                lowest = min(ry for _, ry in real)
+                assert y < lowest - 12, (name, label, y, lowest)  # in the band below them
+                assert ax.bbox.y0 <= y  # inside the panel, not over its axis labels
