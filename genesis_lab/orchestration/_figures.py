@@ -27,8 +27,9 @@ from genesis_lab.orchestration._figure_kit import (
     xy,
 )
 from genesis_lab.orchestration._report_data import ReportData, ReportTrial, categories
+from genesis_lab.spec import Objective
 
-__all__ = ["draw_figures"]
+__all__ = ["draw_figures", "staircase"]
 
 
 def draw_figures(data: ReportData) -> list[ReportFigure]:
@@ -226,8 +227,9 @@ def _pareto_front(data: ReportData) -> ReportFigure | None:
                 label="Pareto front",
             )
             if len(pairs) == 1:
+                steps = staircase([(p[0], p[1]) for p in ranked], a, b)
                 ax.plot(
-                    [p[0] for p in ranked], [p[1] for p in ranked], color="#ff7f0e", lw=1, zorder=3
+                    *xy(steps), color="#ff7f0e", lw=1.2, zorder=3, label="attained region's edge"
                 )
                 if len(ranked) <= 15:
                     for x, y, tid in ranked:
@@ -251,8 +253,36 @@ def _pareto_front(data: ReportData) -> ReportFigure | None:
         "Completed results in objective space"
         + (" (each pair of objectives)" if len(pairs) > 1 else "")
         + ": the front is the results meeting every outcome constraint that no other beats "
-        "in every objective.",
+        "in every objective"
+        + (
+            "; the staircase through it bounds the region they attain (every point on its "
+            "worse side is matched or beaten by a member in both objectives)."
+            if len(pairs) == 1
+            else "."
+        ),
     )
+
+
+def staircase(
+    front: list[tuple[float, float]], a: Objective, b: Objective
+) -> list[tuple[float, float]]:
+    """The edge of the region two objectives' front attains (what some member is at least as
+    good as in both), as a staircase through ``front``'s ``(a, b)`` values: between two
+    neighbours it turns at the corner that is the worse of each, given each objective's
+    direction; at either end it runs on to the objective's reference, where one is given."""
+    if not front:
+        return []
+    ranked = sorted(front, key=lambda p: -a.sign * p[0])  # best a first, so worst b first
+    steps: list[tuple[float, float]] = []
+    if b.reference is not None:
+        steps.append((ranked[0][0], b.reference))
+    for index, point in enumerate(ranked):
+        if index:
+            steps.append((point[0], ranked[index - 1][1]))  # the worse a, the worse b
+        steps.append(point)
+    if a.reference is not None:
+        steps.append((a.reference, ranked[-1][1]))
+    return steps
 
 
 def _prediction(trial: ReportTrial, name: str, primary: str) -> tuple[float, float] | None:

@@ -541,3 +541,39 @@ def test_failed_trials_never_cover_a_measured_value(
                 lowest = min(ry for _, ry in real)
                 assert y < lowest - 12, (name, label, y, lowest)  # in the band below them
                 assert ax.bbox.y0 <= y  # inside the panel, not over its axis labels
+
+
+@pytest.mark.timeout(120)
+def test_the_two_objective_front_is_drawn_as_a_staircase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 6.4: the front (8, 4.5), (25, 1), both minimised, is joined by the
+    edge of the region it attains, turning at (25, 4.5), and runs on to dye_cost's reference
+    (8); not by a straight segment from one member to the other."""
+    figures = drawn_figures(monkeypatch)
+    report_of(tradeoff_record(tmp_path / "r.sqlite"), tmp_path / "out")
+    [ax] = figures["pareto_front.png"].axes
+    [edge] = [line for line in ax.lines if line.get_label() == "attained region's edge"]
+    assert [tuple(map(float, p)) for p in edge.get_xydata()] == [
+        (8.0, 8.0),
+        (8.0, 4.5),
+        (25.0, 4.5),
+        (25.0, 1.0),
+    ]
+
+
+def test_the_staircase_follows_each_objectives_direction() -> None:
+    from genesis_lab.orchestration._figures import staircase
+    from genesis_lab.spec import Objective
+
+    up = Objective(name="yield_", direction="maximize", reading="y")
+    down = Objective(name="cost", direction="minimize", reading="c", reference=9.0)
+    # maximise a, minimise b: (10, 5) and (4, 1) attain a <= 10 with b >= 5 or a <= 4 with
+    # b >= 1, whose edge turns at (4, 5)
+    assert staircase([(4.0, 1.0), (10.0, 5.0)], up, down) == [
+        (10.0, 9.0),
+        (10.0, 5.0),
+        (4.0, 5.0),
+        (4.0, 1.0),
+    ]
+    assert staircase([], up, down) == []
