@@ -340,7 +340,8 @@ def _trials(data: ReportData) -> str:
             "<p>Every trial in the order proposed (no. is the experiment number; results "
             f"imported from earlier work are marked prior). ★ marks {esc(best_is(data))}, P a "
             "member of the Pareto front; a value in red breaks an outcome constraint. The "
-            "prediction is the model's mean ± standard deviation when it chose the trial.</p>"
+            "prediction is the model's mean ± standard deviation of each objective and outcome "
+            "constraint it modelled, when it chose the trial.</p>"
         )
         head, rows, classes = trial_rows(data, data.trials)
         parts.append(table(head, rows, row_classes=classes))

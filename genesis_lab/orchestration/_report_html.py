@@ -122,11 +122,23 @@ def _measured_cell(data: ReportData, trial: ReportTrial, name: str) -> str:
 
 
 def _prediction_cell(data: ReportData, trial: ReportTrial) -> str:
+    """What the model predicted, when it chose the trial, for every objective (and outcome
+    constraint) it modelled: ``mean ± std``, one line each, named when there are several."""
     why = trial.trial.explanation or {}
     if "predicted_mean" not in why:
         return ""
-    mean, std = why.get("predicted_mean"), why.get("predicted_std")
-    return num(mean) + ("" if std is None else f" ± {num(std)}")
+    said = dict(trial.prediction)
+    primary = data.spec.primary_objective.name
+    if primary not in said:  # a record from before every outcome's prediction was kept
+        said[primary] = {"mean": why.get("predicted_mean"), "std": why.get("predicted_std")}
+    lines = []
+    for name in data.measured:
+        if name not in said:
+            continue
+        mean, std = said[name].get("mean"), said[name].get("std")
+        value = num(mean) + ("" if std is None else f" ± {num(std)}")
+        lines.append(value if len(data.measured) == 1 else f"{esc(name)}: {value}")
+    return "<br>".join(lines)
 
 
 def best_is(data: ReportData) -> str:
@@ -154,7 +166,10 @@ def trial_rows(
             esc(f"{name} ({units})" if units else name)
             + f"<br><small>{esc(_goal(data, name))}</small>"
         )
-    head += [esc(f"predicted {data.spec.primary_objective.name}"), "reason"]
+    head += [
+        "predicted" + ("" if len(data.measured) > 1 else f" {esc(data.measured[0])}"),
+        "reason",
+    ]
     rows, classes = [], []
     for trial in trials:
         row = trial.trial

@@ -577,3 +577,15 @@ def test_the_staircase_follows_each_objectives_direction() -> None:
         (4.0, 1.0),
     ]
     assert staircase([], up, down) == []
+
+
+@pytest.mark.timeout(120)
+def test_the_predicted_column_shows_every_objective(tmp_path: Path) -> None:
+    """Issue 16, item 6.5: t0005's prediction was colour_error 9 ± 1.5 and dye_cost 4 ± 0.5;
+    the trial table shows both, not the first objective's alone."""
+    _, html = report_of(tradeoff_record(tmp_path / "r.sqlite"), tmp_path / "out")
+    trials = html[html.index('id="trials"') :]
+    row = trials[trials.index('id="trial-t0005"') :]
+    row = row[: row.index("</tr>")]
+    assert "colour_error: 9 ± 1.5<br>dye_cost: 4 ± 0.5" in row
+    assert "<th>predicted</th>" in trials
