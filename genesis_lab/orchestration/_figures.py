@@ -80,6 +80,9 @@ def _best_so_far(data: ReportData) -> ReportFigure | None:
         if steps:
             ax.step(*xy(steps), where="post", color="black", lw=1.5, label="best so far")
         plot_trials(ax, points)
+        target = data.spec.stopping.target
+        if target is not None and len(objectives) == 1:
+            ax.axhline(target, color="#2ca02c", ls="--", lw=1.2, label="target (stopping rule)")
         mark_without_value(ax, [(t.number, t) for t in data.trials])
         if not points:
             say_empty(ax, "no experiment has completed")
@@ -94,6 +97,11 @@ def _best_so_far(data: ReportData) -> ReportFigure | None:
         )
     elif len(objectives) > 1:
         several = " Each objective on its own: a Pareto search trades them off."
+    if data.spec.stopping.target is not None and len(objectives) == 1:
+        several += (
+            f" The dashed green line is the campaign's target, {data.spec.stopping.target:g}: "
+            "it stops once the best reaches it."
+        )
     return finish(
         figure,
         "best-so-far",

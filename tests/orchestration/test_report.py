@@ -589,3 +589,25 @@ def test_the_predicted_column_shows_every_objective(tmp_path: Path) -> None:
     row = row[: row.index("</tr>")]
     assert "colour_error: 9 ± 1.5<br>dye_cost: 4 ± 0.5" in row
     assert "<th>predicted</th>" in trials
+
+
+@pytest.mark.timeout(120)
+def test_the_campaigns_target_is_drawn_where_it_states_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 6.6: a campaign that states a target (stopping.target) gets it as a
+    line on best so far; one that states none gets no line."""
+    figures = drawn_figures(monkeypatch)
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        for cid, spec in (("aimed", {**SINGLE, "stopping": {"target": 2.5}}), ("open", SINGLE)):
+            c = Campaign(record, spec, cid)
+            c.trial(TrialState.COMPLETED, outcomes={"colour_error": 9.0}, cyan=5.0, magenta=5.0)
+    _, html = report_of(tmp_path / "r.sqlite", tmp_path / "a", "aimed")
+    [ax] = figures["best_so_far.png"].axes
+    [line] = [ln for ln in ax.lines if ln.get_label() == "target (stopping rule)"]
+    assert set(line.get_ydata()) == {2.5}
+    assert ax.get_ylim()[0] < 2.5 < ax.get_ylim()[1]
+    assert "the campaign&#x27;s target, 2.5" in html
+    report_of(tmp_path / "r.sqlite", tmp_path / "b", "open")
+    [ax] = figures["best_so_far.png"].axes
+    assert not [ln for ln in ax.lines if ln.get_label() == "target (stopping rule)"]
