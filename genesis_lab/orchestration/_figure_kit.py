@@ -132,7 +132,11 @@ def finish(figure: Figure, section: str, filename: str, title: str, caption: str
             handles.setdefault(name, handle)
     if handles:
         figure.legend(
-            list(handles.values()), list(handles), loc="outside lower center", ncols=4, fontsize=8
+            list(handles.values()),
+            list(handles),
+            loc="outside lower center",
+            ncols=max(1, min(4, int(figure.get_size_inches()[0] // 2.2))),
+            fontsize=8,
         )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
@@ -244,18 +248,24 @@ def mark_without_value(ax: Axes, points: Sequence[tuple[float, ReportTrial]]) ->
     if math.isfinite(low) and math.isfinite(high):
         pad = (high - low) * 0.05 or max(abs(high) * 0.05, 1.0)
         top, bottom = high + pad, low - pad
+        ticks = ax.yaxis.get_major_locator().tick_values(bottom, top)
+        ax.set_yticks([t for t in ticks if bottom <= t <= top])  # none beside the band
         ax.set_ylim(bottom - (top - bottom) * NO_VALUE_BAND / (1 - NO_VALUE_BAND), top)
+        # the marks' x must be inside the panel too (a blended mark does not widen it)
+        xs = [x for x, _ in failed + rejected]
+        ax.update_datalim([(min(xs), (low + high) / 2), (max(xs), (low + high) / 2)])
+        ax.autoscale_view(scaley=False)
     ax.add_patch(
-        Rectangle((0, 0), 1, NO_VALUE_BAND, transform=ax.transAxes, color="#eeeeee", lw=0, zorder=0)
-    )
-    ax.text(
-        0.005,
-        NO_VALUE_BAND / 2,
-        "no value",
-        transform=ax.transAxes,
-        fontsize=7,
-        color="#666666",
-        va="center",
+        Rectangle(
+            (0, 0),
+            1,
+            NO_VALUE_BAND,
+            transform=ax.transAxes,
+            facecolor="#eeeeee",
+            lw=0,
+            zorder=0,
+            label="band of trials with no value",
+        )
     )
     foot = blended_transform_factory(ax.transData, ax.transAxes)
     where = {"transform": foot, "zorder": 4, "clip_on": False}

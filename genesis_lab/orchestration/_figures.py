@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 from genesis_lab.orchestration._figure_kit import (
     ReportFigure,
@@ -26,22 +27,29 @@ from genesis_lab.orchestration._figure_kit import (
     text,
     xy,
 )
+from genesis_lab.orchestration._figures_model import hypervolume_figure, model_check_figure
 from genesis_lab.orchestration._report_data import ReportData, ReportTrial, categories
 from genesis_lab.spec import Objective
+
+if TYPE_CHECKING:
+    from genesis_lab.planning import ModelCheck
 
 __all__ = ["draw_figures", "staircase"]
 
 
-def draw_figures(data: ReportData) -> list[ReportFigure]:
+def draw_figures(data: ReportData, check: ModelCheck | None = None) -> list[ReportFigure]:
     """Every figure the campaign's data allow, in report order (none for a campaign
-    without trials; the Pareto front only with several objectives)."""
+    without trials; the Pareto front and the hypervolume only with several objectives; the
+    final model's check only when ``check``, :func:`final_model_check`, is given)."""
     drawn: list[ReportFigure | None] = []
     with quiet_fonts():
         drawn.append(_best_so_far(data))
         drawn.append(_parameters_over_time(data))
         drawn += [_objective_vs_parameters(data, o.name) for o in data.spec.all_objectives]
         drawn.append(_pareto_front(data))
+        drawn.append(hypervolume_figure(data))
         drawn.append(_predicted_vs_observed(data))
+        drawn.append(model_check_figure(data, check))
     return [figure for figure in drawn if figure is not None]
 
 
@@ -277,18 +285,19 @@ def staircase(
     """The edge of the region two objectives' front attains (what some member is at least as
     good as in both), as a staircase through ``front``'s ``(a, b)`` values: between two
     neighbours it turns at the corner that is the worse of each, given each objective's
-    direction; at either end it runs on to the objective's reference, where one is given."""
+    direction; at either end it runs on to the objective's reference, where one is given
+    and is worse than that end."""
     if not front:
         return []
     ranked = sorted(front, key=lambda p: -a.sign * p[0])  # best a first, so worst b first
     steps: list[tuple[float, float]] = []
-    if b.reference is not None:
+    if b.reference is not None and b.sign * b.reference < b.sign * ranked[0][1]:
         steps.append((ranked[0][0], b.reference))
     for index, point in enumerate(ranked):
         if index:
             steps.append((point[0], ranked[index - 1][1]))  # the worse a, the worse b
         steps.append(point)
-    if a.reference is not None:
+    if a.reference is not None and a.sign * a.reference < a.sign * ranked[-1][0]:
         steps.append((a.reference, ranked[-1][1]))
     return steps
 

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from genesis_lab.orchestration._figure_kit import ORIGIN_COLOURS, OTHER_ORIGIN, ReportFigure
 from genesis_lab.orchestration._figures import draw_figures
+from genesis_lab.orchestration._figures_model import final_model_check
 from genesis_lab.orchestration._report_data import ReportData, collect_report
 from genesis_lab.orchestration._report_html import (
     best_is,
@@ -24,6 +26,7 @@ from genesis_lab.orchestration._report_html import (
     esc,
     goals_html,
     integrity_html,
+    model_check_html,
     num,
     provenance_html,
     table,
@@ -31,6 +34,9 @@ from genesis_lab.orchestration._report_html import (
     when,
 )
 from genesis_lab.store import CampaignRecord, TrialState
+
+if TYPE_CHECKING:
+    from genesis_lab.planning import ModelCheck
 
 __all__ = ["REPORT_FILE", "ReportFiles", "default_report_dir", "report_html", "write_report"]
 
@@ -42,7 +48,9 @@ SECTIONS = (
     ("parameters-over-time", "Parameter values over time"),
     ("objective-vs-parameters", "Objective against each parameter"),
     ("pareto-front", "Pareto front"),
+    ("hypervolume", "Hypervolume"),
     ("predicted-vs-observed", "Predicted versus observed"),
+    ("final-model", "The final model"),
 )
 """The figure sections, in page order: ``(id, heading)``."""
 
@@ -110,7 +118,8 @@ def write_report(
     unknown campaign or an unreadable record, :class:`OSError` if the files cannot be
     written."""
     data = collect_report(record, campaign_id)
-    figures = draw_figures(data)
+    check = final_model_check(data)
+    figures = draw_figures(data, check)
     directory = (
         out_dir if out_dir is not None else default_report_dir(data.summary.campaign.campaign_id)
     )
@@ -121,7 +130,7 @@ def write_report(
         path.write_bytes(figure.png)
         written.append(path)
     html = directory / REPORT_FILE
-    html.write_text(report_html(data, figures), encoding="utf-8")
+    html.write_text(report_html(data, figures, check), encoding="utf-8")
     problems = len(data.verification.problems)
     return ReportFiles(data.summary.campaign.campaign_id, html, written, problems)
 
@@ -141,15 +150,19 @@ def _tampered(data: ReportData) -> str:
     )
 
 
-def report_html(data: ReportData, figures: Sequence[ReportFigure]) -> str:
-    """The whole page: summary, figures, failures, trial table, provenance."""
+def report_html(
+    data: ReportData, figures: Sequence[ReportFigure], check: ModelCheck | None = None
+) -> str:
+    """The whole page: summary, figures, the final model's check (``check``, when given),
+    failures, trial table, provenance."""
     campaign = data.summary.campaign
     try:
         tool = f"genesis-lab {version('genesis-lab')}"
     except PackageNotFoundError:  # pragma: no cover - run from a source tree
         tool = "genesis-lab"
     generated = f"{tool}, {when(datetime.now(tz=UTC).timestamp())}"
-    sections = [s for s in SECTIONS if s[0] != "pareto-front" or len(data.spec.all_objectives) > 1]
+    several = len(data.spec.all_objectives) > 1
+    sections = [s for s in SECTIONS if s[0] not in ("pareto-front", "hypervolume") or several]
     nav = [(sid, title) for sid, title in sections] + [
         ("failures", "Failures and rejections"),
         ("trials", "Trials"),
@@ -175,6 +188,8 @@ def report_html(data: ReportData, figures: Sequence[ReportFigure]) -> str:
     for sid, title in sections:
         mine = [f for f in figures if f.section == sid]
         parts.append(f'<section id="{sid}"><h2>{esc(title)}</h2>')
+        if sid == "final-model" and check is not None:
+            parts.append(model_check_html(check))
         parts += [_figure(f) for f in mine] or [
             f'<p class="empty">{esc(_why_empty(data, sid))}</p>'
         ]
@@ -280,6 +295,13 @@ def _figure(figure: ReportFigure) -> str:
 def _why_empty(data: ReportData, section: str) -> str:
     if not data.trials:
         return "The campaign has no trials yet: nothing to draw."
+    if section == "hypervolume":
+        return "No experiment has completed with a result that counts: no volume yet."
+    if section == "final-model":
+        return (
+            "Fewer than three experiments have completed with every objective measured: too "
+            "few to fit and check a model."
+        )
     if section == "pareto-front":
         return "No experiment has completed with every objective measured: there is no front yet."
     if section == "predicted-vs-observed":

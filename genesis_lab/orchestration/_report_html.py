@@ -11,11 +11,14 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesis_lab.orchestration._provenance import RECORDED_PACKAGES
 from genesis_lab.orchestration._report_data import ReportData, ReportTrial
 from genesis_lab.store import TrialState
+
+if TYPE_CHECKING:
+    from genesis_lab.planning import ModelCheck
 
 __all__ = [
     "best_is",
@@ -23,6 +26,7 @@ __all__ = [
     "esc",
     "goals_html",
     "integrity_html",
+    "model_check_html",
     "num",
     "provenance_html",
     "table",
@@ -323,6 +327,29 @@ def _as_run(data: ReportData) -> list[str]:
     )
     parts += [f"<h3>{heading}</h3>", f"<pre>{esc(campaign.spec_text)}</pre>"]
     return parts
+
+
+def model_check_html(check: ModelCheck) -> str:
+    """The final model's check as a table: per objective, how many results its
+    leave-one-out predictions hold within ±2σ, and each parameter's importance."""
+    rows = []
+    for objective in check.objectives:
+        n = len(objective.observed)
+        ranked = sorted(objective.importance.items(), key=lambda item: -item[1])
+        rows.append(
+            [
+                esc(objective.name),
+                esc(f"{objective.within_two_sd} of {n}"),
+                esc(", ".join(f"{name} {share:.2f}" for name, share in ranked)),
+            ]
+        )
+    return (
+        f'<p id="model-check">The planner\'s model refitted to {check.n} results'
+        + ("" if check.n == check.available else f" (the latest, of {check.available})")
+        + ". A calibrated model holds about 95 % of them within ±2σ of its leave-one-out "
+        "prediction; importance is each parameter's share of the inverse length scales.</p>"
+        + table(["objective", "within ±2σ (leave one out)", "parameter importance"], rows)
+    )
 
 
 def integrity_html(data: ReportData) -> str:

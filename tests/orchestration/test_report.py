@@ -253,7 +253,9 @@ def test_a_two_objective_campaign_gets_every_figure_and_every_table(tmp_path: Pa
         "objective_vs_parameters_colour_error.png",
         "objective_vs_parameters_dye_cost.png",
         "pareto_front.png",
+        "hypervolume.png",
         "predicted_vs_observed.png",
+        "final_model.png",
     ]
     assert files.html == tmp_path / "out" / "report.html"
     assert files.campaign_id == "tradeoff-1"
@@ -264,7 +266,9 @@ def test_a_two_objective_campaign_gets_every_figure_and_every_table(tmp_path: Pa
         "parameters-over-time",
         "objective-vs-parameters",
         "pareto-front",
+        "hypervolume",
         "predicted-vs-observed",
+        "final-model",
         "failures",
         "trials",
         "provenance",
@@ -491,7 +495,7 @@ def test_a_pareto_campaign_claims_no_weighted_best(tmp_path: Path) -> None:
 
 def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Keep every matplotlib figure the report draws, by file name (after it is rendered)."""
-    from genesis_lab.orchestration import _figures
+    from genesis_lab.orchestration import _figures, _figures_model
 
     kept: dict[str, Any] = {}
     real = _figures.finish
@@ -502,6 +506,7 @@ def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         return done
 
     monkeypatch.setattr(_figures, "finish", finish)
+    monkeypatch.setattr(_figures_model, "finish", finish)
     return kept
 
 
@@ -611,3 +616,50 @@ def test_the_campaigns_target_is_drawn_where_it_states_one(
     report_of(tmp_path / "r.sqlite", tmp_path / "b", "open")
     [ax] = figures["best_so_far.png"].axes
     assert not [ln for ln in ax.lines if ln.get_label() == "target (stopping rule)"]
+
+
+def test_the_staircase_stops_at_a_member_beyond_the_reference() -> None:
+    from genesis_lab.orchestration._figures import staircase
+    from genesis_lab.spec import Objective
+
+    a = Objective(name="a", direction="minimize", reading="a", reference=100.0)
+    b = Objective(name="b", direction="minimize", reading="b", reference=1.0)
+    # (135, 0.3) lies past a's reference: the edge does not run back to it; b's reference
+    # is better than the first member's b, so nothing runs on there either
+    assert staircase([(135.0, 0.3), (10.0, 5.0)], a, b) == [(10.0, 5.0), (135.0, 5.0), (135.0, 0.3)]
+
+
+@pytest.mark.timeout(120)
+def test_a_two_objective_report_draws_the_hypervolume_and_states_its_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 6.6: hypervolume against experiment number, with the reference point
+    said: dye_cost's from the campaign (8), colour_error's inferred."""
+    figures = drawn_figures(monkeypatch)
+    _, html = report_of(tradeoff_record(tmp_path / "r.sqlite"), tmp_path / "out")
+    section = html[html.index('id="hypervolume"') : html.index('id="predicted-vs-observed"')]
+    assert re.search(
+        r"reference point colour_error [-+.0-9e]+ \(inferred\), dye_cost 8 \(", section
+    )
+    [ax] = figures["hypervolume.png"].axes
+    [line] = [ln for ln in ax.lines if ln.get_label() == "hypervolume attained"]
+    x, y = (list(map(float, v)) for v in (line.get_xdata(), line.get_ydata()))
+    assert x == [0, 1, 2, 3, 4, 5, 6, 7]  # the imported result, then each experiment
+    assert y == sorted(y) and y[-1] > 0  # it never shrinks
+    assert y[2] == y[1]  # t0003 breaks the constraint: it adds nothing
+
+
+@pytest.mark.timeout(120)
+def test_the_final_model_is_checked_on_the_page(tmp_path: Path) -> None:
+    """Issue 16, item 6.6: parameter importance from the refitted model's length scales,
+    and how many results its leave-one-out predictions hold within ±2σ, per objective."""
+    _, html = report_of(tradeoff_record(tmp_path / "r.sqlite"), tmp_path / "out")
+    section = html[html.index('id="final-model"') : html.index('id="failures"')]
+    assert "refitted to 5 results" in section  # the imported one and four completed
+    rows = re.findall(r"<tr><td>(\w+)</td><td>(\d+) of 5</td><td>([^<]+)</td></tr>", section)
+    assert [r[0] for r in rows] == ["colour_error", "dye_cost"]
+    for _, _, importance in rows:
+        shares = dict(part.rsplit(" ", 1) for part in importance.split(", "))
+        assert set(shares) == {"cyan", "rate", "solvent", "cycles"}  # volume is fixed
+        assert sum(float(v) for v in shares.values()) == pytest.approx(1.0, abs=0.02)
+    assert 'data-figure="final_model"' in section
