@@ -58,8 +58,7 @@ def hypervolume_figure(data: ReportData) -> ReportFigure | None:
     ax.step(*xy(steps), where="post", color="black", lw=1.5, label="hypervolume attained")
     ax.scatter(*xy(steps), color="black", s=10, zorder=3)
     ax.set_xlabel("experiment number", fontsize=9)
-    ax.set_ylabel("hypervolume\n(" + " × ".join(label(n, data.units(n)) for n in names) + ")")
-    ax.yaxis.label.set_fontsize(9)
+    ax.set_ylabel("hypervolume", fontsize=9)
     integer_x(ax)
     given = [o.reference is not None for o in objectives]
     said = ", ".join(
@@ -78,7 +77,9 @@ def hypervolume_figure(data: ReportData) -> ReportFigure | None:
         "hypervolume.png",
         "Hypervolume against experiment number",
         "The volume of objective space that the results meeting every outcome constraint "
-        f"dominate, after each experiment, against the reference point {said} ({how}); "
+        "dominate, after each experiment, in units of "
+        + " × ".join(f"{n} ({data.units(n)})" if data.units(n) else n for n in names)
+        + f", against the reference point {said} ({how}); "
         "a flat stretch is experiments that did not move the front.",
     )
 

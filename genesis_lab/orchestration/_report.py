@@ -79,7 +79,7 @@ td:last-child { min-width: 14em; }
 tr.failed td { background: #fdecea; } tr.rejected td { background: #f1ecf7; }
 tr.abandoned td { background: #f3f3f3; } .breaks { color: #b3261e; font-weight: 600; }
 .tampered { border: 3px solid #b3261e; background: #fdecea; padding: 0 1em; }
-.mark { font-weight: 700; color: #b35c00; }
+.mark { font-weight: 700; color: #b35c00; } .nowrap { white-space: nowrap; }
 pre { background: var(--soft); border: 1px solid var(--line); padding: 10px; overflow-x: auto;
   font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .key span { display: inline-block; margin-right: 14px; }

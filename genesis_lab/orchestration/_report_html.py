@@ -142,7 +142,7 @@ def _prediction_cell(data: ReportData, trial: ReportTrial) -> str:
         mean, std = said[name].get("mean"), said[name].get("std")
         value = num(mean) + ("" if std is None else f" ± {num(std)}")
         lines.append(value if len(data.measured) == 1 else f"{esc(name)}: {value}")
-    return "<br>".join(lines)
+    return "<br>".join(f'<span class="nowrap">{line}</span>' for line in lines)
 
 
 def best_is(data: ReportData) -> str:
