@@ -47,10 +47,11 @@ def report(
     value over time, each objective against each parameter, the Pareto front (several
     objectives), what the model predicted against what was measured, failures and
     rejections, the trial table, and the provenance: package versions, seed, planner
-    settings, the campaign file as run, who started, paused or stopped it and when, the
-    record's hash-chain head and whether it verifies (an edited record is flagged). The
-    figures are embedded in the page and also written as PNG files beside it; the page
-    loads nothing from anywhere. Prints where it wrote the page.
+    settings, the campaign as run (and what run's options changed from its file), who
+    started, paused or stopped it and when, the record's hash-chain head and whether it
+    verifies (an edited record is flagged). The figures are embedded in the page and also
+    written as PNG files beside it; the page loads nothing from anywhere. Prints where it
+    wrote the page.
 
     Exits 2 for a missing or unreadable record or an unknown campaign id, 1 if the files
     cannot be written or the record does not verify (the page is written all the same, with

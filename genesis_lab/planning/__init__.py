@@ -18,6 +18,13 @@ No instrument, messaging or storage code is imported here.
 """
 
 from ._bayesian import BayesianPlanner
+from ._diagnostics import (
+    ModelCheck,
+    ObjectiveCheck,
+    check_model,
+    hypervolume_reference,
+    hypervolume_trace,
+)
 from ._factory import planner_from_spec
 from ._offline import run_offline
 from ._random import RandomPlanner
@@ -27,11 +34,16 @@ from ._types import Explanation, ParameterValue, Planner, Proposal
 __all__ = [
     "BayesianPlanner",
     "Explanation",
+    "ModelCheck",
+    "ObjectiveCheck",
     "Observation",
     "ParameterValue",
     "Planner",
     "Proposal",
     "RandomPlanner",
+    "check_model",
+    "hypervolume_reference",
+    "hypervolume_trace",
     "non_dominated",
     "planner_from_spec",
     "run_offline",

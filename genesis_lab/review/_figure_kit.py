@@ -132,7 +132,11 @@ def finish(figure: Figure, section: str, filename: str, title: str, caption: str
             handles.setdefault(name, handle)
     if handles:
         figure.legend(
-            list(handles.values()), list(handles), loc="outside lower center", ncols=4, fontsize=8
+            list(handles.values()),
+            list(handles),
+            loc="outside lower center",
+            ncols=max(1, min(4, int(figure.get_size_inches()[0] // 2.2))),
+            fontsize=8,
         )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
@@ -221,15 +225,50 @@ def plot_trials(ax: Axes, points: Sequence[tuple[float, float, ReportTrial]]) ->
         )
 
 
+NO_VALUE_BAND = 0.12
+"""Share of a panel's height, at its foot, kept for the trials that gave no value (failed,
+rejected): every measured value is drawn above it, so those marks never cover one."""
+
+
 def mark_without_value(ax: Axes, points: Sequence[tuple[float, ReportTrial]]) -> None:
     """Failed and rejected trials, which gave no value of the y quantity, drawn at their x
-    along the foot of the panel."""
+    in a grey band along the foot of the panel that holds no measured value: the y limits
+    are widened so that every value (of this panel and of the panels sharing its y axis)
+    lies above the band. Call it after everything else of the panel is drawn."""
+    from matplotlib.patches import Rectangle
     from matplotlib.transforms import blended_transform_factory
 
+    failed = [(x, NO_VALUE_BAND / 2) for x, t in points if t.trial.state is TrialState.FAILED]
+    rejected = [(x, NO_VALUE_BAND / 2) for x, t in points if t.trial.state is TrialState.REJECTED]
+    if not failed and not rejected:
+        return
+    siblings = ax.get_shared_y_axes().get_siblings(ax)
+    low = min(a.dataLim.y0 for a in siblings)
+    high = max(a.dataLim.y1 for a in siblings)
+    if math.isfinite(low) and math.isfinite(high):
+        pad = (high - low) * 0.05 or max(abs(high) * 0.05, 1.0)
+        top, bottom = high + pad, low - pad
+        ticks = ax.yaxis.get_major_locator().tick_values(bottom, top)
+        ax.set_yticks([t for t in ticks if bottom <= t <= top])  # none beside the band
+        ax.set_ylim(bottom - (top - bottom) * NO_VALUE_BAND / (1 - NO_VALUE_BAND), top)
+        # the marks' x must be inside the panel too (a blended mark does not widen it)
+        xs = [x for x, _ in failed + rejected]
+        ax.update_datalim([(min(xs), (low + high) / 2), (max(xs), (low + high) / 2)])
+        ax.autoscale_view(scaley=False)
+    ax.add_patch(
+        Rectangle(
+            (0, 0),
+            1,
+            NO_VALUE_BAND,
+            transform=ax.transAxes,
+            facecolor="#eeeeee",
+            lw=0,
+            zorder=0,
+            label="band of trials with no value",
+        )
+    )
     foot = blended_transform_factory(ax.transData, ax.transAxes)
     where = {"transform": foot, "zorder": 4, "clip_on": False}
-    failed = [(x, 0.03) for x, t in points if t.trial.state is TrialState.FAILED]
-    rejected = [(x, 0.03) for x, t in points if t.trial.state is TrialState.REJECTED]
     if failed:
         _failed(ax, failed, **where)
     if rejected:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 from genesis_lab.review._figure_kit import (
     ReportFigure,
@@ -26,21 +27,29 @@ from genesis_lab.review._figure_kit import (
     text,
     xy,
 )
+from genesis_lab.review._figures_model import hypervolume_figure, model_check_figure
 from genesis_lab.review._report_data import ReportData, ReportTrial, categories
+from genesis_lab.spec import Objective
 
-__all__ = ["draw_figures"]
+if TYPE_CHECKING:
+    from genesis_lab.planning import ModelCheck
+
+__all__ = ["draw_figures", "staircase"]
 
 
-def draw_figures(data: ReportData) -> list[ReportFigure]:
+def draw_figures(data: ReportData, check: ModelCheck | None = None) -> list[ReportFigure]:
     """Every figure the campaign's data allow, in report order (none for a campaign
-    without trials; the Pareto front only with several objectives)."""
+    without trials; the Pareto front and the hypervolume only with several objectives; the
+    final model's check only when ``check``, :func:`final_model_check`, is given)."""
     drawn: list[ReportFigure | None] = []
     with quiet_fonts():
         drawn.append(_best_so_far(data))
         drawn.append(_parameters_over_time(data))
         drawn += [_objective_vs_parameters(data, o.name) for o in data.spec.all_objectives]
         drawn.append(_pareto_front(data))
+        drawn.append(hypervolume_figure(data))
         drawn.append(_predicted_vs_observed(data))
+        drawn.append(model_check_figure(data, check))
     return [figure for figure in drawn if figure is not None]
 
 
@@ -48,17 +57,29 @@ def _best_so_far(data: ReportData) -> ReportFigure | None:
     if not data.trials:
         return None
     objectives = data.spec.all_objectives
-    figure = new_figure(8.0, 1.0 + 2.6 * len(objectives))
-    axes = grid(figure, len(objectives), 1, sharex=True)
+    panels: list[tuple[str, Callable[[ReportTrial], float | None], bool]] = [
+        (
+            f"{label(o.name, o.units)}\n{o.direction}",
+            lambda t, name=o.name: t.values.get(name),  # type: ignore[misc]
+            o.direction == "maximize",
+        )
+        for o in objectives
+    ]
+    if data.weighted:
+        panels.insert(0, ("weighted sum\nmaximize", data.weighted_sum, True))
+    figure = new_figure(8.0, 1.0 + 2.6 * len(panels))
+    axes = grid(figure, len(panels), 1, sharex=True)
     priors = [t for t in data.trials if t.prior]
-    for ax, objective in zip(axes, objectives, strict=True):
-        name = objective.name
-        pick: Callable[[float, float], float] = max if objective.direction == "maximize" else min
+    for ax, (ylabel, value_of, maximize) in zip(axes, panels, strict=True):
+        pick: Callable[[float, float], float] = max if maximize else min
         best: float | None = None
         steps: list[tuple[float, float]] = []
+        points: list[tuple[float, float, ReportTrial]] = []
         for trial in data.trials:  # imported results first: they are the starting point
-            if trial.feasible:
-                value = trial.values[name]
+            value = value_of(trial)
+            if value is not None:
+                points.append((trial.number, value, trial))
+            if trial.feasible and value is not None:
                 best = value if best is None else pick(best, value)
             if best is not None and not trial.prior:
                 steps.append((trial.number, best))
@@ -66,18 +87,29 @@ def _best_so_far(data: ReportData) -> ReportFigure | None:
                 steps.append((0, best))
         if steps:
             ax.step(*xy(steps), where="post", color="black", lw=1.5, label="best so far")
-        plot_trials(ax, [(t.number, t.values[name], t) for t in data.trials if name in t.values])
+        plot_trials(ax, points)
+        target = data.spec.stopping.target
+        if target is not None and len(objectives) == 1:
+            ax.axhline(target, color="#2ca02c", ls="--", lw=1.2, label="target (stopping rule)")
         mark_without_value(ax, [(t.number, t) for t in data.trials])
-        if not any(name in t.values for t in data.trials):
+        if not points:
             say_empty(ax, "no experiment has completed")
-        ax.set_ylabel(f"{label(name, objective.units)}\n{objective.direction}", fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=9)
         integer_x(ax)
     axes[-1].set_xlabel("experiment number" + (" (0: imported earlier results)" if priors else ""))
-    several = (
-        " Each objective on its own: a Pareto search trades them off."
-        if len(objectives) > 1
-        else ""
-    )
+    several = ""
+    if data.weighted:
+        several = (
+            f" The top panel is the one number the planner maximises, "
+            f"{data.weighted_formula()}; the others each objective on its own."
+        )
+    elif len(objectives) > 1:
+        several = " Each objective on its own: a Pareto search trades them off."
+    if data.spec.stopping.target is not None and len(objectives) == 1:
+        several += (
+            f" The dashed green line is the campaign's target, {data.spec.stopping.target:g}: "
+            "it stops once the best reaches it."
+        )
     return finish(
         figure,
         "best-so-far",
@@ -139,7 +171,6 @@ def _objective_vs_parameters(data: ReportData, name: str) -> ReportFigure | None
         xs = [(position(parameter, t, order), t) for t in data.trials]
         with_value = [(x, t.values[name], t) for x, t in xs if x is not None and name in t.values]
         plot_trials(ax, with_value)
-        mark_without_value(ax, [(x, t) for x, t in xs if x is not None])
         star = [(x, y) for x, y, t in with_value if t.trial.trial_id == best]
         if star and len(data.spec.all_objectives) == 1:
             ax.scatter(
@@ -154,6 +185,7 @@ def _objective_vs_parameters(data: ReportData, name: str) -> ReportFigure | None
         if not with_value:
             say_empty(ax, "no completed experiment")
         axis_for(ax, parameter, order, "x")
+        mark_without_value(ax, [(x, t) for x, t in xs if x is not None])
     for ax in axes[::columns]:
         ax.set_ylabel(f"{label(name, objective.units)}\n{objective.direction}", fontsize=9)
     single = len(data.spec.all_objectives) == 1
@@ -163,9 +195,9 @@ def _objective_vs_parameters(data: ReportData, name: str) -> ReportFigure | None
         "objective_vs_parameters.png" if single else f"objective_vs_parameters_{name}.png",
         f"{name} against each parameter",
         f"Every measured {name} ({objective.direction}) against each searched parameter; "
-        "failed and rejected experiments, which gave no value, are marked along the foot "
-        "of each panel; dashed lines are a parameter's bounds"
-        + ("; the star is the best result." if single else "."),
+        "failed and rejected experiments, which gave no value, are marked in the grey band "
+        "along the foot of each panel, below every measured value; dashed lines are a "
+        "parameter's bounds" + ("; the star is the best result." if single else "."),
     )
 
 
@@ -211,8 +243,9 @@ def _pareto_front(data: ReportData) -> ReportFigure | None:
                 label="Pareto front",
             )
             if len(pairs) == 1:
+                steps = staircase([(p[0], p[1]) for p in ranked], a, b)
                 ax.plot(
-                    [p[0] for p in ranked], [p[1] for p in ranked], color="#ff7f0e", lw=1, zorder=3
+                    *xy(steps), color="#ff7f0e", lw=1.2, zorder=3, label="attained region's edge"
                 )
                 if len(ranked) <= 15:
                     for x, y, tid in ranked:
@@ -236,8 +269,37 @@ def _pareto_front(data: ReportData) -> ReportFigure | None:
         "Completed results in objective space"
         + (" (each pair of objectives)" if len(pairs) > 1 else "")
         + ": the front is the results meeting every outcome constraint that no other beats "
-        "in every objective.",
+        "in every objective"
+        + (
+            "; the staircase through it bounds the region they attain (every point on its "
+            "worse side is matched or beaten by a member in both objectives)."
+            if len(pairs) == 1
+            else "."
+        ),
     )
+
+
+def staircase(
+    front: list[tuple[float, float]], a: Objective, b: Objective
+) -> list[tuple[float, float]]:
+    """The edge of the region two objectives' front attains (what some member is at least as
+    good as in both), as a staircase through ``front``'s ``(a, b)`` values: between two
+    neighbours it turns at the corner that is the worse of each, given each objective's
+    direction; at either end it runs on to the objective's reference, where one is given
+    and is worse than that end."""
+    if not front:
+        return []
+    ranked = sorted(front, key=lambda p: -a.sign * p[0])  # best a first, so worst b first
+    steps: list[tuple[float, float]] = []
+    if b.reference is not None and b.sign * b.reference < b.sign * ranked[0][1]:
+        steps.append((ranked[0][0], b.reference))
+    for index, point in enumerate(ranked):
+        if index:
+            steps.append((point[0], ranked[index - 1][1]))  # the worse a, the worse b
+        steps.append(point)
+    if a.reference is not None and a.sign * a.reference < a.sign * ranked[-1][0]:
+        steps.append((a.reference, ranked[-1][1]))
+    return steps
 
 
 def _prediction(trial: ReportTrial, name: str, primary: str) -> tuple[float, float] | None:

@@ -14,15 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from genesis_lab.review._figure_kit import ORIGIN_COLOURS, OTHER_ORIGIN, ReportFigure
 from genesis_lab.review._figures import draw_figures
+from genesis_lab.review._figures_model import final_model_check
 from genesis_lab.review._report_data import ReportData, collect_report
 from genesis_lab.review._report_html import (
+    best_is,
     counts_text,
     esc,
     goals_html,
     integrity_html,
+    model_check_html,
     num,
     provenance_html,
     table,
@@ -30,6 +34,9 @@ from genesis_lab.review._report_html import (
     when,
 )
 from genesis_lab.store import CampaignRecord, TrialState
+
+if TYPE_CHECKING:
+    from genesis_lab.planning import ModelCheck
 
 __all__ = ["REPORT_FILE", "ReportFiles", "default_report_dir", "report_html", "write_report"]
 
@@ -41,7 +48,9 @@ SECTIONS = (
     ("parameters-over-time", "Parameter values over time"),
     ("objective-vs-parameters", "Objective against each parameter"),
     ("pareto-front", "Pareto front"),
+    ("hypervolume", "Hypervolume"),
     ("predicted-vs-observed", "Predicted versus observed"),
+    ("final-model", "The final model"),
 )
 """The figure sections, in page order: ``(id, heading)``."""
 
@@ -70,7 +79,7 @@ td:last-child { min-width: 14em; }
 tr.failed td { background: #fdecea; } tr.rejected td { background: #f1ecf7; }
 tr.abandoned td { background: #f3f3f3; } .breaks { color: #b3261e; font-weight: 600; }
 .tampered { border: 3px solid #b3261e; background: #fdecea; padding: 0 1em; }
-.mark { font-weight: 700; color: #b35c00; }
+.mark { font-weight: 700; color: #b35c00; } .nowrap { white-space: nowrap; }
 pre { background: var(--soft); border: 1px solid var(--line); padding: 10px; overflow-x: auto;
   font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .key span { display: inline-block; margin-right: 14px; }
@@ -109,7 +118,8 @@ def write_report(
     unknown campaign or an unreadable record, :class:`OSError` if the files cannot be
     written."""
     data = collect_report(record, campaign_id)
-    figures = draw_figures(data)
+    check = final_model_check(data)
+    figures = draw_figures(data, check)
     directory = (
         out_dir if out_dir is not None else default_report_dir(data.summary.campaign.campaign_id)
     )
@@ -120,7 +130,7 @@ def write_report(
         path.write_bytes(figure.png)
         written.append(path)
     html = directory / REPORT_FILE
-    html.write_text(report_html(data, figures), encoding="utf-8")
+    html.write_text(report_html(data, figures, check), encoding="utf-8")
     problems = len(data.verification.problems)
     return ReportFiles(data.summary.campaign.campaign_id, html, written, problems)
 
@@ -140,15 +150,19 @@ def _tampered(data: ReportData) -> str:
     )
 
 
-def report_html(data: ReportData, figures: Sequence[ReportFigure]) -> str:
-    """The whole page: summary, figures, failures, trial table, provenance."""
+def report_html(
+    data: ReportData, figures: Sequence[ReportFigure], check: ModelCheck | None = None
+) -> str:
+    """The whole page: summary, figures, the final model's check (``check``, when given),
+    failures, trial table, provenance."""
     campaign = data.summary.campaign
     try:
         tool = f"genesis-lab {version('genesis-lab')}"
     except PackageNotFoundError:  # pragma: no cover - run from a source tree
         tool = "genesis-lab"
     generated = f"{tool}, {when(datetime.now(tz=UTC).timestamp())}"
-    sections = [s for s in SECTIONS if s[0] != "pareto-front" or len(data.spec.all_objectives) > 1]
+    several = len(data.spec.all_objectives) > 1
+    sections = [s for s in SECTIONS if s[0] not in ("pareto-front", "hypervolume") or several]
     nav = [(sid, title) for sid, title in sections] + [
         ("failures", "Failures and rejections"),
         ("trials", "Trials"),
@@ -174,6 +188,8 @@ def report_html(data: ReportData, figures: Sequence[ReportFigure]) -> str:
     for sid, title in sections:
         mine = [f for f in figures if f.section == sid]
         parts.append(f'<section id="{sid}"><h2>{esc(title)}</h2>')
+        if sid == "final-model" and check is not None:
+            parts.append(model_check_html(check))
         parts += [_figure(f) for f in mine] or [
             f'<p class="empty">{esc(_why_empty(data, sid))}</p>'
         ]
@@ -205,11 +221,24 @@ def _summary(data: ReportData) -> str:
                 + f' (trial <a href="#trial-{esc(best.trial_id)}">{esc(best.trial_id)}</a>)',
             )
         )
+    elif best is not None and data.weighted:
+        trial = next(t for t in data.trials if t.trial.trial_id == best.trial_id)
+        items.append(
+            (
+                "best (weighted sum)",
+                f"{esc(data.weighted_formula())} = {num(data.weighted_sum(trial))} "
+                "(the one number the planner maximises) at "
+                + esc(", ".join(f"{k}={_plain(v)}" for k, v in trial.values.items()))
+                + f' (trial <a href="#trial-{esc(best.trial_id)}">{esc(best.trial_id)}</a>)',
+            )
+        )
     elif best is not None:
         items.append(
             (
-                "best (weighted)",
-                f'trial <a href="#trial-{esc(best.trial_id)}">{esc(best.trial_id)}</a>',
+                f"best {esc(summary.objective)} alone",
+                f"{esc(summary.objective)} = {num(best.outcome)} "
+                f'(trial <a href="#trial-{esc(best.trial_id)}">{esc(best.trial_id)}</a>); the '
+                "campaign searches a Pareto front, so no one trial is best: see the front",
             )
         )
     if len(spec.all_objectives) > 1:
@@ -266,6 +295,13 @@ def _figure(figure: ReportFigure) -> str:
 def _why_empty(data: ReportData, section: str) -> str:
     if not data.trials:
         return "The campaign has no trials yet: nothing to draw."
+    if section == "hypervolume":
+        return "No experiment has completed with a result that counts: no volume yet."
+    if section == "final-model":
+        return (
+            "Fewer than three experiments have completed with every objective measured: too "
+            "few to fit and check a model."
+        )
     if section == "pareto-front":
         return "No experiment has completed with every objective measured: there is no front yet."
     if section == "predicted-vs-observed":
@@ -324,9 +360,10 @@ def _trials(data: ReportData) -> str:
     else:
         parts.append(
             "<p>Every trial in the order proposed (no. is the experiment number; results "
-            "imported from earlier work are marked prior). ★ marks the best result, P a member "
-            "of the Pareto front; a value in red breaks an outcome constraint. The prediction is "
-            "the model's mean ± standard deviation when it chose the trial.</p>"
+            f"imported from earlier work are marked prior). ★ marks {esc(best_is(data))}, P a "
+            "member of the Pareto front; a value in red breaks an outcome constraint. The "
+            "prediction is the model's mean ± standard deviation of each objective and outcome "
+            "constraint it modelled, when it chose the trial.</p>"
         )
         head, rows, classes = trial_rows(data, data.trials)
         parts.append(table(head, rows, row_classes=classes))

@@ -7,19 +7,33 @@ The figures (:mod:`._figures`) and the HTML (:mod:`._report`) are drawn from thi
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from genesis_lab.errors import RecordError
+from genesis_lab.errors import CampaignFileError, RecordError
 from genesis_lab.review._integrity import check_record
 from genesis_lab.review._summary import CampaignSummary, summarize
-from genesis_lab.spec import CampaignSpec, CategoricalParameter, FixedParameter, Parameter
-from genesis_lab.store import CampaignRecord, TrialRow, TrialState, Verification
+from genesis_lab.spec import (
+    CampaignSpec,
+    CategoricalParameter,
+    FixedParameter,
+    Parameter,
+    parse_campaign,
+)
+from genesis_lab.store import CampaignRecord, CampaignRow, TrialRow, TrialState, Verification
 
-__all__ = ["ReportData", "ReportEvent", "ReportTrial", "categories", "collect_report"]
+__all__ = [
+    "Override",
+    "ReportData",
+    "ReportEvent",
+    "ReportTrial",
+    "categories",
+    "collect_report",
+    "spec_overrides",
+]
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,17 @@ class ReportEvent:
 
 
 @dataclass(frozen=True)
+class Override:
+    """A value the campaign ran with that differs from its campaign file: ``key`` is a
+    dotted path (``budget``, ``planner.kind``), ``in_file`` what the file says (None: the
+    file leaves it to the default), ``as_run`` what the campaign ran with."""
+
+    key: str
+    in_file: Any
+    as_run: Any
+
+
+@dataclass(frozen=True)
 class ReportData:
     """One campaign of a record, ready to draw."""
 
@@ -80,6 +105,9 @@ class ReportData:
     """What every check of ``genesis-lab verify`` found (:func:`check_record`): the hash
     chain's head and length, and every place the record is not what was written (none for
     an intact record)."""
+    overrides: list[Override] = field(default_factory=list)
+    """Where the campaign as run differs from its campaign file (``run --budget``,
+    ``--seed``, ``--planner``); empty when it does not, or the record holds no file text."""
 
     @property
     def searched(self) -> list[Parameter]:
@@ -92,6 +120,29 @@ class ReportData:
         return [o.name for o in self.spec.all_objectives] + [
             c.name for c in self.spec.outcome_constraints
         ]
+
+    @property
+    def weighted(self) -> bool:
+        """Whether the planner optimises one weighted sum of several objectives."""
+        return len(self.spec.all_objectives) > 1 and self.spec.multi_objective.method == "weighted"
+
+    def weighted_sum(self, trial: ReportTrial) -> float | None:
+        """The number a weighted campaign's planner maximises, ``sum(weight * signed
+        value)`` over the objectives (each signed so that larger is better); None for a
+        trial without every objective's value."""
+        objectives = self.spec.all_objectives
+        if not all(o.name in trial.values for o in objectives):
+            return None
+        return sum(o.weight * o.sign * trial.values[o.name] for o in objectives)
+
+    def weighted_formula(self) -> str:
+        """The weighted sum as text, e.g. ``−1×colour_error − 0.5×dye_cost`` (larger better)."""
+        terms = []
+        for index, o in enumerate(self.spec.all_objectives):
+            w = o.weight * o.sign
+            sign = ("−" if w < 0 else "") if index == 0 else ("− " if w < 0 else "+ ")
+            terms.append(f"{sign}{abs(w):g}×{o.name}")
+        return " ".join(terms)
 
     def units(self, name: str) -> str:
         """Units of a parameter, objective or outcome constraint ('' if none given)."""
@@ -164,7 +215,31 @@ def collect_report(record: CampaignRecord, campaign_id: str | None = None) -> Re
         trials=trials,
         events=events,
         verification=verification,
+        overrides=spec_overrides(summary.campaign, spec),
     )
+
+
+def spec_overrides(campaign: CampaignRow, spec: CampaignSpec) -> list[Override]:
+    """Every value of the campaign as run (``spec``, the record's parsed campaign) that
+    differs from the campaign file text the record holds, by dotted key in file order;
+    empty without file text or when the text no longer parses (replay reports that)."""
+    if not campaign.spec_text.strip():
+        return []
+    try:
+        in_file = parse_campaign(campaign.spec_text).spec.model_dump(mode="json")
+    except CampaignFileError:
+        return []
+    found: list[Override] = []
+    _differences("", in_file, spec.model_dump(mode="json"), found)
+    return found
+
+
+def _differences(prefix: str, old: Any, new: Any, found: list[Override]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            _differences(f"{prefix}{key}.", old.get(key), new.get(key), found)
+    elif old != new:
+        found.append(Override(prefix.removesuffix("."), old, new))
 
 
 def _event(event: Any) -> ReportEvent:

@@ -11,17 +11,22 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesis_lab.orchestration._provenance import RECORDED_PACKAGES
 from genesis_lab.review._report_data import ReportData, ReportTrial
 from genesis_lab.store import TrialState
 
+if TYPE_CHECKING:
+    from genesis_lab.planning import ModelCheck
+
 __all__ = [
+    "best_is",
     "counts_text",
     "esc",
     "goals_html",
     "integrity_html",
+    "model_check_html",
     "num",
     "provenance_html",
     "table",
@@ -121,11 +126,33 @@ def _measured_cell(data: ReportData, trial: ReportTrial, name: str) -> str:
 
 
 def _prediction_cell(data: ReportData, trial: ReportTrial) -> str:
+    """What the model predicted, when it chose the trial, for every objective (and outcome
+    constraint) it modelled: ``mean ± std``, one line each, named when there are several."""
     why = trial.trial.explanation or {}
     if "predicted_mean" not in why:
         return ""
-    mean, std = why.get("predicted_mean"), why.get("predicted_std")
-    return num(mean) + ("" if std is None else f" ± {num(std)}")
+    said = dict(trial.prediction)
+    primary = data.spec.primary_objective.name
+    if primary not in said:  # a record from before every outcome's prediction was kept
+        said[primary] = {"mean": why.get("predicted_mean"), "std": why.get("predicted_std")}
+    lines = []
+    for name in data.measured:
+        if name not in said:
+            continue
+        mean, std = said[name].get("mean"), said[name].get("std")
+        value = num(mean) + ("" if std is None else f" ± {num(std)}")
+        lines.append(value if len(data.measured) == 1 else f"{esc(name)}: {value}")
+    return "<br>".join(f'<span class="nowrap">{line}</span>' for line in lines)
+
+
+def best_is(data: ReportData) -> str:
+    """What the ★ of the trial table marks: the best result, the best weighted sum, or
+    (a Pareto search, where no one trial is best) the first objective's best alone."""
+    if len(data.spec.all_objectives) == 1:
+        return "the best result"
+    if data.weighted:
+        return "the best weighted sum"
+    return f"the best {data.spec.primary_objective.name} alone"
 
 
 def trial_rows(
@@ -143,13 +170,18 @@ def trial_rows(
             esc(f"{name} ({units})" if units else name)
             + f"<br><small>{esc(_goal(data, name))}</small>"
         )
-    head += [esc(f"predicted {data.spec.primary_objective.name}"), "reason"]
+    head += [
+        "predicted" + ("" if len(data.measured) > 1 else f" {esc(data.measured[0])}"),
+        "reason",
+    ]
     rows, classes = [], []
     for trial in trials:
         row = trial.trial
-        marks = (' <span class="mark" title="best">★</span>' if row.trial_id == best else "") + (
-            ' <span class="mark" title="Pareto front">P</span>' if row.trial_id in front else ""
-        )
+        marks = (
+            f' <span class="mark" title="{esc(best_is(data))}">★</span>'
+            if row.trial_id == best
+            else ""
+        ) + (' <span class="mark" title="Pareto front">P</span>' if row.trial_id in front else "")
         rows.append(
             [
                 f'<span id="trial-{esc(row.trial_id)}">{esc(row.trial_id)}</span>{marks}',
@@ -254,17 +286,70 @@ def provenance_html(data: ReportData, generated_by: str) -> str:
             + table(["package", "version"], rest)
             + "</details>"
         )
-    parts.append("<h3>Campaign file as run</h3>")
-    if campaign.spec_text.strip():
-        parts.append(f"<pre>{esc(campaign.spec_text)}</pre>")
-    else:
-        parts.append(
-            '<p class="empty">The record holds no campaign file text; here is the campaign '
-            "as validated:</p>"
-        )
-        parts.append(f"<pre>{esc(json.dumps(campaign.spec, indent=2, ensure_ascii=False))}</pre>")
+    parts += _as_run(data)
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _as_run(data: ReportData) -> list[str]:
+    """The campaign as it ran: what ``run``'s options changed from the file, the campaign as
+    validated and run, and the file's text as written."""
+    campaign = data.summary.campaign
+    as_run = json.dumps(campaign.spec, indent=2, ensure_ascii=False, default=str)
+    if not campaign.spec_text.strip():
+        return [
+            "<h3>Campaign as run</h3>",
+            '<p class="empty">The record holds no campaign file text; here is the campaign '
+            "as validated and run:</p>",
+            f"<pre>{esc(as_run)}</pre>",
+        ]
+    parts = ["<h3>Campaign as run</h3>"]
+    if data.overrides:
+        rows = [
+            [f"<code>{esc(o.key)}</code>", _json(o.as_run), _json(o.in_file)]
+            for o in data.overrides
+        ]
+        parts.append(
+            f'<p id="overrides">The campaign ran with {len(data.overrides)} value(s) other than '
+            "its file's (set by <code>run</code>'s options, such as <code>--budget</code>, "
+            "<code>--seed</code> and <code>--planner</code>): the values as run are the ones "
+            "above and below.</p>"
+        )
+        parts.append(table(["setting", "as run", "in the file"], rows))
+    else:
+        parts.append("<p>The campaign ran exactly as its file says.</p>")
+    parts.append(
+        "<details><summary>the campaign as validated and run (JSON)</summary>"
+        f"<pre>{esc(as_run)}</pre></details>"
+    )
+    heading = "Campaign file as written" + (
+        " (overridden where the table above says)" if data.overrides else ""
+    )
+    parts += [f"<h3>{heading}</h3>", f"<pre>{esc(campaign.spec_text)}</pre>"]
+    return parts
+
+
+def model_check_html(check: ModelCheck) -> str:
+    """The final model's check as a table: per objective, how many results its
+    leave-one-out predictions hold within ±2σ, and each parameter's importance."""
+    rows = []
+    for objective in check.objectives:
+        n = len(objective.observed)
+        ranked = sorted(objective.importance.items(), key=lambda item: -item[1])
+        rows.append(
+            [
+                esc(objective.name),
+                esc(f"{objective.within_two_sd} of {n}"),
+                esc(", ".join(f"{name} {share:.2f}" for name, share in ranked)),
+            ]
+        )
+    return (
+        f'<p id="model-check">The planner\'s model refitted to {check.n} results'
+        + ("" if check.n == check.available else f" (the latest, of {check.available})")
+        + ". A calibrated model holds about 95 % of them within ±2σ of its leave-one-out "
+        "prediction; importance is each parameter's share of the inverse length scales.</p>"
+        + table(["objective", "within ±2σ (leave one out)", "parameter importance"], rows)
+    )
 
 
 def integrity_html(data: ReportData) -> str:

@@ -257,7 +257,9 @@ def test_a_two_objective_campaign_gets_every_figure_and_every_table(tmp_path: Pa
         "objective_vs_parameters_colour_error.png",
         "objective_vs_parameters_dye_cost.png",
         "pareto_front.png",
+        "hypervolume.png",
         "predicted_vs_observed.png",
+        "final_model.png",
     ]
     assert files.html == tmp_path / "out" / "report.html"
     assert files.campaign_id == "tradeoff-1"
@@ -268,7 +270,9 @@ def test_a_two_objective_campaign_gets_every_figure_and_every_table(tmp_path: Pa
         "parameters-over-time",
         "objective-vs-parameters",
         "pareto-front",
+        "hypervolume",
         "predicted-vs-observed",
+        "final-model",
         "failures",
         "trials",
         "provenance",
@@ -405,3 +409,262 @@ def test_the_newest_campaign_by_default_another_by_id(tmp_path: Path) -> None:
 def test_the_default_folder_is_named_after_the_campaign() -> None:
     assert default_report_dir("colour-mixing-1a2b") == Path("reports/colour-mixing-1a2b")
     assert default_report_dir("../x/y") == Path("reports/_x_y")
+
+
+@pytest.mark.timeout(120)
+def test_the_campaign_as_run_shows_what_run_overrode(tmp_path: Path) -> None:
+    """Issue 16, item 6.1: ``run --budget 6 --seed 4 --planner random`` ran the campaign with
+    values other than its file's; the provenance says so and shows the values as run."""
+    import yaml
+
+    as_run = {**SINGLE, "budget": 6, "seed": 4, "planner": {"kind": "random"}}
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        c = Campaign(record, as_run, "overridden", spec_text=yaml.safe_dump(SINGLE))
+        c.trial(TrialState.COMPLETED, outcomes={"colour_error": 3.0}, cyan=1.0, magenta=1.0)
+    _, html = report_of(tmp_path / "r.sqlite", tmp_path / "out")
+    provenance = html[html.index('id="provenance"') :]
+    assert "<dt>seed</dt><dd>4</dd>" in provenance and "<dt>budget</dt><dd>6</dd>" in provenance
+    overrides = provenance[provenance.index('id="overrides"') :]
+    overrides = overrides[: overrides.index("</table>")]
+    rows = re.findall(
+        r"<tr><td><code>([^<]+)</code></td><td>([^<]*)</td><td>([^<]*)</td>", overrides
+    )
+    assert rows == [
+        ("budget", "6", "10"),
+        ("seed", "4", "0"),
+        ("planner.kind", "&quot;random&quot;", "&quot;bayesian&quot;"),
+    ]
+    assert "Campaign file as written (overridden where the table above says)" in provenance
+    assert "budget: 10" in provenance  # the file's text, as written
+    assert "&quot;budget&quot;: 6" in provenance  # the campaign as run
+
+
+@pytest.mark.timeout(120)
+def test_a_campaign_run_as_its_file_says_lists_no_override(tmp_path: Path) -> None:
+    import yaml
+
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        Campaign(record, SINGLE, "as-written", spec_text=yaml.safe_dump(SINGLE))
+    _, html = report_of(tmp_path / "r.sqlite", tmp_path / "out")
+    assert "The campaign ran exactly as its file says." in html
+    assert 'id="overrides"' not in html
+
+
+WEIGHTED: dict[str, Any] = {
+    **{k: v for k, v in TRADEOFF.items() if k not in ("objectives", "outcome_constraints")},
+    "name": "weighted-test",
+    "objectives": [
+        {"name": "colour_error", "direction": "minimize", "reading": "e", "weight": 1.0},
+        {"name": "dye_cost", "direction": "minimize", "reading": "c", "weight": 0.5},
+    ],
+    "multi_objective": {"method": "weighted"},
+}
+
+
+@pytest.mark.timeout(120)
+def test_the_best_of_a_weighted_campaign_is_its_best_weighted_sum(tmp_path: Path) -> None:
+    """Issue 16, item 6.2: the best is the trial with the best weighted sum (what the planner
+    maximises), here not the one with the best first objective, and the page shows it."""
+    p = {"rate": 0.1, "solvent": "water", "cycles": 2, "volume": 20.0}
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        c = Campaign(record, WEIGHTED, "weighted-1")
+        c.trial(
+            TrialState.COMPLETED, outcomes={"colour_error": 5.0, "dye_cost": 10.0}, cyan=1.0, **p
+        )
+        c.trial(
+            TrialState.COMPLETED, outcomes={"colour_error": 8.0, "dye_cost": 1.0}, cyan=2.0, **p
+        )
+    _, html = report_of(tmp_path / "r.sqlite", tmp_path / "out")
+    summary = html[html.index('id="summary"') : html.index("<nav>")]
+    # 5 + 0.5 x 10 = 10 for t0001; 8 + 0.5 x 1 = 8.5 for t0002: t0002 is best
+    assert "<dt>best (weighted sum)</dt>" in summary
+    assert "−1×colour_error − 0.5×dye_cost = -8.5" in summary
+    assert 'href="#trial-t0002"' in summary and "t0001" not in summary
+    star = '<span class="mark" title="the best weighted sum">★</span>'
+    assert f'id="trial-t0002">t0002</span> {star}' in html and html.count(star) == 1
+    assert "the one number the planner maximises" in html  # the best-so-far figure's caption
+
+
+@pytest.mark.timeout(120)
+def test_a_pareto_campaign_claims_no_weighted_best(tmp_path: Path) -> None:
+    """A Pareto search has no one best trial: the summary names the first objective's best
+    as that alone, never as a weighted best."""
+    _, html = report_of(tradeoff_record(tmp_path / "r.sqlite"), tmp_path / "out")
+    summary = html[html.index('id="summary"') : html.index("<nav>")]
+    assert "weighted" not in summary
+    assert "<dt>best colour_error alone</dt>" in summary
+    assert "colour_error = 8 (trial" in summary and "searches a Pareto front" in summary
+    assert 'title="the best colour_error alone">★' in html
+
+
+def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Keep every matplotlib figure the report draws, by file name (after it is rendered)."""
+    from genesis_lab.orchestration import _figures, _figures_model
+
+    kept: dict[str, Any] = {}
+    real = _figures.finish
+
+    def finish(figure: Any, section: str, filename: str, *rest: Any) -> Any:
+        done = real(figure, section, filename, *rest)
+        kept[filename] = figure
+        return done
+
+    monkeypatch.setattr(_figures, "finish", finish)
+    monkeypatch.setattr(_figures_model, "finish", finish)
+    return kept
+
+
+def marks(ax: Any, label: str) -> list[tuple[float, float]]:
+    """Display positions (pixels) of the scatter marks labelled ``label`` in ``ax``."""
+    found: list[tuple[float, float]] = []
+    for collection in ax.collections:
+        if collection.get_label() == label:
+            offsets = collection.get_offset_transform().transform(collection.get_offsets())
+            found += [(float(x), float(y)) for x, y in offsets]
+    return found
+
+
+@pytest.mark.timeout(120)
+def test_failed_trials_never_cover_a_measured_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 6.3: a failed trial at the parameters of the best (lowest) value of a
+    minimised objective is drawn in the band at the panel's foot, below every measured
+    value, not over the best point."""
+    figures = drawn_figures(monkeypatch)
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        c = Campaign(record, SINGLE, "failing")
+        C = TrialState.COMPLETED
+        c.trial(C, outcomes={"colour_error": 10.0}, cyan=5.0, magenta=5.0)
+        c.trial(C, outcomes={"colour_error": 20.0}, cyan=2.0, magenta=2.0)
+        c.trial(C, outcomes={"colour_error": 1.0}, cyan=9.0, magenta=1.0)  # the best
+        c.trial(TrialState.FAILED, reason="lamp fault", cyan=9.0, magenta=1.0)
+        c.trial(TrialState.REJECTED, reason="door open", cyan=2.0, magenta=2.0)
+    report_of(tmp_path / "r.sqlite", tmp_path / "out")
+    for name in ("objective_vs_parameters.png", "best_so_far.png"):
+        for ax in figures[name].axes:
+            real = marks(ax, "sobol")
+            assert len(real) == 3
+            for label in ("failed", "rejected (never ran)"):
+                [(_, y)] = marks(ax, label)
+                lowest = min(ry for _, ry in real)
+                assert y < lowest - 12, (name, label, y, lowest)  # in the band below them
+                assert ax.bbox.y0 <= y  # inside the panel, not over its axis labels
+
+
+@pytest.mark.timeout(120)
+def test_the_two_objective_front_is_drawn_as_a_staircase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 6.4: the front (8, 4.5), (25, 1), both minimised, is joined by the
+    edge of the region it attains, turning at (25, 4.5), and runs on to dye_cost's reference
+    (8); not by a straight segment from one member to the other."""
+    figures = drawn_figures(monkeypatch)
+    report_of(tradeoff_record(tmp_path / "r.sqlite"), tmp_path / "out")
+    [ax] = figures["pareto_front.png"].axes
+    [edge] = [line for line in ax.lines if line.get_label() == "attained region's edge"]
+    assert [tuple(map(float, p)) for p in edge.get_xydata()] == [
+        (8.0, 8.0),
+        (8.0, 4.5),
+        (25.0, 4.5),
+        (25.0, 1.0),
+    ]
+
+
+def test_the_staircase_follows_each_objectives_direction() -> None:
+    from genesis_lab.review._figures import staircase
+    from genesis_lab.spec import Objective
+
+    up = Objective(name="yield_", direction="maximize", reading="y")
+    down = Objective(name="cost", direction="minimize", reading="c", reference=9.0)
+    # maximise a, minimise b: (10, 5) and (4, 1) attain a <= 10 with b >= 5 or a <= 4 with
+    # b >= 1, whose edge turns at (4, 5)
+    assert staircase([(4.0, 1.0), (10.0, 5.0)], up, down) == [
+        (10.0, 9.0),
+        (10.0, 5.0),
+        (4.0, 5.0),
+        (4.0, 1.0),
+    ]
+    assert staircase([], up, down) == []
+
+
+@pytest.mark.timeout(120)
+def test_the_predicted_column_shows_every_objective(tmp_path: Path) -> None:
+    """Issue 16, item 6.5: t0005's prediction was colour_error 9 ± 1.5 and dye_cost 4 ± 0.5;
+    the trial table shows both, not the first objective's alone."""
+    _, html = report_of(tradeoff_record(tmp_path / "r.sqlite"), tmp_path / "out")
+    trials = html[html.index('id="trials"') :]
+    row = trials[trials.index('id="trial-t0005"') :]
+    row = row[: row.index("</tr>")]
+    lines = re.findall(r'<span class="nowrap">([^<]+)</span>', row)
+    assert lines == ["colour_error: 9 ± 1.5", "dye_cost: 4 ± 0.5"]
+    assert "<th>predicted</th>" in trials
+
+
+@pytest.mark.timeout(120)
+def test_the_campaigns_target_is_drawn_where_it_states_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 6.6: a campaign that states a target (stopping.target) gets it as a
+    line on best so far; one that states none gets no line."""
+    figures = drawn_figures(monkeypatch)
+    with CampaignRecord(tmp_path / "r.sqlite") as record:
+        for cid, spec in (("aimed", {**SINGLE, "stopping": {"target": 2.5}}), ("open", SINGLE)):
+            c = Campaign(record, spec, cid)
+            c.trial(TrialState.COMPLETED, outcomes={"colour_error": 9.0}, cyan=5.0, magenta=5.0)
+    _, html = report_of(tmp_path / "r.sqlite", tmp_path / "a", "aimed")
+    [ax] = figures["best_so_far.png"].axes
+    [line] = [ln for ln in ax.lines if ln.get_label() == "target (stopping rule)"]
+    assert set(line.get_ydata()) == {2.5}
+    assert ax.get_ylim()[0] < 2.5 < ax.get_ylim()[1]
+    assert "the campaign&#x27;s target, 2.5" in html
+    report_of(tmp_path / "r.sqlite", tmp_path / "b", "open")
+    [ax] = figures["best_so_far.png"].axes
+    assert not [ln for ln in ax.lines if ln.get_label() == "target (stopping rule)"]
+
+
+def test_the_staircase_stops_at_a_member_beyond_the_reference() -> None:
+    from genesis_lab.review._figures import staircase
+    from genesis_lab.spec import Objective
+
+    a = Objective(name="a", direction="minimize", reading="a", reference=100.0)
+    b = Objective(name="b", direction="minimize", reading="b", reference=1.0)
+    # (135, 0.3) lies past a's reference: the edge does not run back to it; b's reference
+    # is better than the first member's b, so nothing runs on there either
+    assert staircase([(135.0, 0.3), (10.0, 5.0)], a, b) == [(10.0, 5.0), (135.0, 5.0), (135.0, 0.3)]
+
+
+@pytest.mark.timeout(120)
+def test_a_two_objective_report_draws_the_hypervolume_and_states_its_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 6.6: hypervolume against experiment number, with the reference point
+    said: dye_cost's from the campaign (8), colour_error's inferred."""
+    figures = drawn_figures(monkeypatch)
+    _, html = report_of(tradeoff_record(tmp_path / "r.sqlite"), tmp_path / "out")
+    section = html[html.index('id="hypervolume"') : html.index('id="predicted-vs-observed"')]
+    assert re.search(
+        r"reference point colour_error [-+.0-9e]+ \(inferred\), dye_cost 8 \(", section
+    )
+    [ax] = figures["hypervolume.png"].axes
+    [line] = [ln for ln in ax.lines if ln.get_label() == "hypervolume attained"]
+    x, y = (list(map(float, v)) for v in (line.get_xdata(), line.get_ydata()))
+    assert x == [0, 1, 2, 3, 4, 5, 6, 7]  # the imported result, then each experiment
+    assert y == sorted(y) and y[-1] > 0  # it never shrinks
+    assert y[2] == y[1]  # t0003 breaks the constraint: it adds nothing
+
+
+@pytest.mark.timeout(120)
+def test_the_final_model_is_checked_on_the_page(tmp_path: Path) -> None:
+    """Issue 16, item 6.6: parameter importance from the refitted model's length scales,
+    and how many results its leave-one-out predictions hold within ±2σ, per objective."""
+    _, html = report_of(tradeoff_record(tmp_path / "r.sqlite"), tmp_path / "out")
+    section = html[html.index('id="final-model"') : html.index('id="failures"')]
+    assert "refitted to 5 results" in section  # the imported one and four completed
+    rows = re.findall(r"<tr><td>(\w+)</td><td>(\d+) of 5</td><td>([^<]+)</td></tr>", section)
+    assert [r[0] for r in rows] == ["colour_error", "dye_cost"]
+    for _, _, importance in rows:
+        shares = dict(part.rsplit(" ", 1) for part in importance.split(", "))
+        assert set(shares) == {"cyan", "rate", "solvent", "cycles"}  # volume is fixed
+        assert sum(float(v) for v in shares.values()) == pytest.approx(1.0, abs=0.02)
+    assert 'data-figure="final_model"' in section
