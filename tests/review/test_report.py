@@ -499,7 +499,7 @@ def test_a_pareto_campaign_claims_no_weighted_best(tmp_path: Path) -> None:
 
 def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Keep every matplotlib figure the report draws, by file name (after it is rendered)."""
-    from genesis_lab.orchestration import _figures, _figures_model
+    from genesis_lab.review import _figures, _figures_model
 
     kept: dict[str, Any] = {}
     real = _figures.finish
