@@ -20,6 +20,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from genesis_lab.cli._exits import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_CONFIRMED,
+    EXIT_OK,
+)
 from genesis_lab.cli._render import CampaignProgress, format_parameters, format_value
 from genesis_lab.errors import GenesisLabError
 from genesis_lab.spec import parse_key_values
@@ -31,12 +38,6 @@ if TYPE_CHECKING:  # the CLI starts without importing the planner's torch
     )
 
 __all__ = ["replay_against"]
-
-EXIT_OK = 0
-EXIT_RUNTIME = 1
-EXIT_BAD_INPUT = 2
-EXIT_DIFFERENT = 3  # it ran, and a difference is over --max-difference
-EXIT_INTERRUPTED = 130
 
 
 class _Failure(Exception):
@@ -148,7 +149,7 @@ def _replay(
         err.print(f"interrupted; the replay so far is in {rerun.target} (campaign {rerun.new_id})")
         return EXIT_INTERRUPTED
     except GenesisLabError as exc:
-        raise _Failure(str(exc), EXIT_RUNTIME) from None
+        raise _Failure(str(exc), EXIT_FAILED) from None
     if as_json:
         typer.echo(json.dumps(comparison.to_json(limits), indent=2))
     else:
@@ -157,7 +158,7 @@ def _replay(
     for exceedance in over:
         err.print(f"over --max-difference: {exceedance.describe()}", highlight=False)
     if over:
-        return EXIT_DIFFERENT
+        return EXIT_NOT_CONFIRMED
     return EXIT_OK
 
 

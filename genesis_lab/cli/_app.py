@@ -11,7 +11,7 @@ import threading
 import uuid
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -20,16 +20,13 @@ from rich.markup import escape
 
 from genesis_lab.cli._bench import bench_app
 from genesis_lab.cli._broker_options import (
+    NO_BROKER_OPTIONS,
     BrokerOptions,
-    Insecure,
-    PasswordFile,
-    TlsCa,
-    TlsCert,
-    TlsKey,
-    Username,
+    with_broker_options,
 )
 from genesis_lab.cli._control import estop, pause
 from genesis_lab.cli._devices import devices_app
+from genesis_lab.cli._exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, err, fail
 from genesis_lab.cli._export import export
 from genesis_lab.cli._keygen import keygen
 from genesis_lab.cli._outbox_status import show_outbox_status
@@ -79,8 +76,6 @@ from genesis_lab.store import CampaignRecord
 
 __all__ = ["app", "main"]
 
-EXIT_BAD_INPUT = 2
-
 
 class PlannerKind(enum.StrEnum):
     """``run --planner``: the campaign file's ``planner: {kind: ...}``."""
@@ -88,9 +83,6 @@ class PlannerKind(enum.StrEnum):
     bayesian = "bayesian"
     random = "random"
 
-
-EXIT_RUNTIME = 1
-EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="genesis-lab",
@@ -113,7 +105,6 @@ app.add_typer(security_app, name="security")
 security_app.command("keygen")(keygen)
 
 out = Console()
-err = Console(stderr=True)
 
 CampaignPath = Annotated[Path, typer.Argument(help="Campaign file (YAML).", show_default=False)]
 
@@ -121,11 +112,6 @@ CampaignPath = Annotated[Path, typer.Argument(help="Campaign file (YAML).", show
 def main() -> None:
     """Entry point of the ``genesis-lab`` script."""
     app()
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _checked_campaign(path: Path) -> CampaignFile:
@@ -154,7 +140,7 @@ def _check_broker_url(url: str) -> None:
     try:
         parse_broker_url(url)
     except ValueError as exc:
-        _fail(f"--broker: {exc}", EXIT_BAD_INPUT)
+        fail(f"--broker: {exc}", EXIT_BAD_INPUT)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -189,19 +175,20 @@ def _with_overrides(
         update["planner"] = {**spec.planner.model_dump(), "kind": planner}
     if budget is not None:
         if budget < 1:
-            _fail(f"--budget must be at least 1, got {budget}", EXIT_BAD_INPUT)
+            fail(f"--budget must be at least 1, got {budget}", EXIT_BAD_INPUT)
         update["budget"] = budget
         if spec.initial_design > budget:
             update["initial_design"] = budget
             out.print(f"note: initial_design lowered to {budget} to fit --budget")
     if seed is not None:
         if seed < 0:
-            _fail(f"--seed must be 0 or more, got {seed}", EXIT_BAD_INPUT)
+            fail(f"--seed must be 0 or more, got {seed}", EXIT_BAD_INPUT)
         update["seed"] = seed
     return CampaignSpec.model_validate({**spec.model_dump(), **update})
 
 
 @app.command()
+@with_broker_options
 def run(
     path: CampaignPath,
     broker: Annotated[
@@ -244,16 +231,11 @@ def run(
             "the model starts from; they are recorded as 'prior' trials."
         ),
     ] = None,
-    tls_ca: TlsCa = None,
-    tls_cert: TlsCert = None,
-    tls_key: TlsKey = None,
-    username: Username = None,
-    password_file: PasswordFile = None,
-    insecure: Insecure = False,
     signing_key: SigningKeyOption = None,
     station_key: StationKeyOption = None,
     station_trust: StationTrust = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    broker_options: BrokerOptions = NO_BROKER_OPTIONS,
 ) -> None:
     """Run a campaign: propose, run and learn from experiments until the budget is spent.
 
@@ -284,7 +266,7 @@ def run(
         presence_timeout=presence_timeout,
         prior=prior_results,
         prior_source=str(prior or ""),
-        broker_options=BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure),
+        broker_options=broker_options,
         keys=campaign_signing(
             signing_key,
             station_key,
@@ -317,7 +299,7 @@ def _run_campaign(
     if broker != "embedded":
         _check_broker_url(broker)
     if broker == "embedded" and not with_worker:
-        _fail(
+        fail(
             "--no-local-worker needs an external broker (--broker mqtt://HOST:PORT): "
             "a worker in another process cannot reach this process's embedded broker",
             EXIT_BAD_INPUT,
@@ -378,14 +360,14 @@ def _run_campaign(
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except StationError as exc:  # before any dispatch: nothing in flight was touched
-        _fail(
+        fail(
             f"{exc}. The campaign is stopped, its trials in flight left as they are (the "
             f"worker keeps their results): start the worker, then 'genesis-lab resume "
             f"{record_path}'",
-            EXIT_RUNTIME,
+            EXIT_FAILED,
         )
     except GenesisLabError as exc:
-        _fail(f"{exc} (record: {record_path})", EXIT_RUNTIME)
+        fail(f"{exc} (record: {record_path})", EXIT_FAILED)
     states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.states.items()))
     out.print(f"done: {result.stop_reason}; {states}", highlight=False)
     if result.best_parameters is not None:
@@ -414,6 +396,7 @@ def _run_campaign(
 
 # -------------------------------------------------------------------- resume
 @app.command()
+@with_broker_options
 def resume(
     record: Annotated[
         Path, typer.Argument(help="Campaign record file (SQLite).", show_default=False)
@@ -440,16 +423,11 @@ def resume(
     presence_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the station's worker to come online.")
     ] = 30.0,
-    tls_ca: TlsCa = None,
-    tls_cert: TlsCert = None,
-    tls_key: TlsKey = None,
-    username: Username = None,
-    password_file: PasswordFile = None,
-    insecure: Insecure = False,
     signing_key: SigningKeyOption = None,
     station_key: StationKeyOption = None,
     station_trust: StationTrust = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    broker_options: BrokerOptions = NO_BROKER_OPTIONS,
 ) -> None:
     """Resume a campaign whose orchestrator stopped (killed, crashed, interrupted).
 
@@ -462,14 +440,14 @@ def resume(
         with CampaignRecord(record, read_only=True) as store:
             rows = store.campaigns()
     except GenesisLabError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
     if campaign_id is not None:
         rows = [row for row in rows if row.campaign_id == campaign_id]
     if not rows:
-        _fail(f"no campaign {campaign_id or ''} in {record}".replace("  ", " "), EXIT_BAD_INPUT)
+        fail(f"no campaign {campaign_id or ''} in {record}".replace("  ", " "), EXIT_BAD_INPUT)
     row = rows[-1]
     if row.status == "completed":
-        _fail(
+        fail(
             f"campaign {row.campaign_id} in {record} completed ({row.stop_reason}); "
             "there is nothing to resume",
             EXIT_BAD_INPUT,
@@ -484,7 +462,7 @@ def resume(
         with_worker=local_worker_,
         presence_timeout=presence_timeout,
         resume=True,
-        broker_options=BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure),
+        broker_options=broker_options,
         keys=campaign_signing(
             signing_key,
             station_key,
@@ -500,10 +478,11 @@ def _parse_options(options: list[str], *, what: str = "--option") -> dict[str, A
     try:
         return parse_key_values(options, what)
     except ValueError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
 
 
 @app.command()
+@with_broker_options
 def worker(
     station: Annotated[
         str | None,
@@ -558,16 +537,11 @@ def worker(
             "trials, what was set aside and why) and exit; needs no broker.",
         ),
     ] = False,
-    tls_ca: TlsCa = None,
-    tls_cert: TlsCert = None,
-    tls_key: TlsKey = None,
-    username: Username = None,
-    password_file: PasswordFile = None,
-    insecure: Insecure = False,
     station_key: StationKeyOption = None,
     trust: Trust = None,
     max_age: MaxAge = 60.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    broker_options: BrokerOptions = NO_BROKER_OPTIONS,
 ) -> None:
     """Serve one instrument station: run the experiments an orchestrator sends, until Ctrl-C.
 
@@ -577,7 +551,7 @@ def worker(
     """
     _setup_logging(verbose)
     _check_broker_url(broker)
-    options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
+    options = broker_options
     security = options.for_external(broker)
     trusted = load_trusted(trust)
     worker_signing = signing(load_key(station_key), "", trusted, max_age)
@@ -589,19 +563,19 @@ def worker(
         try:
             ref = StationRef(plugin=station, id=station_id, options=_parse_options(option or []))
         except ValueError as exc:
-            _fail(str(exc), EXIT_BAD_INPUT)
+            fail(str(exc), EXIT_BAD_INPUT)
     else:
         from genesis_lab.station import available_stations
 
         installed = ", ".join(sorted(available_stations())) or "none"
-        _fail(
+        fail(
             f"give --station PLUGIN or --campaign FILE (installed plugins: {installed})",
             EXIT_BAD_INPUT,
         )
     outbox_path = outbox or default_outbox(ref.station_id)
     if outbox_status:
         if not outbox_path.exists():
-            _fail(f"no outbox at {outbox_path} (give --outbox PATH)", EXIT_BAD_INPUT)
+            fail(f"no outbox at {outbox_path} (give --outbox PATH)", EXIT_BAD_INPUT)
         show_outbox_status(outbox_path, out, expiry_s=outbox_expiry)
         return
     stop = threading.Event()
@@ -645,15 +619,16 @@ def worker(
             highlight=False,
         )
     except StationError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
     except GenesisLabError as exc:
-        _fail(str(exc), EXIT_RUNTIME)
+        fail(str(exc), EXIT_FAILED)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
 # ------------------------------------------------------------------- suggest
 @app.command()
+@with_broker_options
 def suggest(
     campaign_id: Annotated[
         str,
@@ -674,13 +649,8 @@ def suggest(
     by: Annotated[
         str | None, typer.Option(help="Who asks (recorded with the trial). Default: your login.")
     ] = None,
-    tls_ca: TlsCa = None,
-    tls_cert: TlsCert = None,
-    tls_key: TlsKey = None,
-    username: Username = None,
-    password_file: PasswordFile = None,
-    insecure: Insecure = False,
     signing_key: SigningKeyOption = None,
+    broker_options: BrokerOptions = NO_BROKER_OPTIONS,
 ) -> None:
     """Ask a running campaign to run an experiment of your own choosing next.
 
@@ -689,7 +659,7 @@ def suggest(
     refused request is logged by the orchestrator and shows in no trial.
     """
     _check_broker_url(broker)
-    options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
+    options = broker_options
     security = options.for_external(broker)
     parameters = _parse_options(values, what="parameter")
     key = load_key(signing_key)
@@ -706,9 +676,9 @@ def suggest(
         ) as client:
             client.publish_and_wait(campaign_control_topic(campaign_id), encode_message(request))
     except ValidationError as exc:
-        _fail(f"not a valid manual trial: {exc.errors()[0]['msg']}", EXIT_BAD_INPUT)
+        fail(f"not a valid manual trial: {exc.errors()[0]['msg']}", EXIT_BAD_INPUT)
     except GenesisLabError as exc:
-        _fail(str(exc), EXIT_RUNTIME)
+        fail(str(exc), EXIT_FAILED)
     out.print(f"sent to campaign {campaign_id}: " + ", ".join(values), highlight=False)
 
 
@@ -743,7 +713,7 @@ def show(
                 detail = trial_detail(store, trial_id, campaign_id)
             summary = summarize(store, campaign_id)
     except GenesisLabError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
     if trial_id is not None:
         if as_json:
             typer.echo(json.dumps(detail.to_json(), indent=2))

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from genesis_lab.cli._exits import err
 from genesis_lab.errors import PlannerError
 
 __all__ = ["PLANNER_NAMES", "PROBLEM_NAMES", "TIMING_SIZES", "bench_app"]
@@ -32,7 +33,6 @@ bench_app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
 
 _PROBLEM_NAMES = ", ".join(PROBLEM_NAMES)
 

@@ -1,26 +1,30 @@
 """The options of every command that talks to a broker: TLS and credentials.
 
 ``run``, ``resume``, ``worker``, ``suggest``, ``pause`` and ``estop`` take the same six
-options; each missing one falls back on its environment variable. A password is read from a
-file (``--password-file``) or the environment, never from the command line, where ``ps``
-would show it. With ``--broker embedded`` the options are refused: that broker is plaintext
-on this machine.
+options, declared once here (:func:`with_broker_options`); each missing one falls back
+on its environment variable. A password is read from a file (``--password-file``) or the
+environment, never from the command line, where ``ps`` would show it. With ``--broker
+embedded`` the options are refused: that broker is plaintext on this machine.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from genesis_lab.cli._exits import err, fail
 from genesis_lab.errors import TransportSecurityError
 from genesis_lab.messaging import TransportSecurity
 
 __all__ = [
+    "NO_BROKER_OPTIONS",
     "BrokerOptions",
     "Insecure",
     "PasswordFile",
@@ -28,11 +32,9 @@ __all__ = [
     "TlsCert",
     "TlsKey",
     "Username",
+    "with_broker_options",
 ]
 
-_EXIT_BAD_INPUT = 2
-
-err = Console(stderr=True)
 
 TlsCa = Annotated[
     Path | None,
@@ -129,7 +131,7 @@ class BrokerOptions:
         if broker == "embedded":
             given = self.given()
             if given:
-                _fail(
+                fail(
                     f"{', '.join(given)}: the embedded broker is plaintext on this machine and "
                     "takes no TLS options or credentials; give --broker mqtts://HOST:PORT "
                     "(or mqtt://HOST:PORT) to use them"
@@ -150,9 +152,9 @@ class BrokerOptions:
             )
             security.check(broker)
         except TransportSecurityError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         except ValueError as exc:  # the URL itself
-            _fail(f"--broker: {exc}")
+            fail(f"--broker: {exc}")
         if security.insecure:
             sent = (
                 f" and would be sent the password of {escape(security.username or '')!r}"
@@ -169,6 +171,45 @@ class BrokerOptions:
         return security
 
 
-def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(_EXIT_BAD_INPUT)
+_OPTION_TYPES: dict[str, Any] = {
+    "tls_ca": TlsCa,
+    "tls_cert": TlsCert,
+    "tls_key": TlsKey,
+    "username": Username,
+    "password_file": PasswordFile,
+    "insecure": Insecure,
+}
+
+NO_BROKER_OPTIONS = BrokerOptions()
+"""The default of a command's ``broker_options`` (the decorator always passes them)."""
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def with_broker_options(command: _Command) -> _Command:
+    """Give a command the six broker options (after its own), received as one
+    ``broker_options: BrokerOptions`` keyword argument of the command. Typer reads the
+    command's signature; this one replaces ``broker_options`` in it with the six."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "broker_options"]
+    if len(own) == len(signature.parameters):
+        raise TypeError(f"{command.__name__} takes no 'broker_options' parameter")
+    six = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=annotation,
+            default=getattr(BrokerOptions, name),
+        )
+        for name, annotation in _OPTION_TYPES.items()
+    ]
+
+    @functools.wraps(command)
+    def with_options(*args: Any, **kwargs: Any) -> Any:
+        options = BrokerOptions(**{name: kwargs.pop(name) for name in _OPTION_TYPES})
+        return command(*args, broker_options=options, **kwargs)
+
+    with_options.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*own, *six]
+    )
+    return with_options  # type: ignore[return-value]

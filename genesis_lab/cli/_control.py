@@ -33,14 +33,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.cli._broker_options import (
+    NO_BROKER_OPTIONS,
     BrokerOptions,
-    Insecure,
-    PasswordFile,
-    TlsCa,
-    TlsCert,
-    TlsKey,
-    Username,
+    with_broker_options,
 )
+from genesis_lab.cli._exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_CONFIRMED, err
 from genesis_lab.cli._lab_status import show_estop_status
 from genesis_lab.cli._running import DEFAULT_BROKER, running_campaigns
 from genesis_lab.cli._signing_options import SigningKeyOption, load_key, warn_unsigned
@@ -60,12 +57,8 @@ from genesis_lab.spec import parse_broker_url
 __all__ = ["ControlOutcome", "estop", "pause", "send_control"]
 
 out = Console(soft_wrap=True)  # lines are read by scripts too: never wrapped
-err = Console(stderr=True)
 
 Command = Literal["estop", "release", "pause", "resume"]
-EXIT_UNREACHABLE = 1
-EXIT_BAD_INPUT = 2
-EXIT_UNCONFIRMED = 3
 
 _EXPECTED = {"estop": "estopped", "release": "serving", "pause": "paused", "resume": "serving"}
 
@@ -230,7 +223,7 @@ def _run(
         for url, why in targets  # every one, even after a failure: an e-stop must reach all
     ]
     code = max(codes)
-    if code == EXIT_UNCONFIRMED:
+    if code == EXIT_NOT_CONFIRMED:
         err.print(
             f"[bold red]{command} NOT CONFIRMED[/] by every station it is for (see above)",
             highlight=False,
@@ -266,7 +259,7 @@ def _send_to(
         return EXIT_BAD_INPUT
     except GenesisLabError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        return EXIT_UNREACHABLE
+        return EXIT_FAILED
     target = f"station {station!r}" if station else "every station"
     out.print(f"{command} sent to {target} via {broker}{why}", highlight=False)
     want = _EXPECTED[command]
@@ -292,7 +285,7 @@ def _send_to(
             "connects comes up stopped. Release again once that is resolved.",
             highlight=False,
         )
-    return EXIT_UNCONFIRMED if unconfirmed else 0
+    return EXIT_NOT_CONFIRMED if unconfirmed else 0
 
 
 _NOBODY = {
@@ -303,6 +296,7 @@ _NOBODY = {
 }
 
 
+@with_broker_options
 def estop(
     broker: Broker = None,
     station: StationOption = None,
@@ -320,13 +314,8 @@ def estop(
     reason: Annotated[str, typer.Option(help="Why (logged by every worker).")] = "",
     by: By = None,
     wait: Wait = 2.0,
-    tls_ca: TlsCa = None,
-    tls_cert: TlsCert = None,
-    tls_key: TlsKey = None,
-    username: Username = None,
-    password_file: PasswordFile = None,
-    insecure: Insecure = False,
     signing_key: SigningKeyOption = None,
+    broker_options: BrokerOptions = NO_BROKER_OPTIONS,
 ) -> None:
     """Emergency stop: every worker stops its actuators and halts its run now.
 
@@ -340,7 +329,7 @@ def estop(
     online station confirmed, 3 when one did not (or none is online), 1 if a broker cannot
     be reached, 2 for a bad option.
     """
-    options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
+    options = broker_options
     if status:
         if release:
             err.print("[bold red]error:[/] --status sends nothing: drop --release")
@@ -352,6 +341,7 @@ def estop(
     _run("release" if release else "estop", broker, station, reason, by, wait, options, signing_key)
 
 
+@with_broker_options
 def pause(
     release: Annotated[
         bool, typer.Option("--release", help="End the pause: serve requests again.")
@@ -360,13 +350,8 @@ def pause(
     station: StationOption = None,
     by: By = None,
     wait: Wait = 2.0,
-    tls_ca: TlsCa = None,
-    tls_cert: TlsCert = None,
-    tls_key: TlsKey = None,
-    username: Username = None,
-    password_file: PasswordFile = None,
-    insecure: Insecure = False,
     signing_key: SigningKeyOption = None,
+    broker_options: BrokerOptions = NO_BROKER_OPTIONS,
 ) -> None:
     """Pause: workers start no new experiment and pause the one running.
 
@@ -375,5 +360,5 @@ def pause(
     online station confirmed, 3 when one did not (or none is online), 1 if a broker cannot
     be reached, 2 for a bad option.
     """
-    options = BrokerOptions(tls_ca, tls_cert, tls_key, username, password_file, insecure)
+    options = broker_options
     _run("resume" if release else "pause", broker, station, "", by, wait, options, signing_key)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from genesis_lab.cli._exits import EXIT_FAILED, err, fail
 from genesis_lab.errors import StationError
 
 if TYPE_CHECKING:  # the kit loads bluesky and ophyd: only 'devices check' imports it
@@ -19,8 +20,6 @@ if TYPE_CHECKING:  # the kit loads bluesky and ophyd: only 'devices check' impor
 
 __all__ = ["devices_app"]
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
 #: The kit's DEFAULT_PLAN_TIMEOUT_S (s), not imported: the kit loads Bluesky and Ophyd.
 PLAN_TIMEOUT_S = 60.0
 
@@ -34,7 +33,6 @@ devices_app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
 
 _STYLE = {"pass": "green", "fail": "bold red", "n/a": "yellow"}  # by Outcome
 
@@ -95,11 +93,6 @@ def list_devices(
         out.print("nothing installed in genesis_lab.devices or genesis_lab.stations")
 
 
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
 @devices_app.command("check")
 def check(
     driver: Annotated[
@@ -157,27 +150,27 @@ def check(
     try:
         settings = parse_settings(setting or [])
     except ValueError as exc:
-        _fail(f"--{exc}")
+        fail(f"--{exc}")
     try:
         plan_timeout_s = plan_timeout(plan_timeout_s)
     except ValueError as exc:
-        _fail(f"--plan-timeout: {exc}")
+        fail(f"--plan-timeout: {exc}")
     unknown = sorted(set(only or []) - set(check_names()))
     if unknown:
-        _fail(f"--check: unknown check(s) {', '.join(unknown)}; checks: {', '.join(check_names())}")
+        fail(f"--check: unknown check(s) {', '.join(unknown)}; checks: {', '.join(check_names())}")
     from genesis_lab.station import load_driver
 
     try:
         loaded = load_driver(driver)
     except StationError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if settings is not None:
         try:
             validated_settings(loaded, settings)
         except ValueError as exc:
-            _fail(f"--setting: driver {driver!r}: {exc}")
+            fail(f"--setting: driver {driver!r}: {exc}")
     if settings is None and loaded.simulator is None:
-        _fail(
+        fail(
             f"driver {driver!r} has no simulator: give the settings of a real instrument "
             "with --setting KEY=VALUE"
         )

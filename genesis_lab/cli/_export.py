@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from genesis_lab.cli._exits import EXIT_BAD_INPUT, EXIT_FAILED, err, fail
 from genesis_lab.errors import GenesisLabError
 from genesis_lab.store import CampaignRecord
 
@@ -23,22 +24,14 @@ if TYPE_CHECKING:
 
 __all__ = ["ExportFormat", "export"]
 
-EXIT_BAD_INPUT = 2
-EXIT_RUNTIME = 1
 
 out = Console()
-err = Console(stderr=True)
 
 
 class ExportFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     all = "all"
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _report(summary: ExportSummary) -> None:
@@ -128,11 +121,11 @@ def export(
         with CampaignRecord(record, read_only=True) as store:
             problems = [str(p) for p in check_record(store).chain.problems]
             if problems and not unverified:
-                _fail(
+                fail(
                     f"{record} does not verify ({len(problems)} problem(s); the first: "
                     f"{problems[0]}); nothing exported. 'genesis-lab verify {record}' names "
                     "them all; --unverified exports it anyway, marked",
-                    EXIT_RUNTIME,
+                    EXIT_FAILED,
                 )
             if format_ in (ExportFormat.jsonl, ExportFormat.all):
                 summaries.append(
@@ -141,11 +134,11 @@ def export(
             if format_ in (ExportFormat.csv, ExportFormat.all):
                 summaries.append(export_trials_csv(store, campaign_id, out_dir))
     except GenesisLabError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
     except OSError as exc:
         for summary in summaries:
             _report(summary)
-        _fail(f"cannot write to {out_dir}: {exc.strerror or exc}", EXIT_RUNTIME)
+        fail(f"cannot write to {out_dir}: {exc.strerror or exc}", EXIT_FAILED)
     out.print(
         f"exported campaign {summaries[0].campaign_id} of {record} to {out_dir}:",
         highlight=False,
@@ -165,15 +158,15 @@ def export(
             + "".join(f"{p}\n" for p in problems),
             encoding="utf-8",
         )
-        _fail(
+        fail(
             f"{record} does not verify ({len(problems)} problem(s)): exported with "
             f"--unverified, the problems written to {marker}",
-            EXIT_RUNTIME,
+            EXIT_FAILED,
         )
     invalid = sum(len(summary.invalid) for summary in summaries)
     if invalid:
-        _fail(
+        fail(
             f"{invalid} stored document(s) are not valid event-model documents and were not "
             "written (listed above); everything else was",
-            EXIT_RUNTIME,
+            EXIT_FAILED,
         )

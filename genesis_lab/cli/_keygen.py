@@ -10,14 +10,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from genesis_lab.cli._exits import EXIT_BAD_INPUT, EXIT_FAILED
 from genesis_lab.errors import KeyFileError
 from genesis_lab.messages import check_topic_segment
 from genesis_lab.security import generate_signing_key, public_key_path
 
 __all__ = ["keygen"]
 
-EXIT_RUNTIME = 1
-EXIT_BAD_INPUT = 2
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -87,7 +86,7 @@ def keygen(
         key = generate_signing_key(out_path, overwrite=force, station_id=station, operator=operator)
     except KeyFileError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_BAD_INPUT if existed and not force else EXIT_RUNTIME) from None
+        raise typer.Exit(EXIT_BAD_INPUT if existed and not force else EXIT_FAILED) from None
     public = public_key_path(out_path)
     out.print(f"key id {key.key_id}")
     out.print(f"  private key: {escape(str(out_path))} (0600; keep it on the machine that signs)")

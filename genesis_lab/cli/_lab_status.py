@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.cli._broker_options import BrokerOptions
+from genesis_lab.cli._exits import err
 from genesis_lab.errors import GenesisLabError, MessageError
 from genesis_lab.messages import (
     TOPIC_PREFIX,
@@ -33,7 +34,6 @@ from genesis_lab.spec import parse_broker_url
 __all__ = ["EstopStatus", "read_estop_status", "show_estop_status"]
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True)
 
 
 @dataclass

@@ -8,19 +8,18 @@ an unknown campaign id, 1 if the files cannot be written or the record does not 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from genesis_lab.cli._exits import fail
 from genesis_lab.errors import GenesisLabError
 from genesis_lab.store import CampaignRecord
 
 __all__ = ["report"]
 
 out = Console()
-err = Console(stderr=True)
 
 
 def report(
@@ -63,23 +62,18 @@ def report(
         with CampaignRecord(record, read_only=True) as store:
             files = write_report(store, campaign_id, out_dir)
     except GenesisLabError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except OSError as exc:
-        _fail(f"cannot write the report: {exc}", 1)
+        fail(f"cannot write the report: {exc}", 1)
     figures = ", ".join(path.name for path in files.figures) or "none"
     out.print(
         f"report of campaign {files.campaign_id}: {files.html}", highlight=False, soft_wrap=True
     )
     out.print(f"figures ({len(files.figures)}): {figures}", highlight=False, soft_wrap=True)
     if files.problems:
-        _fail(
+        fail(
             f"{record} does not verify ({files.problems} problem(s); 'genesis-lab verify "
             f"{record}' names them): the report says so at its top, and nothing in it can be "
             "trusted as the campaign's result",
             1,
         )
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from genesis_lab.cli._against import replay_against
+from genesis_lab.cli._exits import EXIT_FAILED, err, fail
 from genesis_lab.cli._signing_options import load_trusted
 from genesis_lab.errors import GenesisLabError
 from genesis_lab.security import PublicKey
@@ -29,10 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["replay", "verify"]
 
 out = Console()
-err = Console(stderr=True)
 
-EXIT_FAILED_CHECK = 1
-EXIT_BAD_INPUT = 2
 
 RecordPath = Annotated[
     Path, typer.Argument(help="Campaign record file (SQLite).", show_default=False)
@@ -40,18 +38,13 @@ RecordPath = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
 def _open(path: Path) -> CampaignRecord:
     if not path.is_file():
-        _fail(f"no record at {path}")
+        fail(f"no record at {path}")
     try:
         return CampaignRecord(path, read_only=True)
     except GenesisLabError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def verify(
@@ -99,7 +92,7 @@ def verify(
         try:
             check = check_record(store, pinned, None if head is None else head.strip())
         except GenesisLabError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     result, signatures, seals = check.chain, check.signatures, check.seals
     if as_json:
         typer.echo(
@@ -153,7 +146,7 @@ def verify(
         for problem in result.problems:
             err.print(f"  {escape(str(problem))}", highlight=False, soft_wrap=True)
     if not result.ok:
-        raise typer.Exit(EXIT_FAILED_CHECK)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _pinned_keys(paths: list[Path] | None) -> list[PublicKey]:
@@ -270,7 +263,7 @@ def replay(
             )
         )
     if closed_loop or replay_record is not None or option or max_difference:
-        _fail("--closed-loop, --out, --option and --max-difference go with --against SIMULATOR")
+        fail("--closed-loop, --out, --option and --max-difference go with --against SIMULATOR")
     from genesis_lab.review import replay_decisions  # torch: only when needed
 
     def progress(done: int, total: int) -> None:
@@ -281,7 +274,7 @@ def replay(
         try:
             result = replay_decisions(store, campaign_id, tolerance=tolerance, progress=progress)
         except GenesisLabError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     divergence = result.divergence
     if as_json:
         typer.echo(
@@ -351,4 +344,4 @@ def replay(
         for problem in result.record_problems:
             err.print(f"  - {escape(problem)}", highlight=False, soft_wrap=True)
     if not result.ok:
-        raise typer.Exit(EXIT_FAILED_CHECK)
+        raise typer.Exit(EXIT_FAILED)

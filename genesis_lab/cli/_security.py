@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from genesis_lab.cli._exits import EXIT_BAD_INPUT, EXIT_FAILED, fail
 from genesis_lab.errors import LabSetupError
 from genesis_lab.security import (
     DEFAULT_BROKER_PORT,
@@ -23,8 +24,6 @@ from genesis_lab.security import (
 
 __all__ = ["security_app"]
 
-EXIT_RUNTIME = 1
-EXIT_BAD_INPUT = 2
 
 security_app = typer.Typer(
     name="security",
@@ -44,11 +43,6 @@ _ROLE_TEXT = {
     "operator": "operator: pause, resume, e-stop, release",
     "observer": "observer: read only",
 }
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(code)
 
 
 def _role(files: IdentityFiles) -> str:
@@ -249,10 +243,10 @@ def init(
             force=force,
         )
     except LabSetupError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        _fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_RUNTIME)
+        fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_FAILED)
     _report(done)
 
 
@@ -260,10 +254,10 @@ def _add(out_dir: Path, *, operator: str | None = None, station: str | None = No
     try:
         added = add_identity(out_dir, operator=operator, station=station)
     except LabSetupError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        _fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_RUNTIME)
+        fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_FAILED)
     home = escape(str(added.directory))
     out.print(
         f"Added {added.role} {added.username!r}: {home}/ (0700): client.crt, client.key, "
@@ -354,9 +348,9 @@ def revoke(
     try:
         crl = revoke_identity(out_dir, name)
     except LabSetupError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        _fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_RUNTIME)
+        fail(f"cannot write{where}: {exc.strerror or exc}", EXIT_FAILED)
     out.print(f"Revoked the certificate of {escape(name)!r} in {escape(str(crl))}.")
     out.print("Next: kill -HUP <the broker's pid> (it reads the revocation list again).")

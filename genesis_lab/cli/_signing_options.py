@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from genesis_lab.cli._exits import err, fail
 from genesis_lab.errors import KeyFileError
 from genesis_lab.messages import check_topic_segment
 from genesis_lab.security import (
@@ -46,9 +45,6 @@ __all__ = [
     "warn_unsigned",
 ]
 
-_EXIT_BAD_INPUT = 2
-
-err = Console(stderr=True)
 
 SigningKeyOption = Annotated[
     Path | None,
@@ -113,11 +109,6 @@ MaxAge = Annotated[
 ]
 
 
-def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(_EXIT_BAD_INPUT)
-
-
 def load_key(path: Path | None) -> SigningKey | None:
     """The private key at ``path`` (None if not given); exit 2 naming the problem."""
     if path is None:
@@ -125,7 +116,7 @@ def load_key(path: Path | None) -> SigningKey | None:
     try:
         return load_signing_key(path)
     except KeyFileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _key_files(path: Path) -> list[Path]:
@@ -133,7 +124,7 @@ def _key_files(path: Path) -> list[Path]:
     if path.is_dir():
         found = sorted(path.glob("*.pub"))
         if not found:
-            _fail(f"{path} is a directory without a public key (*.pub) in it")
+            fail(f"{path} is a directory without a public key (*.pub) in it")
         return found
     return [path]
 
@@ -144,7 +135,7 @@ def load_trusted(paths: list[Path] | None) -> tuple[PublicKey, ...]:
     try:
         return tuple(load_public_key(f) for path in paths or [] for f in _key_files(path))
     except KeyFileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _is_station_id(text: str) -> bool:
@@ -166,9 +157,9 @@ def load_station_trust(items: list[str] | None) -> tuple[PublicKey, ...]:
             try:
                 key = load_public_key(path, station_id=station if bound else None)
             except KeyFileError as exc:
-                _fail(str(exc))
+                fail(str(exc))
             if key.station_id is None:
-                _fail(
+                fail(
                     f"--station-trust {path}: say which station this key speaks for: give "
                     f"STATION={path}, or use the .pub file that 'genesis-lab security init' "
                     "or 'genesis-lab security keygen --station ID' wrote (it names the "
@@ -220,7 +211,7 @@ def campaign_signing(
     ``station_id`` signs with ``station_key`` (then trusted for that station) and trusts
     the orchestrator's key. Exit 2 naming a bad key file."""
     if station_key is not None and not with_worker:
-        _fail(
+        fail(
             "--station-key signs the results of this process's worker, and there is none "
             "(--no-local-worker): give the station's key to 'genesis-lab worker --station-key' "
             "and its public key here with --station-trust"
@@ -231,7 +222,7 @@ def campaign_signing(
     if station is not None:
         own = [k for k in trusted if k.key_id == station.key_id]
         if any(k.station_id != station_id for k in own):
-            _fail(
+            fail(
                 f"--station-key {station_key} is the key of the local worker's station "
                 f"{station_id!r}, but --station-trust binds it to station "
                 f"{own[0].station_id!r}: a key speaks for one station"
