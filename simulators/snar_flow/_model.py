@@ -66,10 +66,14 @@ kg m^-3 h^-1, E-factor in kg waste per kg product (dimensionless).
 
 Differences from Summit and simplifications
 -------------------------------------------
-- Summit's rate of the para product reads ``k_a [1][2] - k_d [2][4]``; Hone et al.'s
-  scheme (and the conservation of the aromatic ring) needs ``k_b``. Summit also
-  converts degC to kelvin with 273.71 rather than 273.15. This model uses ``k_b`` and
-  273.15; ``SnarFlowModel(summit_compatible=True)`` reproduces both of Summit's choices.
+- Summit converts degC to kelvin with 273.71 rather than 273.15, in every release. Up to
+  Summit 0.8.5 its rate of the para product read ``k_a [1][2] - k_d [2][4]``; Hone et
+  al.'s scheme (and the conservation of the aromatic ring) needs ``k_b``, which Summit
+  0.8.6 to 0.8.8 (the latest release) use (its commit 3823ef0, "Update kinetic
+  parameters", 2022). This model uses ``k_b`` and 273.15; ``SnarFlowModel(summit=
+  "0.8.8")`` reproduces the current release's choices (``k_b``, 273.71) and
+  ``summit="0.8.5"`` those of 0.8.5 and earlier (``k_a``, 273.71). Summit's reactor
+  volume (3 mL up to 0.8.2, 5 mL since) cancels out of STY and E-factor.
 - Summit integrates with solve_ivp's defaults (RK45, rtol 1e-3) and clamps a reactant to
   zero once below 1e-6 of its inlet value; this model integrates tightly instead, so its
   numbers agree with Summit's to about 1e-3, not exactly.
@@ -145,6 +149,9 @@ R_KJ_PER_MOL_K: Final = 8.314e-3
 T_REF_C: Final = 90.0
 KELVIN: Final = 273.15
 SUMMIT_KELVIN: Final = 273.71
+#: Summit releases whose kinetics the model reproduces, and the rate constant each forms
+#: the para product with (0.8.5 and earlier: k_a; 0.8.6 to 0.8.8, the latest: k_b).
+SUMMIT_PARA_RATE: Final = {"0.8.5": "k_a", "0.8.8": "k_b"}
 #: k_ref of reactions a, b, c, d (M^-1 min^-1): Hone et al.'s 1e-2 M^-1 s^-1 times 0.6.
 K_REF_PER_M_MIN: Final = (0.6 * 57.9, 0.6 * 2.70, 0.6 * 0.865, 0.6 * 1.63)
 #: Activation energies of reactions a, b, c, d (kJ/mol), Hone et al.
@@ -180,13 +187,16 @@ def outlet_concentrations(
     pyrrolidine_M: float,
     temperature_C: float,
     *,
-    summit_compatible: bool = False,
+    summit: str | None = None,
 ) -> NDArray[np.float64]:
     """Concentrations (mol/L) of DFNB, pyrrolidine, ortho, para and bis product at the
-    outlet of the plug-flow reactor after ``tau_min`` minutes."""
-    offset = SUMMIT_KELVIN if summit_compatible else KELVIN
+    outlet of the plug-flow reactor after ``tau_min`` minutes; with ``summit`` (a key of
+    :data:`SUMMIT_PARA_RATE`), as that Summit release's kinetics give them."""
+    if summit is not None and summit not in SUMMIT_PARA_RATE:
+        raise ValueError(f"summit must be one of {sorted(SUMMIT_PARA_RATE)}, got {summit!r}")
+    offset = KELVIN if summit is None else SUMMIT_KELVIN
     k_a, k_b, k_c, k_d = (float(k) for k in rate_constants(temperature_C, kelvin_offset=offset))
-    k_para = k_a if summit_compatible else k_b
+    k_para = k_a if summit is not None and SUMMIT_PARA_RATE[summit] == "k_a" else k_b
 
     def rhs(_t: float, c: NDArray[np.float64]) -> NDArray[np.float64]:
         c1, c2, c3, c4, _ = c
@@ -244,7 +254,8 @@ class SnarFlowModel(DomainModel):
     2017 kinetics, Summit's ``SnarBenchmark``): STY up, E-factor down.
 
     ``noise_rel``: relative standard deviation of each HPLC concentration (default 0.02).
-    ``summit_compatible``: reproduce Summit's para-product rate (k_a) and 273.71 K offset.
+    ``summit``: reproduce a Summit release's kinetics ("0.8.8": the latest, 0.8.6 to 0.8.8;
+    "0.8.5": 0.8.5 and earlier); None (default): Hone et al.'s, with 273.15 K.
     ``clogging``: whether the salt precipitation failure region is active.
     """
 
@@ -281,22 +292,22 @@ class SnarFlowModel(DomainModel):
         self,
         *,
         noise_rel: float = 0.02,
-        summit_compatible: bool = False,
+        summit: str | None = None,
         clogging: bool = True,
     ) -> None:
         if not noise_rel >= 0.0:
             raise ValueError(f"noise_rel must be >= 0 (a fraction, 0.02 = 2 %), got {noise_rel}")
         self.noise_rel = noise_rel
-        self.summit_compatible = summit_compatible
+        if summit is not None and summit not in SUMMIT_PARA_RATE:
+            raise ValueError(f"summit must be one of {sorted(SUMMIT_PARA_RATE)}, got {summit!r}")
+        self.summit = summit
         self.clogging = clogging
 
     def outlet(self, values: Mapping[str, SettingValue]) -> NDArray[np.float64]:
         """Outlet concentrations (mol/L: DFNB, pyrrolidine, ortho, para, bis) at
         ``values``, or :class:`ExperimentFailed` if the line clogs."""
         tau, equiv, conc, temp = (float(values[s.name]) for s in self.settings)
-        c = outlet_concentrations(
-            tau, conc, equiv * conc, temp, summit_compatible=self.summit_compatible
-        )
+        c = outlet_concentrations(tau, conc, equiv * conc, temp, summit=self.summit)
         salt = float(c[2] + c[3] + 2.0 * c[4])
         limit = salt_solubility(temp)
         if self.clogging and salt > limit:

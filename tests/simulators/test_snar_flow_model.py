@@ -138,11 +138,11 @@ def test_mass_balances(tau: float, equiv: float, conc: float, temp: float) -> No
     assert (c >= 0).all()
 
 
-def test_summit_compatible_reproduces_its_para_rate() -> None:
-    # Summit writes d[para]/dt = k_a[1][2] - k_d[2][para], so the aromatic total grows at
-    # (k_a - k_b)[1][2] while DFNB falls at (k_a + k_b)[1][2]: exactly
+def test_summit_0_8_5_reproduces_its_para_rate() -> None:
+    # Summit up to 0.8.5 writes d[para]/dt = k_a[1][2] - k_d[2][para], so the aromatic total
+    # grows at (k_a - k_b)[1][2] while DFNB falls at (k_a + k_b)[1][2]: exactly
     # total = c_DFNB,0 + (k_a - k_b) / (k_a + k_b) * (DFNB consumed).
-    c = outlet_concentrations(1.0, 0.3, 0.6, 75.0, summit_compatible=True)
+    c = outlet_concentrations(1.0, 0.3, 0.6, 75.0, summit="0.8.5")
     k_a, k_b, _, _ = rate_constants(75.0, kelvin_offset=273.71)
     excess = (k_a - k_b) / (k_a + k_b) * (0.3 - c[0])
     assert c[0] + c[2] + c[3] + c[4] == pytest.approx(0.3 + excess, rel=1e-6)
@@ -153,6 +153,24 @@ def test_summit_compatible_reproduces_its_para_rate() -> None:
     # -0.475196, k_a = 34.74 * 0.621771 = 21.6003.
     assert k_a == pytest.approx(21.6316, rel=1e-4)
     assert rate_constants(75.0)[0] == pytest.approx(21.6003, rel=1e-4)
+
+
+def test_summit_0_8_8_forms_para_at_k_b_with_its_kelvin_offset() -> None:
+    """The latest Summit (0.8.6 to 0.8.8) forms the para product at k_b, so the aromatic
+    ring is conserved, with its rate constants at its 273.71 K offset (reference
+    temperature included)."""
+    summit = outlet_concentrations(1.0, 0.3, 0.6, 75.0, summit="0.8.8")
+    assert summit[0] + summit[2] + summit[3] + summit[4] == pytest.approx(0.3, rel=1e-7)
+    # Over a tiny time, ortho / para = k_a / k_b at Summit's offset (both at 273.15 K
+    # would give the same ratio only if the activation energies were equal: they differ).
+    k_a, k_b, _, _ = rate_constants(60.0, kelvin_offset=273.71)
+    early = outlet_concentrations(1e-5, 0.3, 0.6, 60.0, summit="0.8.8")
+    assert early[2] / early[3] == pytest.approx(k_a / k_b, rel=1e-4)
+    ours_a, ours_b, _, _ = rate_constants(60.0)
+    assert ours_a / ours_b != pytest.approx(k_a / k_b, rel=1e-6)
+    assert summit[2] != pytest.approx(outlet_concentrations(1.0, 0.3, 0.6, 75.0)[2], rel=1e-4)
+    with pytest.raises(ValueError, match="summit must be one of"):
+        outlet_concentrations(1.0, 0.3, 0.6, 75.0, summit="0.9")
 
 
 def test_initial_rates_limit() -> None:
