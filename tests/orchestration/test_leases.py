@@ -59,6 +59,7 @@ def _run_without_a_worker(
     return sent, endings, campaign, str(ended.value)
 
 
+@pytest.mark.slow
 def test_unaccepted_requests_are_sent_again_then_abandoned_without_spending_budget(
     embedded_broker: str, tmp_path: Path
 ) -> None:

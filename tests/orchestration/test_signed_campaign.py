@@ -179,6 +179,7 @@ def test_results_not_signed_by_a_trusted_station_are_refused(
     assert runner.rejection_reasons["unknown-key"] >= 6  # 4 documents and 2 statuses at least
 
 
+@pytest.mark.slow
 def test_a_request_the_station_refuses_is_recorded_and_changes_no_trial(
     private_mosquitto: Any, keys: dict[str, SigningKey], tmp_path: Path
 ) -> None:
