@@ -34,8 +34,10 @@ def _collector() -> tuple[Received, Callable[[str, bytes], None]]:
     return received, lambda topic, payload: received.put((topic, payload))
 
 
-def _drain(received: Received, settle_s: float) -> list[tuple[str, bytes]]:
-    time.sleep(settle_s)
+def _drain(received: Received, client: MqttClient, topic: str) -> list[tuple[str, bytes]]:
+    """What ``received`` holds once ``client`` has handed on every message the broker sent
+    it so far (a barrier on its subscription ``topic``: no waiting on the clock)."""
+    client.barrier(topic)
     items = []
     while not received.empty():
         items.append(received.get_nowait())
@@ -144,7 +146,7 @@ def test_every_matching_handler_gets_the_message(connect: Callable[..., MqttClie
     connect("pub").publish_and_wait(f"{base}/s1/status", b"ok")
     assert first.get(timeout=5.0) == (f"{base}/s1/status", b"ok")
     assert second.get(timeout=5.0) == (f"{base}/s1/status", b"ok")
-    assert _drain(other, 0.2) == []
+    assert _drain(other, sub, f"{base}/other") == []
 
 
 def test_a_raising_handler_does_not_stop_later_messages(
@@ -217,11 +219,12 @@ def test_will_is_published_when_a_client_dies(
 def test_clean_close_does_not_publish_the_will(connect: Callable[..., MqttClient]) -> None:
     will_topic = _topic("will")
     received, handler = _collector()
-    connect("watcher").subscribe(will_topic, handler)
+    watcher = connect("watcher")
+    watcher.subscribe(will_topic, handler)
     connect("station", will=(will_topic, b"station lost")).close()
     connect("marker").publish_and_wait(will_topic, b"marker")
     assert received.get(timeout=5.0) == (will_topic, b"marker")
-    assert _drain(received, 0.3) == []
+    assert _drain(received, watcher, will_topic) == []
 
 
 # -- failures -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pwd
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,6 @@ pytestmark = pytest.mark.mosquitto
 
 A, B = "bench-a", "bench-b"
 WAIT_S = 5.0
-QUIET_S = 0.3  # after the allowed message arrived: time for anything queued behind it
 
 
 # ------------------------------------------------------------------- the lab
@@ -243,13 +243,23 @@ class Peer:
         assert info.is_published(), f"no PUBACK for {topic}"
 
     def wait_for(self, topic: str, payload: bytes) -> None:
-        """Wait until (topic, payload) arrived, then a little longer for stragglers."""
+        """Wait until (topic, payload) arrived, then :meth:`barrier`: whatever the broker
+        sent this client before it is in :attr:`received` too."""
         with self._cond:
             arrived = self._cond.wait_for(
                 lambda: any(t == topic and p == payload for t, p, _ in self.received), WAIT_S
             )
         assert arrived, f"{self.username} never received {payload!r} on {topic}"
-        time.sleep(QUIET_S)
+        self.barrier()
+
+    def barrier(self) -> None:
+        """Return once every message the broker sent this client before now has been
+        handled: subscribe to a topic of this call alone (nothing retained there) and wait
+        for its SUBACK, which the broker sends after them, on the one connection, and paho
+        hands on in order. Publishers here wait for their PUBACK, which the broker sends
+        after routing, so what they published is before the SUBACK too. No waiting on the
+        clock."""
+        self.subscribe(f"barrier/{self.username}/{uuid.uuid4().hex}")
 
     def topics(self) -> list[tuple[str, bytes]]:
         with self._cond:
@@ -373,11 +383,12 @@ def test_a_worker_cannot_publish_on_another_workers_topics(
 
     watcher.wait_for(station_status_topic(A), b"allowed")
     assert watcher.topics() == [(station_status_topic(A), b"allowed")]
+    victim.barrier()
     assert victim.topics() == []
     # Nothing retained either: a newcomer reading B's status finds nothing.
     newcomer = peers("alice")
     newcomer.subscribe(station_status_topic(B), station_status_topic(A))
-    time.sleep(QUIET_S)
+    newcomer.barrier()  # after the retained messages of those subscriptions, if any
     assert newcomer.topics() == []
 
 
