@@ -8,6 +8,7 @@ result told twice, and the worker's outbox empty at the end.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -82,6 +83,13 @@ def test_worker_killed_mid_experiment_and_restarted(
     assert "was running when the previous worker stopped" in worker.output()
 
 
+def _journal_state(outbox: Path, trial_id: str) -> str | None:
+    """The state of ``trial_id`` in the worker's journal (read while the worker runs)."""
+    with sqlite3.connect(f"file:{outbox}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT state FROM journal WHERE trial_id = ?", (trial_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 def test_orchestrator_killed_and_resumed(
     private_mosquitto, processes: list[Cli], tmp_path: Path
 ) -> None:
@@ -97,7 +105,11 @@ def test_orchestrator_killed_and_resumed(
     wait_for(lambda: trial_states(record_path)[COMPLETED] >= 2, 90, "two completed trials")
     wait_for(lambda: trial_states(record_path)[RUNNING] == 1, 30, "a running trial")
     orchestrator.kill()
-    time.sleep(2.0)  # the worker finishes the trial meanwhile; its results wait in the outbox
+    with CampaignRecord(record_path, read_only=True) as record:
+        cid = record.campaigns()[-1].campaign_id
+        [running] = [t.trial_id for t in record.trials(cid) if t.state is RUNNING]
+    # The worker finishes the trial meanwhile; its results wait in the outbox.
+    wait_for(lambda: _journal_state(outbox, running) == "ended", 60, f"{running} to end")
     assert outbox_size(outbox) > 0
     resumed = Cli(["resume", str(record_path), "--no-local-worker"], tmp_path / "resume.log")
     processes.append(resumed)
