@@ -100,7 +100,7 @@ def test_another_plugins_worker_taking_over_mid_campaign_gets_nothing(
     """The right worker serves two trials and stops; a qubit-lab worker comes online under
     the same station id: the campaign dispatches nothing to it and stops (for a resume),
     saying why, the completed trials kept."""
-    spec = small_spec(budget=8)
+    spec = small_spec(budget=12)  # room: it must not end before the wrong worker comes
     station_id = spec.station.station_id
     record_path = tmp_path / "r.sqlite"
     outcome: list[BaseException | None] = []
