@@ -276,8 +276,9 @@ class TrialStatusMessage(_Message):
         "stop was in force, or its request expired. interrupted: the worker died during "
         "the run (reported by the worker that took its place); never run again by itself. "
         "refused: the worker refused the request itself, before anything moved (unsigned, "
-        "wrongly signed, expired or replayed): the trial was not accepted, and the request "
-        "may not have come from this campaign's orchestrator at all."
+        "wrongly signed, expired or replayed; or it sets an actuator or asks for a reading "
+        "the station does not offer): the trial was not accepted, and the request may not "
+        "have come from this campaign's orchestrator at all."
     )
     reason: _Detail = ""
     run_uid: str | None = Field(default=None, description="uid of the run's start document.")

@@ -71,6 +71,8 @@ class Intake:
         self.rejection_reasons: Counter[str] = Counter()
         self.inbox: queue.Queue[Incoming] = queue.Queue()
         self.station_online = threading.Event()
+        #: The station's latest online status (what its worker offers), once one came.
+        self.station_status: StationStatus | None = None
         self.station_mode = "serving"  # or "paused" / "estopped": hold new dispatches
         self._mode_lock = threading.Lock()
         self._mode_at = float("-inf")  # the worker's clock when it last said its mode
@@ -151,6 +153,7 @@ class Intake:
                     StationModeChange(status.mode, status.changed_by, status.change_reason)
                 )
         if status.state == "online":
+            self.station_status = status  # before it is online: checked before any dispatch
             self.station_online.set()
         elif self.station_online.is_set():
             self.station_online.clear()

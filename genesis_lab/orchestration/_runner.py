@@ -35,6 +35,7 @@ from genesis_lab.messages import (
 )
 from genesis_lab.messaging import MqttClient, TransportSecurity, discard_session
 from genesis_lab.orchestration._acks import Acknowledgements
+from genesis_lab.orchestration._capabilities import CapabilityCheck
 from genesis_lab.orchestration._decisions import RecordedPlanner
 from genesis_lab.orchestration._documents import (
     apply_document,
@@ -173,7 +174,9 @@ class CampaignRunner:
         # Ended without reaching an instrument (never running): not counted against the budget.
         self._unspent: set[str] = set()
         self._unreached_in_a_row = 0
-        self._refused_requests = 0  # requests the station refused (its signature check)
+        self._refused_requests = 0  # requests the station refused (signature, capabilities)
+        self._last_refusal = ""  # why the station refused the latest of them
+        self._capabilities = CapabilityCheck(spec)  # does the station offer what we need?
         # More in a row than this: the worker is there but does not take our requests; stop.
         self._unreached_limit = max(3, 2 * spec.batch_size)
         self._offline = OfflineWatch(self.station_id, spec.lease.offline_limit_s)
@@ -286,15 +289,15 @@ class CampaignRunner:
         discard_session(self.broker_url, self._client.client_id, security=self.security)
         return self._result(reason)
 
-    def _leave_in_flight(self, exc: StationError) -> None:
-        """No worker came online: end this run without touching the trials in flight (the
-        worker may hold their results, which a later resume collects), and say so."""
+    def _leave_in_flight(
+        self, exc: StationError, then: str = "start the station's worker and run"
+    ) -> None:
+        """No worker came online (or not the right one): end this run without touching the
+        trials in flight (the worker may hold their results, which a later resume
+        collects), and say so, and what to do ``then``."""
         waiting = sum(1 for t in self._in_flight.values() if t.state is not TrialState.PROPOSED)
         left = f"; {waiting} trial(s) in flight left as they are" if waiting else ""
-        reason = (
-            f"stopped: {exc}{left}; start the station's worker and run 'genesis-lab resume' "
-            "to carry on"
-        )
+        reason = f"stopped: {exc}{left}; {then} 'genesis-lab resume' to carry on"
         self.record.finish_campaign(self.campaign_id, status="stopped", reason=reason)
         self._seal()
         self._ended_early = True
@@ -347,6 +350,8 @@ class CampaignRunner:
         """Whether the station is online; a change is recorded, and a station offline for
         longer than ``lease.offline_limit_s`` stops the campaign (trials left in flight)."""
         online = self._intake.station_online.is_set()
+        if online:
+            self._stop_if_mismatched()
         change = self._offline.observe(online)
         if change is not None:
             self.record.add_event(self.campaign_id, change.event, detail=change.detail)
@@ -360,7 +365,7 @@ class CampaignRunner:
         if too_long is None and self._unreached_in_a_row >= self._unreached_limit:
             refused = (
                 f"; the station refused {self._refused_requests} request(s) of this "
-                "campaign (see 'request-refused' in the record)"
+                f"campaign (see 'request-refused' in the record), the last: {self._last_refusal}"
                 if self._refused_requests
                 else ""
             )
@@ -374,6 +379,19 @@ class CampaignRunner:
             self._leave_in_flight(exc)
             raise exc
         return online
+
+    def _stop_if_mismatched(self) -> None:
+        """Stop (trials in flight left for a resume) if the station's worker, as its status
+        advertises it, lacks an actuator or a reading this campaign needs: nothing is
+        dispatched to it (checked before the first dispatch and at each new status)."""
+        problem = self._capabilities.problem(self._intake.station_status)
+        if problem is None:
+            return
+        log.error("%s", problem)
+        self.record.add_event(self.campaign_id, "station-mismatch", detail=problem)
+        exc = StationError(problem, station=self.station_id)
+        self._leave_in_flight(exc, then="then run")
+        raise exc
 
     def _loop(self) -> str:
         """Keep ``batch_size`` trials in flight until the budget or a stopping rule ends it.
@@ -652,6 +670,7 @@ class CampaignRunner:
             message.reason,
         )
         self._refused_requests += 1
+        self._last_refusal = message.reason
         self.record.add_event(
             self.campaign_id,
             "request-refused",

@@ -128,8 +128,9 @@ class CommandGuard:
         except Exception as err:  # refused all the same; the log has it
             log.warning("could not keep the refusal in the outbox: %s", err)
 
-    def report(self, request: ExperimentRequest, exc: SignatureError) -> None:
-        """Tell the campaign the request names that it was refused (rate-limited)."""
+    def report(self, request: ExperimentRequest, reason: str, detail: str) -> None:
+        """Tell the campaign the request names that it was refused (rate-limited), for
+        ``reason`` (a signature check's, or the worker's ``capabilities``): ``detail``."""
         now = time.monotonic()
         with self._lock:
             while self._reported and now - self._reported[0] > 60.0:
@@ -142,7 +143,7 @@ class CommandGuard:
             trial_id=request.trial_id,
             station_id=self.station_id,
             state="refused",
-            reason=f"request refused ({exc.reason}): {exc}"[:4000],
+            reason=f"request refused ({reason}): {detail}"[:4000],
         )
         try:
             self._publish(

@@ -17,6 +17,10 @@ accepted and reports what it was running when it died.
 Signed commands (``signing``): with trusted keys, a request or control that is unsigned,
 wrongly signed, expired or replayed is refused before anything moves (an e-stop excepted:
 see :mod:`~genesis_lab.worker._guard`); with a key, every document and status is signed.
+
+A request for an actuator or a reading the station does not offer (a worker of another
+plugin under the campaign's station id) is refused before it is journalled, with a
+``refused`` status naming what is missing (:mod:`~genesis_lab.worker._capabilities`).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from genesis_lab.messages import (
 from genesis_lab.messaging import MqttClient, TransportSecurity, process_identity
 from genesis_lab.security import MessageSigning, Verified
 from genesis_lab.station import Station
+from genesis_lab.worker._capabilities import CAPABILITIES, StationCapabilities
 from genesis_lab.worker._executor import TrialExecutor, TrialOutcome
 from genesis_lab.worker._guard import CommandGuard
 from genesis_lab.worker._outbox import Outbox
@@ -74,7 +79,8 @@ class WorkerStats:
 
     ``rejected`` counts trials the station refused; ``malformed`` counts wire messages the
     worker refused, and ``refusals`` the same by reason (malformed, oversized, version,
-    schema, station, expired; and for signed commands unsigned, unknown-key,
+    schema, station, expired; capabilities: a request for an actuator or a reading the station
+    lacks, refused before anything moved; and for signed commands unsigned, unknown-key,
     bad-signature, expired, future, replayed). ``unverified_estops``: e-stops obeyed though
     they failed their signature check. ``duplicates``: requests for a trial accepted before (not
     run again). ``acknowledged``: outbox messages the orchestrator confirmed; ``resent``:
@@ -202,6 +208,7 @@ class Worker:
         )
         self._stopping = threading.Event()
         self._trials: TrialExecutor | None = None
+        self._capabilities: StationCapabilities | None = None  # what it offers, once started
         self._status_lock = threading.Lock()
         self._mode_change = ("", "")  # who made the last change of mode, and the command
 
@@ -212,6 +219,7 @@ class Worker:
         First takes up what a previous worker of this outbox left: accepted requests that
         never started are queued to run; a trial that was running is reported interrupted,
         never run again; unacknowledged messages are sent again. A worker starts once."""
+        self._capabilities = StationCapabilities.of(self.station)
         self._loop = asyncio.new_event_loop()
         self._engine = RunEngine(loop=self._loop, context_managers=[])
         self._trials = TrialExecutor(
@@ -501,7 +509,9 @@ class Worker:
         refused = checked if isinstance(checked, SignatureError) else None
         if refused is not None:
             self.stats.refuse(refused.reason)
-            self._guard.report(request, refused)
+            self._guard.report(request, refused.reason, str(refused))
+            return
+        if self._refuse_unservable(request):
             return
         journalled = self.outbox.journal_state(request.campaign_id, request.trial_id)
         if journalled is not None:
@@ -517,6 +527,21 @@ class Worker:
         self.outbox.claim(request.campaign_id, request.trial_id, payload)
         self._status(request, "accepted")
         self._requests.put(request)
+
+    def _refuse_unservable(self, request: ExperimentRequest) -> bool:
+        """Refuse ``request`` (True) if it sets an actuator or asks for a reading this
+        station lacks: before it is journalled, so nothing moves and it is never accepted."""
+        problem = None if self._capabilities is None else self._capabilities.problem(request)
+        if problem is None:
+            return False
+        plugin = f" (this worker serves plugin {self.plugin!r})" if self.plugin else ""
+        detail = (
+            f"{problem}{plugin}; nothing moved. Is the right plugin running under this station id?"
+        )
+        self.stats.refuse(CAPABILITIES)
+        log.warning("refused (%s) trial %s: %s", CAPABILITIES, request.trial_id, detail)
+        self._guard.report(request, CAPABILITIES, detail)
+        return True
 
     def _on_ack(self, topic: str, payload: bytes) -> None:
         ack = self._decode(payload, DeliveryAck, topic, "acknowledgement")

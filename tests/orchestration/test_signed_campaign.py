@@ -211,6 +211,7 @@ def test_a_request_the_station_refuses_is_recorded_and_changes_no_trial(
         [campaign] = record.campaigns()
         assert {n: list(d.motion_log) for n, d in worker.station.actuators.items()} == pumps  # type: ignore[attr-defined]
     assert "3 trials in a row never reached an instrument" in str(stopped.value)
+    assert "the last: request refused (unknown-key)" in str(stopped.value)  # says why
     assert campaign.status == "stopped"
     assert [t.state for t in trials] == [TrialState.ABANDONED] * 3
     assert all("no worker accepted it" in t.reason for t in trials)

@@ -62,13 +62,16 @@ class Harness:
         self.client.close()
         self.station.close()
 
-    def request(self, trial_id: str, setpoints: dict[str, float]) -> None:
+    def request(
+        self, trial_id: str, setpoints: dict[str, float], readings: tuple[str, ...] = ()
+    ) -> None:
         message = ExperimentRequest(
             campaign_id=self.campaign_id,
             trial_id=trial_id,
             station_id=self.station_id,
             setpoints=setpoints,
             parameters=setpoints,
+            readings=list(readings),
         )
         self.client.publish_and_wait(
             station_requests_topic(self.station_id), encode_message(message)
@@ -166,6 +169,39 @@ def test_out_of_envelope_request_is_rejected_before_anything_moves(harness: Harn
     assert harness.station.actuators["pump_cyan"].position == before  # type: ignore[attr-defined]
     harness.request("t0002", TARGET)  # the worker keeps serving
     assert harness.until_terminal("t0002")[-1].state == "completed"  # type: ignore[union-attr]
+
+
+def test_a_request_the_station_cannot_serve_is_refused_before_anything_moves(
+    harness: Harness,
+) -> None:
+    """Issue 16 item 8: a request that sets an actuator the station lacks, or asks for a
+    reading it does not produce (a campaign for another plugin), is refused before it is
+    accepted: a ``refused`` status naming what is missing and what the station offers,
+    counted, nothing moved, no run; the worker keeps serving."""
+    pumps = harness.station.actuators
+    before = {name: pumps[name].position for name in TARGET}  # type: ignore[attr-defined]
+    harness.request("t0001", {**TARGET, "furnace_temperature": 800.0})
+    harness.request("t0002", TARGET, readings=("spectro_colour_error", "rabi_excited_fraction"))
+    reasons = {}
+    for trial_id, missing in (
+        ("t0001", "has no actuator 'furnace_temperature'"),
+        ("t0002", "offers no reading 'rabi_excited_fraction'"),
+    ):
+        (status,) = harness.until_terminal(trial_id)  # no "accepted", no document
+        assert isinstance(status, TrialStatusMessage) and status.state == "refused"
+        assert status.reason.startswith("request refused (capabilities): ")
+        assert missing in status.reason
+        assert "this worker serves plugin 'colour-bench'" in status.reason
+        reasons[trial_id] = status.reason
+    assert "(its actuators: 'pump_cyan', 'pump_magenta', 'pump_yellow')" in reasons["t0001"]
+    assert "'spectro_colour_error'" in reasons["t0002"].split("its readings:")[1]
+    assert {name: pumps[name].position for name in TARGET} == before  # type: ignore[attr-defined]
+    stats = harness.worker.stats
+    assert stats.refusals["capabilities"] == 2
+    assert (stats.requests, stats.rejected) == (0, 0)
+    assert harness.worker.outbox.journal_state(harness.campaign_id, "t0001") is None
+    harness.request("t0003", TARGET, readings=("spectro_colour_error",))  # it keeps serving
+    assert harness.until_terminal("t0003")[-1].state == "completed"  # type: ignore[union-attr]
 
 
 def test_device_fault_fails_the_trial_and_the_worker_keeps_serving(embedded_broker: str) -> None:
