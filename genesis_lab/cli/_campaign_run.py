@@ -149,7 +149,11 @@ def run_campaign(
         units = quantity_units(spec)
         values = ", ".join(with_units(n, v, units) for n, v in result.best_parameters.items())
         best = with_units(spec.primary_objective.name, result.best_value, units)
-        out.print(f"best: {best} at {values} (trial {result.best_trial})", highlight=False)
+        out.print(
+            f"best: {best} at {values} (trial {result.best_trial})",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
         out.print("best: no experiment completed", highlight=False)
     # soft_wrap: a path an operator copies is never broken across lines
