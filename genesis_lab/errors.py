@@ -8,6 +8,7 @@
     ├── DataFileError (ValueError)          a data file (prior results CSV) is invalid
     ├── LabSetupError (ValueError)          a lab's credentials cannot be made as asked
     ├── StationError (LookupError)          a station plugin is missing or misconfigured
+    │   └── DeviceUnreachableError (ConnectionError) a device's instrument cannot be reached
     ├── MessageError (ValueError)           a wire message is malformed or of the wrong schema
     ├── BrokerError (ConnectionError)       the MQTT broker cannot be reached or started
     ├── TransportSecurityError (ValueError) TLS or broker credential settings are unusable
@@ -18,7 +19,8 @@
     ├── PlannerError (RuntimeError)         the planner was used wrongly (unknown trial, ...)
     ├── TrialTimeoutError (TimeoutError)    no worker answered a dispatched trial in time
     ├── EmergencyStopError (RuntimeError)   an e-stop is in force: nothing more may move
-    └── SetpointNotReachedError (RuntimeError) a move reported success, the actuator is elsewhere
+    ├── SetpointNotReachedError (RuntimeError) a move reported success, the actuator is elsewhere
+    └── MoveTimeoutError (TimeoutError)     a move did not finish within its time-out
 
 Device drivers raise their own errors under ``GenesisLabError`` too (the reference drivers'
 ``InstrumentError`` family, in ``devices/_errors.py``).
@@ -34,6 +36,7 @@ __all__ = [
     "BrokerError",
     "CampaignFileError",
     "DataFileError",
+    "DeviceUnreachableError",
     "EmergencyStopError",
     "FieldProblem",
     "GenesisLabError",
@@ -41,6 +44,7 @@ __all__ = [
     "LabFileError",
     "LabSetupError",
     "MessageError",
+    "MoveTimeoutError",
     "PlannerError",
     "RecordError",
     "ReplayError",
@@ -123,6 +127,26 @@ class StationError(GenesisLabError, LookupError):
     def __init__(self, message: str, *, station: str | None = None) -> None:
         self.station = station
         super().__init__(message)
+
+
+class DeviceUnreachableError(StationError, ConnectionError):
+    """A station's device could not be built: its instrument did not answer at ``address``
+    (``None`` where its driver takes no address). ``device`` is its name in the station,
+    ``driver`` the driver that tried."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        device: str,
+        driver: str,
+        address: str | None = None,
+        station: str | None = None,
+    ) -> None:
+        self.device = device
+        self.driver = driver
+        self.address = address
+        super().__init__(message, station=station)
 
 
 class MessageError(GenesisLabError, ValueError):
@@ -228,4 +252,14 @@ class SetpointNotReachedError(GenesisLabError, RuntimeError):
         self.actuator = actuator
         self.setpoint = setpoint
         self.readback = readback
+        super().__init__(message)
+
+
+class MoveTimeoutError(GenesisLabError, TimeoutError):
+    """The moves of a trial did not all finish within ``timeout_s`` seconds; ``actuators``
+    names those still going (their devices are then stopped)."""
+
+    def __init__(self, message: str, *, actuators: tuple[str, ...], timeout_s: float) -> None:
+        self.actuators = actuators
+        self.timeout_s = timeout_s
         super().__init__(message)

@@ -10,7 +10,6 @@ broker by a worker in this process.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from genesis_lab.cli._campaign_run import WORKER_TRIAL_LOGGER
 from genesis_lab.cli._exits import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -27,6 +27,7 @@ from genesis_lab.cli._exits import (
     EXIT_NOT_CONFIRMED,
     EXIT_OK,
 )
+from genesis_lab.cli._logging import CommandLog, command_logging, logs_through
 from genesis_lab.cli._render import CampaignProgress, format_parameters, format_value
 from genesis_lab.errors import GenesisLabError
 from genesis_lab.spec import parse_key_values
@@ -82,10 +83,7 @@ def replay_against(
     """
     out_console = Console()
     err = Console(stderr=True)
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    command_log = command_logging(verbose=verbose, quiet=(WORKER_TRIAL_LOGGER,))
     try:
         return _replay(
             record_path,
@@ -98,6 +96,7 @@ def replay_against(
             max_difference=max_difference,
             out_console=out_console,
             err=err,
+            command_log=command_log,
         )
     except _Failure as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -116,6 +115,7 @@ def _replay(
     max_difference: Sequence[str],
     out_console: Console,
     err: Console,
+    command_log: CommandLog,
 ) -> int:
     from genesis_lab.review import DifferenceLimits, plan_rerun, run_rerun
 
@@ -134,6 +134,7 @@ def _replay(
         limits = DifferenceLimits.parse(max_difference, rerun.spec)
     except ValueError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT) from None
+    command_log.default_file(rerun.target.with_suffix(".log"))
     shown = err if as_json else out_console
     shown.print(
         f"replaying campaign {rerun.campaign_id} of {record_path} against {simulator!r}"
@@ -143,7 +144,7 @@ def _replay(
         soft_wrap=True,
     )
     try:
-        with CampaignProgress(shown, rerun.spec.budget, rerun.spec.primary_objective.name) as bar:
+        with CampaignProgress(shown, rerun.spec) as bar, logs_through(shown):
             comparison = run_rerun(rerun, bar)
     except KeyboardInterrupt:
         err.print(f"interrupted; the replay so far is in {rerun.target} (campaign {rerun.new_id})")

@@ -7,6 +7,7 @@ import getpass
 import json
 import logging
 import signal
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -24,14 +25,15 @@ from genesis_lab.cli._broker_options import (
     BrokerOptions,
     with_broker_options,
 )
+from genesis_lab.cli._campaign_run import WORKER_TRIAL_LOGGER, check_broker_url, run_campaign
 from genesis_lab.cli._control import estop, pause
 from genesis_lab.cli._devices import devices_app
-from genesis_lab.cli._exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, err, fail
+from genesis_lab.cli._exits import EXIT_BAD_INPUT, EXIT_FAILED, err, fail
 from genesis_lab.cli._export import export
 from genesis_lab.cli._keygen import keygen
+from genesis_lab.cli._logging import VerboseOption, command_logging
 from genesis_lab.cli._outbox_status import show_outbox_status
 from genesis_lab.cli._render import (
-    CampaignProgress,
     format_parameters,
     goals_text,
     trial_report,
@@ -39,10 +41,9 @@ from genesis_lab.cli._render import (
 )
 from genesis_lab.cli._report import report
 from genesis_lab.cli._review import replay, verify
-from genesis_lab.cli._running import announce_run, default_outbox
+from genesis_lab.cli._running import default_outbox
 from genesis_lab.cli._security import security_app
 from genesis_lab.cli._signing_options import (
-    CampaignSigning,
     MaxAge,
     SigningKeyOption,
     StationKeyOption,
@@ -57,19 +58,19 @@ from genesis_lab.cli._signing_options import (
 from genesis_lab.errors import (
     CampaignFileError,
     DataFileError,
+    DeviceUnreachableError,
     GenesisLabError,
     PlannerError,
     StationError,
 )
 from genesis_lab.messages import ManualTrialRequest, campaign_control_topic, encode_message
-from genesis_lab.messaging import MqttClient, broker_session
+from genesis_lab.messaging import MqttClient
 from genesis_lab.security import MessageSigner
 from genesis_lab.spec import (
     CampaignFile,
     CampaignSpec,
     StationRef,
     load_campaign,
-    parse_broker_url,
     parse_key_values,
 )
 from genesis_lab.store import CampaignRecord
@@ -105,17 +106,35 @@ app.add_typer(security_app, name="security")
 security_app.command("keygen")(keygen)
 
 out = Console()
+log = logging.getLogger(__name__)
+
+#: In ``run`` and ``resume``, the trial lines say what the local worker's lines would.
+QUIET_IN_RUN = (WORKER_TRIAL_LOGGER,)
 
 CampaignPath = Annotated[Path, typer.Argument(help="Campaign file (YAML).", show_default=False)]
 
 
 def main() -> None:
-    """Entry point of the ``genesis-lab`` script."""
-    app()
+    """Entry point of the ``genesis-lab`` script: an error nobody expected (a bug, here or
+    in a plugin) is one line, its traceback shown only with -v."""
+    try:
+        app()
+    except Exception as exc:
+        if "-v" in sys.argv[1:] or "--verbose" in sys.argv[1:]:
+            raise
+        err.print(
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} "
+            "(a bug in genesis-lab or a plugin: run again with -v for the traceback, and "
+            "report it)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_FAILED)
 
 
 def _checked_campaign(path: Path) -> CampaignFile:
-    """Load, validate, and check the campaign against its station; exit 2 on any problem."""
+    """Load, validate, and check the campaign against its station; exit 2 on any problem in
+    the file, 1 if a device of its station cannot be reached (one line: which, where)."""
     from genesis_lab.station import check_campaign_fits  # bluesky: only when needed
 
     try:
@@ -133,30 +152,32 @@ def _checked_campaign(path: Path) -> CampaignFile:
         err.print(f"[bold red]error:[/] {path} is not a valid campaign file:", markup=True)
         err.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except DeviceUnreachableError as exc:
+        log.info("the station of %s cannot be built", path, exc_info=True)
+        fail(f"{path}: {exc}", EXIT_FAILED)
     return campaign
-
-
-def _check_broker_url(url: str) -> None:
-    try:
-        parse_broker_url(url)
-    except ValueError as exc:
-        fail(f"--broker: {exc}", EXIT_BAD_INPUT)
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 # ------------------------------------------------------------------ validate
 @app.command()
-def validate(path: CampaignPath) -> None:
+def validate(
+    path: CampaignPath,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the full log (every step, every traceback) here, appended. Default: none.",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: VerboseOption = False,
+) -> None:
     """Check a campaign file without running it: fields, types, bounds, station and devices.
 
-    Exits 0 if it is valid, 2 with every problem (field and line) if not.
+    Builds the station, so a lab file's instruments must answer. Exits 0 if it is valid, 2
+    with every problem (field and line) if not, 1 if a device cannot be reached (one line:
+    the device, its address, what to check).
     """
+    command_logging(verbose=verbose, log_file=log_file)
     campaign = _checked_campaign(path)
     spec = campaign.spec
     out.print(
@@ -234,14 +255,24 @@ def run(
     signing_key: SigningKeyOption = None,
     station_key: StationKeyOption = None,
     station_trust: StationTrust = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the full log (every step, every traceback) here, appended. "
+            "Default: beside the record, <record>.log.",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: VerboseOption = False,
     broker_options: BrokerOptions = NO_BROKER_OPTIONS,
 ) -> None:
     """Run a campaign: propose, run and learn from experiments until the budget is spent.
 
-    Shows a live progress bar, then the best parameters and value and where the record is.
+    Shows a live progress bar and a line per trial (parameters and outcome, with units),
+    then the best parameters and value and where the record is. Problems are one line
+    each; their tracebacks go to the log file (or, with -v, to the terminal too).
     """
-    _setup_logging(verbose)
+    command_log = command_logging(verbose=verbose, log_file=log_file, quiet=QUIET_IN_RUN)
     from genesis_lab.orchestration import (
         new_campaign_id,
         read_prior_csv,
@@ -256,7 +287,7 @@ def run(
         err.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     campaign_id = new_campaign_id(spec.name)
-    _run_campaign(
+    run_campaign(
         spec,
         campaign.text,
         campaign_id,
@@ -274,123 +305,8 @@ def run(
             with_worker=local_worker_,
             station_id=spec.station.station_id,
         ),
-    )
-
-
-def _run_campaign(
-    spec: CampaignSpec,
-    spec_text: str,
-    campaign_id: str,
-    record_path: Path,
-    *,
-    broker: str,
-    with_worker: bool,
-    presence_timeout: float,
-    prior: list[Any] | None = None,
-    prior_source: str = "",
-    resume: bool = False,
-    broker_options: BrokerOptions | None = None,
-    keys: CampaignSigning | None = None,
-) -> None:
-    """Run (or resume) a campaign with a progress bar, then say how it ended."""
-    from genesis_lab.orchestration import CampaignRunner
-    from genesis_lab.worker import local_worker
-
-    if broker != "embedded":
-        _check_broker_url(broker)
-    if broker == "embedded" and not with_worker:
-        fail(
-            "--no-local-worker needs an external broker (--broker mqtt://HOST:PORT): "
-            "a worker in another process cannot reach this process's embedded broker",
-            EXIT_BAD_INPUT,
-        )
-    security = (broker_options or BrokerOptions()).resolve(broker)
-    try:
-        with (
-            broker_session(broker) as url,
-            CampaignRecord(record_path) as store,
-            announce_run(campaign_id, url, spec.station.station_id),
-        ):
-            verb = "resuming" if resume else "campaign"
-            out.print(
-                f"{verb} {campaign_id}: {spec.budget} experiments on station "
-                f"{spec.station.station_id!r} via {url}"
-                + (f" ({security.describe()})" if security is not None else ""),
-                highlight=False,
-            )
-            out.print(
-                "pause, e-stop: 'genesis-lab pause', 'genesis-lab estop' (from this machine "
-                "they find this broker)",
-                highlight=False,
-            )
-            with CampaignProgress(out, spec.budget, spec.primary_objective.name) as progress:
-                runner = CampaignRunner(
-                    spec,
-                    spec_text=spec_text,
-                    record=store,
-                    broker_url=url,
-                    campaign_id=campaign_id,
-                    progress=progress,
-                    presence_timeout_s=presence_timeout,
-                    prior=prior or [],
-                    prior_source=prior_source,
-                    resume=resume,
-                    security=security,
-                    signing=(keys or CampaignSigning()).orchestrator,
-                )
-                if with_worker:
-                    outbox = record_path.parent / f"outbox-{spec.station.station_id}.sqlite"
-                    with local_worker(
-                        spec.station,
-                        url,
-                        outbox=outbox,
-                        security=security,
-                        signing=(keys or CampaignSigning()).local_worker,
-                    ):
-                        result = runner.run()
-                else:
-                    result = runner.run()
-            entries, head = store.chain_head()
-    except KeyboardInterrupt:
-        err.print(  # never wrapped: the paths are copied from it
-            f"interrupted; the record so far is in {record_path} "
-            f"(continue with 'genesis-lab resume {record_path}')",
-            soft_wrap=True,
-            highlight=False,
-        )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except StationError as exc:  # before any dispatch: nothing in flight was touched
-        fail(
-            f"{exc}. The campaign is stopped, its trials in flight left as they are (the "
-            f"worker keeps their results): start the worker, then 'genesis-lab resume "
-            f"{record_path}'",
-            EXIT_FAILED,
-        )
-    except GenesisLabError as exc:
-        fail(f"{exc} (record: {record_path})", EXIT_FAILED)
-    states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.states.items()))
-    out.print(f"done: {result.stop_reason}; {states}", highlight=False)
-    if result.best_parameters is not None:
-        values = format_parameters(result.best_parameters)
-        out.print(
-            f"best: {spec.primary_objective.name}={result.best_value:.4g} at {values} "
-            f"(trial {result.best_trial})",
-            highlight=False,
-        )
-    else:
-        out.print("best: no experiment completed", highlight=False)
-    # soft_wrap: a path an operator copies is never broken across lines
-    out.print(f"record: {result.record_path}", highlight=False, soft_wrap=True)
-    sealed = (
-        f", sealed by orchestrator key {keys.orchestrator.key.key_id}"
-        if keys is not None and keys.orchestrator is not None and keys.orchestrator.key
-        else ""
-    )
-    out.print(
-        f"record chain head: {head} ({entries} entries{sealed}); note it, and check the "
-        f"record with 'genesis-lab verify {result.record_path}'",
-        highlight=False,
-        soft_wrap=True,
+        out=out,
+        command_log=command_log,
     )
 
 
@@ -426,7 +342,15 @@ def resume(
     signing_key: SigningKeyOption = None,
     station_key: StationKeyOption = None,
     station_trust: StationTrust = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the full log (every step, every traceback) here, appended. "
+            "Default: beside the record, <record>.log (the run's own log, continued).",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: VerboseOption = False,
     broker_options: BrokerOptions = NO_BROKER_OPTIONS,
 ) -> None:
     """Resume a campaign whose orchestrator stopped (killed, crashed, interrupted).
@@ -435,7 +359,7 @@ def resume(
     station's worker sends again whatever the record lacks), and runs the rest of the
     budget: the record ends as a run without the interruption would have ended it.
     """
-    _setup_logging(verbose)
+    command_log = command_logging(verbose=verbose, log_file=log_file, quiet=QUIET_IN_RUN)
     try:
         with CampaignRecord(record, read_only=True) as store:
             rows = store.campaigns()
@@ -453,7 +377,7 @@ def resume(
             EXIT_BAD_INPUT,
         )
     spec = CampaignSpec.model_validate(row.spec)
-    _run_campaign(
+    run_campaign(
         spec,
         row.spec_text,
         row.campaign_id,
@@ -470,6 +394,8 @@ def resume(
             with_worker=local_worker_,
             station_id=spec.station.station_id,
         ),
+        out=out,
+        command_log=command_log,
     )
 
 
@@ -540,17 +466,26 @@ def worker(
     station_key: StationKeyOption = None,
     trust: Trust = None,
     max_age: MaxAge = 60.0,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the full log (every step, every traceback) here, appended. "
+            "Default: beside the outbox, <outbox>.log.",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: VerboseOption = False,
     broker_options: BrokerOptions = NO_BROKER_OPTIONS,
 ) -> None:
     """Serve one instrument station: run the experiments an orchestrator sends, until Ctrl-C.
 
     Give the station with --station (and --option), or take it from --campaign. Results
     not yet stored by the orchestrator survive a crash in the outbox; start the worker
-    again with the same outbox and they are sent again.
+    again with the same outbox and they are sent again. Each failed trial is one line
+    (its trial, its device, why); tracebacks go to the log file (with -v, here too).
     """
-    _setup_logging(verbose)
-    _check_broker_url(broker)
+    command_log = command_logging(verbose=verbose, log_file=log_file)
+    check_broker_url(broker)
     options = broker_options
     security = options.for_external(broker)
     trusted = load_trusted(trust)
@@ -578,6 +513,7 @@ def worker(
             fail(f"no outbox at {outbox_path} (give --outbox PATH)", EXIT_BAD_INPUT)
         show_outbox_status(outbox_path, out, expiry_s=outbox_expiry)
         return
+    worker_log = command_log.default_file(outbox_path.with_suffix(".log"))
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -598,8 +534,10 @@ def worker(
         ) as serving:
             out.print(
                 f"worker for station {ref.station_id!r} ({ref.plugin}) serving on "
-                f"{broker} ({security.describe()}; outbox {outbox_path}); Ctrl-C to stop",
+                f"{broker} ({security.describe()}; outbox {outbox_path}; log {worker_log}); "
+                "Ctrl-C to stop",
                 highlight=False,
+                soft_wrap=True,
             )
             if trusted:
                 keys = ", ".join(key.key_id for key in trusted)
@@ -619,8 +557,10 @@ def worker(
             highlight=False,
         )
     except StationError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+        log.info("worker for station %s stopped", ref.station_id, exc_info=True)
+        fail(str(exc), EXIT_FAILED if isinstance(exc, ConnectionError) else EXIT_BAD_INPUT)
     except GenesisLabError as exc:
+        log.info("worker for station %s failed", ref.station_id, exc_info=True)
         fail(str(exc), EXIT_FAILED)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -658,7 +598,7 @@ def suggest(
     experiment before its next proposal; the planner learns from it like any other. A
     refused request is logged by the orchestrator and shows in no trial.
     """
-    _check_broker_url(broker)
+    check_broker_url(broker)
     options = broker_options
     security = options.for_external(broker)
     parameters = _parse_options(values, what="parameter")

@@ -24,8 +24,10 @@ __all__ = [
     "format_parameters",
     "format_value",
     "goals_text",
+    "quantity_units",
     "trial_report",
     "trial_table",
+    "with_units",
 ]
 
 
@@ -126,11 +128,13 @@ def trial_report(detail: TrialDetail) -> str:
 
 
 class CampaignProgress:
-    """A live bar (experiments done of budget, best so far) plus one line per finished trial."""
+    """A live bar (experiments done of budget, best so far) plus one line per finished trial:
+    its parameters and outcomes with their units, or why it did not complete."""
 
-    def __init__(self, console: Console, budget: int, objective: str) -> None:
-        self._console = console
-        self._objective = objective
+    def __init__(self, console: Console, spec: CampaignSpec) -> None:
+        self.console = console
+        self._objective = spec.primary_objective.name
+        self._units = quantity_units(spec)
         self._bar = Progress(
             TextColumn("[bold]experiments"),
             BarColumn(),
@@ -139,7 +143,7 @@ class CampaignProgress:
             TimeElapsedColumn(),
             console=console,
         )
-        self._task = self._bar.add_task("campaign", total=budget, best="—")
+        self._task = self._bar.add_task("campaign", total=spec.budget, best="—")
 
     def __enter__(self) -> CampaignProgress:
         self._bar.start()
@@ -156,8 +160,47 @@ class CampaignProgress:
     def __call__(self, update: TrialProgress) -> None:
         best = format_value(update.best_value)
         self._bar.update(self._task, completed=update.finished, best=best)
-        self._console.print(
-            f"{update.trial_id} {update.state.value:<9} "
-            f"{self._objective}={format_value(update.outcome)}  best={best}",
-            highlight=False,
+        self.console.print(self.line(update), highlight=False, soft_wrap=True)
+
+    def line(self, update: TrialProgress) -> str:
+        """``t0001 completed  cyan=3.2 mL ... → colour_error=61.7 ΔA×100 (best 29.2)``; a
+        trial that did not complete ends with its one-line reason instead."""
+        parameters = " ".join(
+            with_units(name, value, self._units) for name, value in update.parameters.items()
         )
+        head = f"{update.trial_id} {update.state.value.lower():<9} {parameters}".rstrip()
+        if update.outcomes or update.outcome is not None:
+            outcomes: Mapping[str, float | None] = update.outcomes or {
+                self._objective: update.outcome
+            }
+            measured = " ".join(
+                with_units(name, value, self._units) for name, value in outcomes.items()
+            )
+            best = (
+                f" (best {format_value(update.best_value)})"
+                if update.best_value is not None
+                else ""
+            )
+            return f"{head} → {measured}{best}"
+        reason = " ".join(update.reason.split())
+        if len(reason) > _MAX_REASON:
+            reason = reason[: _MAX_REASON - 1] + "…"
+        return f"{head} → {reason or 'no outcome'}"
+
+
+_MAX_REASON = 240
+
+
+def quantity_units(spec: CampaignSpec) -> dict[str, str]:
+    """The units of every quantity a campaign names: parameters, objectives, outcome
+    constraints (empty for a category)."""
+    units = {p.name: p.units for p in spec.parameters}
+    units.update({o.name: o.units for o in spec.all_objectives})
+    units.update({c.name: c.units for c in spec.outcome_constraints})
+    return units
+
+
+def with_units(name: str, value: object, units: Mapping[str, str]) -> str:
+    """``name=value units``, e.g. ``cyan=3.2 mL``; a text value (a category) as it is."""
+    unit = units.get(name, "") if not isinstance(value, str) else ""
+    return f"{name}={format_value(value)}" + (f" {unit}" if unit else "")

@@ -764,6 +764,9 @@ class CampaignRunner:
                     new,
                     outcome,
                     best[2] if best else None,
+                    parameters=dict(trial.proposal.parameters),
+                    outcomes=dict(outcomes or {}),
+                    reason=reason,
                 )
             )
 

@@ -23,7 +23,8 @@ def new_campaign_id(name: str) -> str:
 
 @dataclass(frozen=True)
 class Progress:
-    """What the loop reports after each trial ends."""
+    """What the loop reports after each trial ends: its parameters, and its outcomes
+    (every objective and measured outcome, by name) or why it did not complete."""
 
     finished: int
     budget: int
@@ -31,6 +32,9 @@ class Progress:
     state: TrialState
     outcome: float | None
     best_value: float | None
+    parameters: dict[str, ParameterValue] = field(default_factory=dict)
+    outcomes: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
 
 
 @dataclass(frozen=True)

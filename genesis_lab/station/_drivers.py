@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
-from genesis_lab.errors import StationError
+from genesis_lab.errors import DeviceUnreachableError, GenesisLabError, StationError
 from genesis_lab.station._entry_points import installed, load_entry_point
 
 __all__ = [
@@ -80,7 +80,9 @@ def build_device(driver_name: str, name: str, settings: Mapping[str, Any]) -> An
     """Validate ``settings`` with the named driver and build the device ``name``.
 
     Raises :class:`StationError` for an unknown driver or settings the driver refuses (the
-    message names each bad setting).
+    message names each bad setting), or a device the driver failed to build on purpose
+    (one of its own errors); :class:`DeviceUnreachableError` if the instrument did not
+    answer (the driver raised ``ConnectionError``, ``TimeoutError`` or another ``OSError``).
     """
     driver = load_driver(driver_name)
     try:
@@ -93,4 +95,23 @@ def build_device(driver_name: str, name: str, settings: Mapping[str, Any]) -> An
             f"device {name!r}: bad settings for driver {driver_name!r}: {problems}",
             station=driver_name,
         ) from None
-    return driver.build(name, validated)
+    try:
+        return driver.build(name, validated)
+    except OSError as exc:  # ConnectionError, TimeoutError, a socket's error
+        address = settings.get("address")
+        where = (
+            f"is on and listens at {address}, or correct its address"
+            if address is not None
+            else "is on and connected, or correct its settings"
+        )
+        raise DeviceUnreachableError(
+            f"device {name!r} (driver {driver_name!r}) cannot be reached: {exc}. Check that "
+            f"the instrument {where} in the lab file",
+            device=name,
+            driver=driver_name,
+            address=None if address is None else str(address),
+        ) from exc
+    except GenesisLabError as exc:
+        raise StationError(
+            f"device {name!r} (driver {driver_name!r}): {exc}", station=driver_name
+        ) from exc

@@ -7,7 +7,7 @@ from importlib.metadata import EntryPoint
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from genesis_lab.errors import FieldProblem, StationError
+from genesis_lab.errors import DeviceUnreachableError, FieldProblem, StationError
 from genesis_lab.spec import (
     CampaignFile,
     CategoricalParameter,
@@ -63,7 +63,9 @@ def build_station(ref: StationRef) -> Station:
 def check_campaign_fits(campaign: CampaignFile) -> list[FieldProblem]:
     """Problems between a campaign and its station: unknown plugin, option, device, reading.
 
-    Builds the station (cheap for simulators) to learn its devices, then closes it.
+    Builds the station (cheap for simulators) to learn its devices, then closes it. A
+    device whose instrument does not answer is no problem of the file: its
+    :class:`~genesis_lab.errors.DeviceUnreachableError` is raised (name, address, what to do).
     """
     spec = campaign.spec
     try:
@@ -79,6 +81,8 @@ def check_campaign_fits(campaign: CampaignFile) -> list[FieldProblem]:
         ]
     try:
         station = plugin.build(options)
+    except DeviceUnreachableError:
+        raise
     except StationError as exc:  # e.g. a lab file that cannot be read, an unreachable device
         return [campaign.problem(("station", "options"), f"cannot build the station: {exc}")]
     try:

@@ -27,7 +27,7 @@ import bluesky.preprocessors as bpp
 from bluesky import RunEngine
 from bluesky.utils import Msg, RunEngineInterrupted
 
-from genesis_lab.errors import EmergencyStopError
+from genesis_lab.errors import EmergencyStopError, GenesisLabError
 from genesis_lab.messages import ExperimentRequest
 from genesis_lab.station import Station
 from genesis_lab.worker._envelope import SafetyEnvelope, StartLog
@@ -261,9 +261,10 @@ def _run_uid(result: Any) -> str | None:
 
 
 def describe_failure(exc: BaseException) -> str:
-    """A one-line reason, digging out the device's own error from a failed Status."""
+    """A one-line reason, digging out the device's own error from a failed Status (the
+    first of genesis-lab's own errors down the chain of causes, else the last cause)."""
     cause: BaseException = exc
-    while cause.__cause__ is not None:
+    while cause.__cause__ is not None and not isinstance(cause, GenesisLabError):
         cause = cause.__cause__
     text = str(cause) or type(cause).__name__
     if type(cause).__name__ == "WaitTimeoutError" or "timeout" in type(exc).__name__.lower():

@@ -8,15 +8,16 @@ stream (or ``replicates`` events: repeated measurements at the same setpoints).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 from bluesky.protocols import Movable, Readable
-from bluesky.utils import MsgGenerator
+from bluesky.utils import Msg, MsgGenerator
 
-from genesis_lab.errors import SetpointNotReachedError
+from genesis_lab.errors import MoveTimeoutError, SetpointNotReachedError
 
 __all__ = ["PLAN_NAME", "SetpointNotReachedError", "experiment_plan"]
 
@@ -40,16 +41,13 @@ def experiment_plan(
     must read back within that distance of its setpoint, or the run fails with
     :class:`SetpointNotReachedError`. Yields the run's uid as the plan's return value.
     """
-    moves: list[Any] = []
-    for name, value in setpoints.items():
-        moves.extend([actuators[name], value])
     readables: list[Any] = [*detectors, *(actuators[name] for name in setpoints)]
     start_md = {"plan_name": PLAN_NAME, "detectors": [d.name for d in detectors], **md}
 
     @bpp.run_decorator(md=start_md)
     def _run() -> MsgGenerator[None]:
         yield from bps.checkpoint()
-        yield from bps.mv(*moves, timeout=move_timeout_s)
+        yield from _move(actuators, setpoints, move_timeout_s)
         for name, allowed in (tolerance or {}).items():
             if name in setpoints:
                 yield from _check_readback(name, actuators[name], setpoints[name], allowed)
@@ -58,6 +56,33 @@ def experiment_plan(
 
     uid = yield from _run()
     return str(uid)
+
+
+def _move(
+    actuators: Mapping[str, Movable],
+    setpoints: Mapping[str, float | int | str],
+    timeout_s: float | None,
+) -> MsgGenerator[None]:
+    """Set every actuator at once and wait for all (``bps.mv``), naming those that are
+    still moving after ``timeout_s`` (:class:`MoveTimeoutError`)."""
+    group = f"genesis_lab_moves_{uuid.uuid4().hex}"
+    statuses: dict[str, Any] = {}
+    for name, value in setpoints.items():
+        statuses[name] = yield Msg("set", actuators[name], value, group=group)
+    try:
+        yield Msg("wait", None, group=group, timeout=timeout_s)
+    except TimeoutError as exc:
+        late = tuple(n for n, s in statuses.items() if not getattr(s, "done", False))
+        names = ", ".join(f"{n} (to {_short(setpoints[n])})" for n in late) or "a move"
+        raise MoveTimeoutError(
+            f"{names} not there within {timeout_s:g} s",
+            actuators=late,
+            timeout_s=float(timeout_s or 0.0),
+        ) from exc
+
+
+def _short(value: float | int | str) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _check_readback(

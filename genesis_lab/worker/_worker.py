@@ -69,6 +69,9 @@ from genesis_lab.worker._resender import Resender
 __all__ = ["Worker", "WorkerStats", "jsonable_document"]
 
 log = logging.getLogger(__name__)
+#: One line per trial that did not complete (its reason names the device): a ``run`` with
+#: its own worker shows it in its trial line instead.
+trial_log = logging.getLogger("genesis_lab.worker.trials")
 
 M = TypeVar("M", DeliveryAck, ExperimentRequest, StationControl)
 
@@ -605,7 +608,7 @@ class Worker:
         outcome = trials.run(request, publish_document)
         self._count(outcome)
         if outcome.state != "completed":
-            log.warning("trial %s %s: %s", request.trial_id, outcome.state, outcome.reason)
+            trial_log.warning("trial %s %s: %s", request.trial_id, outcome.state, outcome.reason)
         self._status(
             request,
             outcome.state,

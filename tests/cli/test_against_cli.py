@@ -80,7 +80,7 @@ def test_replaying_on_the_same_simulator_reruns_every_experiment_alike(
     shown = " ".join(capsys.readouterr().out.split())
     assert "7 recorded experiments in order; 2 prior results told as recorded" in shown
     assert f"state mismatches: 0 of {BUDGET}" in shown
-    assert "t0003 COMPLETED" in shown or "t0003 FAILED" in shown  # the progress lines
+    assert "t0003 completed" in shown or "t0003 failed" in shown  # the progress lines
     target = default_replay_path(recorded.path, "colour-bench", closed_loop=False)
     assert target.name == "run.replay-colour-bench.sqlite" and str(target) in shown
     with CampaignRecord(target, read_only=True) as record:
