@@ -396,7 +396,8 @@ class CampaignRunner:
     def _loop(self) -> str:
         """Keep ``batch_size`` trials in flight until the budget or a stopping rule ends it.
 
-        Nothing is dispatched while the station is paused, e-stopped or offline."""
+        Nothing is dispatched while the station is paused, e-stopped or offline, or while
+        this orchestrator is cut off from the broker."""
         stop_reason: str | None = None
         while True:
             stop_reason = stop_reason or self._stopwatch.reason()
@@ -405,7 +406,8 @@ class CampaignRunner:
                 self.spec.budget - self._spent(),
             )
             online = self._watch_presence()
-            held = self._intake.station_mode != "serving" or not online
+            cut_off = not self._client.is_connected
+            held = self._intake.station_mode != "serving" or not online or cut_off
             if stop_reason is None and free > 0 and not held:
                 queued = [self._next.popleft() for _ in range(min(free, len(self._next)))]
                 asked = self.planner.ask(free - len(queued)) if len(queued) < free else []
@@ -774,17 +776,19 @@ class CampaignRunner:
         """Abandon trials past ``trial_timeout_s``; send again (or abandon, as the lease
         policy says) those no worker accepted within ``lease.accept_s``. While the station
         is offline, every trial in flight waits for it: no time-out runs (a trial its
-        worker accepted is run when the worker is back; one it did not is sent again)."""
+        worker accepted is run when the worker is back; one it did not is sent again).
+        The same while this orchestrator is cut off from the broker: it cannot hear a
+        result then, and the worker keeps what it has for the reconnect."""
         now = time.monotonic()
         elapsed = now - self._last_lease_check if self._last_lease_check else 0.0
         self._last_lease_check = now
         lease = self.spec.lease
         # A little grace over the request's own expiry, for the worker's "accepted" to arrive.
         accept_s = lease.accept_s + min(5.0, lease.accept_s / 2)
-        online = self._intake.station_online.is_set()
+        online = self._intake.station_online.is_set() and self._client.is_connected
         quiet: list[str] = []
         for trial_id, trial in list(self._in_flight.items()):
-            if not online:  # waiting for the station, not for a result
+            if not online:  # waiting for the station (or the broker), not for a result
                 trial.dispatched_at += elapsed
                 trial.lease_from = now
                 continue
