@@ -39,7 +39,7 @@ from genesis_lab.spec import CampaignSpec, load_campaign
 from genesis_lab.station import build_station
 from genesis_lab.store import CampaignRecord
 from genesis_lab.worker import Worker
-from simulators.colour_bench import OPTIMAL_VALUE, objective
+from genesis_lab_simulators.colour_bench import OPTIMAL_VALUE, objective
 
 REPO = Path(__file__).resolve().parents[1]
 CAMPAIGN = REPO / "campaigns" / "colour_mixing.yaml"

@@ -73,7 +73,7 @@ def _child(campaign: str, planner: str, seeds: list[int]) -> None:
     warnings.simplefilter("ignore")  # the planner's optimiser warnings are not figures
     from genesis_lab.planning import BayesianPlanner, RandomPlanner
     from genesis_lab.spec import load_campaign
-    from simulators._domain import campaign_model, campaign_score, run_offline_campaign
+    from genesis_lab_simulators._domain import campaign_model, campaign_score, run_offline_campaign
 
     budget = _test_module().DOMAINS[campaign].budget
     spec = load_campaign(REPO / "campaigns" / campaign).spec.model_copy(update={"budget": budget})

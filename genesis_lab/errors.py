@@ -23,7 +23,7 @@
     └── MoveTimeoutError (TimeoutError)     a move did not finish within its time-out
 
 Device drivers raise their own errors under ``GenesisLabError`` too (the reference drivers'
-``InstrumentError`` family, in ``devices/_errors.py``).
+``InstrumentError`` family, in ``devices/genesis_lab_devices/_errors.py``).
 
 Every error carries structured fields and a message that says how to fix it.
 """

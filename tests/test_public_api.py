@@ -24,19 +24,19 @@ PACKAGES = [
     "genesis_lab.station",
     "genesis_lab.store",
     "genesis_lab.worker",
-    "simulators.colour_bench",
-    "simulators.tube_furnace",
+    "genesis_lab_simulators.colour_bench",
+    "genesis_lab_simulators.tube_furnace",
 ]
 
 INSTRUMENTS = [
-    "devices",
-    "devices.furnace",
-    "devices.robot_arm",
-    "devices.spectrometer",
-    "devices.syringe_pump",
-    "simulators.robot_arm",
-    "simulators.spectrometer",
-    "simulators.syringe_pump",
+    "genesis_lab_devices",
+    "genesis_lab_devices.furnace",
+    "genesis_lab_devices.robot_arm",
+    "genesis_lab_devices.spectrometer",
+    "genesis_lab_devices.syringe_pump",
+    "genesis_lab_simulators.robot_arm",
+    "genesis_lab_simulators.spectrometer",
+    "genesis_lab_simulators.syringe_pump",
 ]
 """Driver and simulator packages: imported by the no-thread, no-socket check only."""
 

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app
-from simulators.tube_furnace import FurnaceSimulatorOptions, start_furnace
+from genesis_lab_simulators.tube_furnace import FurnaceSimulatorOptions, start_furnace
 
 FURNACE = Path(__file__).resolve().parents[2] / "campaigns" / "furnace_anneal.yaml"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import simulators.colour_bench as cb
+import genesis_lab_simulators.colour_bench as cb
 from genesis_lab.cli import app
 from genesis_lab.spec import load_lab
 from genesis_lab.store import CampaignRecord, TrialState

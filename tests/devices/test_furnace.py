@@ -13,15 +13,15 @@ from bluesky.protocols import Movable, Readable, Stoppable, Triggerable
 from bluesky.utils import FailedStatus
 from ophyd.utils.errors import LimitError
 
-from devices._errors import (
+from genesis_lab.station import build_device, load_driver
+from genesis_lab_devices._errors import (
     InstrumentConnectionError,
     InstrumentRefusedError,
     InstrumentTimeoutError,
 )
-from devices.furnace import FILM_PROBE_DRIVER, FURNACE_DRIVER, FilmProbe, ScpiFurnace
-from genesis_lab.station import build_device, load_driver
-from simulators._options import RunningSimulator
-from simulators.tube_furnace import (
+from genesis_lab_devices.furnace import FILM_PROBE_DRIVER, FURNACE_DRIVER, FilmProbe, ScpiFurnace
+from genesis_lab_simulators._options import RunningSimulator
+from genesis_lab_simulators.tube_furnace import (
     BEST_RAMP_K_PER_MIN,
     OPTIMAL_TEMPERATURE_C,
     OPTIMAL_VALUE,

@@ -10,10 +10,10 @@ import pytest
 from bluesky import RunEngine
 from bluesky.protocols import Movable, Readable
 
-from devices._errors import InstrumentFaultError, InstrumentRefusedError
-from devices.robot_arm import ARM_DRIVER, ArmBusyError, RobotArm, UnknownStationError
 from genesis_lab.station import Station, build_device, load_driver
-from simulators.robot_arm import STATIONS, ArmSimulatorOptions, start_arm
+from genesis_lab_devices._errors import InstrumentFaultError, InstrumentRefusedError
+from genesis_lab_devices.robot_arm import ARM_DRIVER, ArmBusyError, RobotArm, UnknownStationError
+from genesis_lab_simulators.robot_arm import STATIONS, ArmSimulatorOptions, start_arm
 
 
 @pytest.fixture

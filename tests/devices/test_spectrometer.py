@@ -11,10 +11,10 @@ import pytest
 from bluesky import RunEngine
 from bluesky.protocols import Readable, Triggerable
 
-from devices._errors import InstrumentRefusedError, InstrumentTimeoutError
-from devices.spectrometer import SPECTROMETER_DRIVER, Spectrometer
 from genesis_lab.station import build_device, load_driver
-from simulators.spectrometer import SpectrometerSimulatorOptions, start_spectrometer
+from genesis_lab_devices._errors import InstrumentRefusedError, InstrumentTimeoutError
+from genesis_lab_devices.spectrometer import SPECTROMETER_DRIVER, Spectrometer
+from genesis_lab_simulators.spectrometer import SpectrometerSimulatorOptions, start_spectrometer
 
 
 @pytest.fixture

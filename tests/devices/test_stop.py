@@ -36,7 +36,7 @@ def test_stop_with_the_instrument_gone_warns_naming_the_address_and_never_raises
         device = driver.build("dev", {**settings, "timeout_s": 0.2})
         stack.callback(device.close)
         inner.close()  # the instrument is gone
-        caplog.set_level(logging.WARNING, logger="devices")
+        caplog.set_level(logging.WARNING, logger="genesis_lab_devices")
         raised: list[BaseException] = []
 
         def stop() -> None:
@@ -50,7 +50,7 @@ def test_stop_with_the_instrument_gone_warns_naming_the_address_and_never_raises
         stopping.join(timeout=60)
         assert not stopping.is_alive(), "stop() did not return with the instrument gone"
         assert raised == []
-    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("devices")]
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("genesis_lab_devices")]
     if device.abort_command is None:  # the film probe sends nothing on stop
         assert warnings == []
     else:

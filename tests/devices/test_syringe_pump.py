@@ -11,10 +11,14 @@ from bluesky import RunEngine
 from bluesky.protocols import Movable, Readable
 from ophyd.utils.errors import LimitError
 
-from devices._errors import InstrumentFaultError, InstrumentRefusedError, InstrumentTimeoutError
-from devices.syringe_pump import PUMP_DRIVER, SyringePump
 from genesis_lab.station import build_device, load_driver
-from simulators.syringe_pump import PumpSimulatorOptions, start_pump
+from genesis_lab_devices._errors import (
+    InstrumentFaultError,
+    InstrumentRefusedError,
+    InstrumentTimeoutError,
+)
+from genesis_lab_devices.syringe_pump import PUMP_DRIVER, SyringePump
+from genesis_lab_simulators.syringe_pump import PumpSimulatorOptions, start_pump
 
 FAST = 60.0
 

@@ -15,7 +15,7 @@ from bluesky.protocols import Movable, Readable, Triggerable
 from bluesky.utils import FailedStatus
 from ophyd.utils.errors import LimitError
 
-import simulators.colour_bench as cb
+import genesis_lab_simulators.colour_bench as cb
 from genesis_lab.errors import StationError
 from genesis_lab.spec import StationRef
 from genesis_lab.station import Station, StationPlugin, build_station, load_station_plugin

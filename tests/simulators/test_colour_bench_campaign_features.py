@@ -15,7 +15,7 @@ from bluesky.protocols import Movable, Readable
 from bluesky.utils import FailedStatus
 from scipy.optimize import minimize
 
-import simulators.colour_bench as cb
+import genesis_lab_simulators.colour_bench as cb
 from genesis_lab.station import Station
 from genesis_lab.worker import experiment_plan
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-import simulators.colour_bench as cb
+import genesis_lab_simulators.colour_bench as cb
 from genesis_lab.errors import StationError
 from genesis_lab.spec import load_lab
 from genesis_lab.station import build_device, station_from_lab

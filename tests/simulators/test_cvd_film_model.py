@@ -11,9 +11,9 @@ import pytest
 from scipy.optimize import minimize
 from scipy.stats import qmc
 
-import simulators.cvd_film as cvd_film
-from simulators._domain import DomainModel, ExperimentFailed
-from simulators.cvd_film import (
+import genesis_lab_simulators.cvd_film as cvd_film
+from genesis_lab_simulators._domain import DomainModel, ExperimentFailed
+from genesis_lab_simulators.cvd_film import (
     GROWTH_RATE_MIN,
     OPTIMUM_READINGS,
     OPTIMUM_SETTINGS,

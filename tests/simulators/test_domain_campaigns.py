@@ -32,7 +32,7 @@ from genesis_lab.cli import app
 from genesis_lab.planning import BayesianPlanner, Planner, RandomPlanner
 from genesis_lab.spec import CampaignSpec, load_campaign
 from genesis_lab.store import CampaignRecord, TrialState
-from simulators._domain import (
+from genesis_lab_simulators._domain import (
     campaign_model,
     campaign_score,
     noise_free_outcomes,

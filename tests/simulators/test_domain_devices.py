@@ -15,7 +15,7 @@ from ophyd.utils.errors import LimitError
 
 from genesis_lab.conformance import Outcome, run_conformance
 from genesis_lab.station import Station
-from simulators._domain import (
+from genesis_lab_simulators._domain import (
     DetectorDriver,
     DomainModel,
     DomainPlugin,

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-import simulators.lpbf as lpbf
-from simulators._domain._model import DomainModel, ExperimentFailed
-from simulators.lpbf import (
+import genesis_lab_simulators.lpbf as lpbf
+from genesis_lab_simulators._domain._model import DomainModel, ExperimentFailed
+from genesis_lab_simulators.lpbf import (
     BUILD_FAILED,
     E_SWELL_J_MM3,
     KEYHOLE_THRESHOLD,

@@ -18,9 +18,9 @@ with warnings.catch_warnings():
     )
     from botorch.test_functions.multi_objective import Penicillin
 
-import simulators.penicillin as penicillin_pkg
-from simulators._domain._model import DomainModel, ExperimentFailed
-from simulators.penicillin import (
+import genesis_lab_simulators.penicillin as penicillin_pkg
+from genesis_lab_simulators._domain._model import DomainModel, ExperimentFailed
+from genesis_lab_simulators.penicillin import (
     BOTORCH_MAX_HV,
     BOTORCH_REF_POINT,
     CO2_REL_NOISE,

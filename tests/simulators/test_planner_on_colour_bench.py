@@ -9,7 +9,7 @@ import pytest
 
 from genesis_lab.planning import BayesianPlanner, Planner, RandomPlanner, run_offline
 from genesis_lab.spec import load_campaign
-from simulators.colour_bench import objective
+from genesis_lab_simulators.colour_bench import objective
 
 SPEC = load_campaign(Path(__file__).resolve().parents[2] / "campaigns" / "colour_mixing.yaml").spec
 BUDGET = 20

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-import simulators.qubit_rabi as qubit_rabi
-from simulators._domain import DomainModel, ExperimentFailed
-from simulators.qubit_rabi import (
+import genesis_lab_simulators.qubit_rabi as qubit_rabi
+from genesis_lab_simulators._domain import DomainModel, ExperimentFailed
+from genesis_lab_simulators.qubit_rabi import (
     BEST_FIDELITY_READINGS,
     BEST_FIDELITY_SETTINGS,
     OPTIMUM_READINGS,

@@ -11,9 +11,9 @@ import re
 import numpy as np
 import pytest
 
-import simulators.rare_earth_sx as ree
-from simulators._domain import DomainModel, ExperimentFailed
-from simulators.rare_earth_sx import (
+import genesis_lab_simulators.rare_earth_sx as ree
+from genesis_lab_simulators._domain import DomainModel, ExperimentFailed
+from genesis_lab_simulators.rare_earth_sx import (
     BETA_ND_PR,
     LOG10_K_ND,
     LOG10_K_PR,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-import simulators.snar_flow as snar
-from simulators._domain._model import DomainModel, ExperimentFailed
-from simulators.snar_flow import (
+import genesis_lab_simulators.snar_flow as snar
+from genesis_lab_simulators._domain._model import DomainModel, ExperimentFailed
+from genesis_lab_simulators.snar_flow import (
     MAX_STY,
     MAX_STY_SETTINGS,
     MIN_E_FACTOR,

@@ -17,9 +17,9 @@ import pytest
 from scipy.optimize import brentq
 from scipy.special import exp1
 
-import simulators.uo2_sintering as pkg
-from simulators._domain import DomainModel, ExperimentFailed
-from simulators.uo2_sintering import (
+import genesis_lab_simulators.uo2_sintering as pkg
+from genesis_lab_simulators._domain import DomainModel, ExperimentFailed
+from genesis_lab_simulators.uo2_sintering import (
     ATMOSPHERES,
     DENSITY_WINDOW_PCT_TD,
     OPTIMUM_READINGS,

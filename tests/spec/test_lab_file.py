@@ -40,7 +40,7 @@ stations:
 DRIVERS = """
 from ophyd import Signal
 from pydantic import BaseModel
-from simulators.colour_bench import DyePump
+from genesis_lab_simulators.colour_bench import DyePump
 
 
 class PumpSettings(BaseModel):
