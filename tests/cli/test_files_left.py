@@ -33,8 +33,9 @@ def test_read_only_commands_leave_nothing_beside_the_record_nor_in_the_working_d
     campaign = REPO / "campaigns" / "colour_mixing.yaml"
     ran = cli.invoke(app, ["run", str(campaign), "--budget", "3", "--record", str(record)])
     assert ran.exit_code == 0, ran.output
-    assert _listing(cwd) == []  # the record and the local worker's outbox went elsewhere
-    assert _listing(records) == ["outbox-colour-bench.sqlite", "run.sqlite"]
+    assert _listing(cwd) == []  # the record, its log and the worker's outbox went elsewhere
+    beside = ["outbox-colour-bench.sqlite", "run.log", "run.sqlite"]  # the log: --log-file
+    assert _listing(records) == beside
     written = hashlib.sha256(record.read_bytes()).hexdigest()
     commands = [
         ["show", str(record)],
@@ -46,7 +47,7 @@ def test_read_only_commands_leave_nothing_beside_the_record_nor_in_the_working_d
     for command in commands:
         result = cli.invoke(app, command)
         assert result.exit_code == 0, (command, result.output)
-        assert _listing(records) == ["outbox-colour-bench.sqlite", "run.sqlite"], command
+        assert _listing(records) == beside, command
         assert _listing(cwd) == [], command
     assert hashlib.sha256(record.read_bytes()).hexdigest() == written
     assert (out / "report" / "report.html").exists() and any((out / "export").iterdir())

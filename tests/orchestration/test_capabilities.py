@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from campaign_helpers import small_spec
 from typer.testing import CliRunner
 
 from genesis_lab.cli import app
@@ -28,7 +29,6 @@ from genesis_lab.spec import StationRef
 from genesis_lab.station import build_station
 from genesis_lab.store import CampaignRecord, TrialState
 from genesis_lab.worker import Worker
-from tests.campaign_helpers import small_spec
 
 REPO = Path(__file__).resolve().parents[2]
 CAMPAIGN = REPO / "campaigns" / "colour_mixing.yaml"
