@@ -8,7 +8,8 @@
     ├── DataFileError (ValueError)          a data file (prior results CSV) is invalid
     ├── LabSetupError (ValueError)          a lab's credentials cannot be made as asked
     ├── StationError (LookupError)          a station plugin is missing or misconfigured
-    │   └── DeviceUnreachableError (ConnectionError) a device's instrument cannot be reached
+    │   ├── DeviceUnreachableError (ConnectionError) a device's instrument cannot be reached
+    │   └── StationTakenError (RuntimeError) another worker process serves this station id
     ├── MessageError (ValueError)           a wire message is malformed or of the wrong schema
     ├── BrokerError (ConnectionError)       the MQTT broker cannot be reached or started
     ├── TransportSecurityError (ValueError) TLS or broker credential settings are unusable
@@ -51,6 +52,7 @@ __all__ = [
     "SetpointNotReachedError",
     "SignatureError",
     "StationError",
+    "StationTakenError",
     "TransportSecurityError",
     "TrialTimeoutError",
 ]
@@ -146,6 +148,15 @@ class DeviceUnreachableError(StationError, ConnectionError):
         self.device = device
         self.driver = driver
         self.address = address
+        super().__init__(message, station=station)
+
+
+class StationTakenError(StationError, RuntimeError):
+    """Another worker process serves this station id on the broker now (``worker`` names
+    it, as its presence does): a second one would push it off the broker."""
+
+    def __init__(self, message: str, *, station: str, worker: str) -> None:
+        self.worker = worker
         super().__init__(message, station=station)
 
 

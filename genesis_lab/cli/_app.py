@@ -62,6 +62,7 @@ from genesis_lab.errors import (
     GenesisLabError,
     PlannerError,
     StationError,
+    StationTakenError,
 )
 from genesis_lab.messages import ManualTrialRequest, campaign_control_topic, encode_message
 from genesis_lab.messaging import MqttClient
@@ -558,7 +559,8 @@ def worker(
         )
     except StationError as exc:
         log.info("worker for station %s stopped", ref.station_id, exc_info=True)
-        fail(str(exc), EXIT_FAILED if isinstance(exc, ConnectionError) else EXIT_BAD_INPUT)
+        taken_or_unreachable = isinstance(exc, ConnectionError | StationTakenError)
+        fail(str(exc), EXIT_FAILED if taken_or_unreachable else EXIT_BAD_INPUT)
     except GenesisLabError as exc:
         log.info("worker for station %s failed", ref.station_id, exc_info=True)
         fail(str(exc), EXIT_FAILED)

@@ -366,6 +366,12 @@ class StationStatus(_Message):
     readings: list[str] = Field(default_factory=list)
     changed_by: _Name = Field(default="", description="Who made the last change of mode.")
     change_reason: _Change = Field(default="", description="The command and reason of that change.")
+    worker: _Name = Field(
+        default="",
+        description="Which worker process serves the station (who, where, pid and a random "
+        "instance id): a second worker for the same station id sees it and refuses to start. "
+        "Empty from a worker older than this field.",
+    )
 
 
 WorkerMessage = Annotated[DocumentMessage | TrialStatusMessage, Field(discriminator="kind")]

@@ -163,7 +163,7 @@ def role_topics(identity: BrokerIdentity) -> list[tuple[Access, str]]:
             ("read", station_control_topic(station)),
             ("read", station_control_topic()),
             ("read", station_acks_topic(station)),
-            ("write", station_status_topic(station)),
+            ("readwrite", station_status_topic(station)),  # read: one worker per station
             ("write", _any(campaign_results_topic)),
         ]
     if identity.role == "operator":
@@ -179,7 +179,8 @@ _ROLE_NOTES = {
     "orchestrator": "dispatches experiments, acknowledges results, pauses, stops and "
     "e-stops stations, sends campaigns manual trials; reads presence and results",
     "worker": "reads only its own station's requests, acknowledgements and controls "
-    "(and the all-stations control); publishes only its own status, and results",
+    "(and the all-stations control) and its own status (one worker per station); "
+    "publishes only its own status, and results",
     "operator": "pauses, resumes, e-stops and releases stations and reads their status "
     "and the e-stops in force; "
     "never dispatches an experiment or publishes a result",

@@ -29,6 +29,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -61,6 +62,7 @@ from genesis_lab.messaging import MqttClient, TransportSecurity, process_identit
 from genesis_lab.security import MessageSigning, Verified
 from genesis_lab.station import Station
 from genesis_lab.worker._capabilities import CAPABILITIES, StationCapabilities
+from genesis_lab.worker._duplicate import check_no_other_worker
 from genesis_lab.worker._executor import TrialExecutor, TrialOutcome
 from genesis_lab.worker._guard import CommandGuard
 from genesis_lab.worker._outbox import Outbox
@@ -181,7 +183,12 @@ class Worker:
         self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox)
         self._requests: queue.Queue[ExperimentRequest | None] = queue.Queue()
         self._status_topic = station_status_topic(station_id)
-        offline = StationStatus(station_id=station_id, state="offline", plugin=plugin)
+        #: This worker process, as its presence names it (who, where, pid, a random id).
+        self.instance = f"{process_identity(security)} pid {os.getpid()} {uuid.uuid4().hex[:8]}"
+        self._security = security
+        offline = StationStatus(
+            station_id=station_id, state="offline", plugin=plugin, worker=self.instance
+        )
         # A fixed client id and a persistent session: requests published while this worker
         # is away wait for it at the broker (one that keeps sessions, as Mosquitto does).
         self._client = MqttClient(
@@ -221,7 +228,14 @@ class Worker:
 
         First takes up what a previous worker of this outbox left: accepted requests that
         never started are queued to run; a trial that was running is reported interrupted,
-        never run again; unacknowledged messages are sent again. A worker starts once."""
+        never run again; unacknowledged messages are sent again. A worker starts once.
+
+        Refuses to start (:class:`~genesis_lab.errors.StationError`) while another worker
+        process serves the same station id on the broker: taking the station's session
+        would push that worker off."""
+        check_no_other_worker(
+            self.broker_url, self.station_id, self.instance, security=self._security
+        )
         self._capabilities = StationCapabilities.of(self.station)
         self._loop = asyncio.new_event_loop()
         self._engine = RunEngine(loop=self._loop, context_managers=[])
@@ -334,6 +348,7 @@ class Worker:
             plugin=self.plugin,
             actuators=sorted(self.station.actuators),
             readings=self.station.readings(),
+            worker=self.instance,
         )
 
     def _take_up_journal(self) -> None:

@@ -150,7 +150,7 @@ def test_the_acl_grants_each_role_exactly_its_topics() -> None:
         f"read {station_control_topic('bench-a')}",
         f"read {station_control_topic()}",
         f"read {station_acks_topic('bench-a')}",
-        f"write {station_status_topic('bench-a')}",
+        f"readwrite {station_status_topic('bench-a')}",  # read: one worker per station
         "write genesis-lab/v1/campaigns/+/results",
     ]
     assert blocks["alice"] == [f"read {TOPIC_PREFIX}/#"]
