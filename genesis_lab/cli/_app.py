@@ -670,6 +670,7 @@ def show(
     out.print(
         f"status: {campaign.status} ({campaign.stop_reason}); {summary.documents} documents stored",
         highlight=False,
+        soft_wrap=True,
     )
     if summary.best is not None:
         values = format_parameters(summary.best.parameters)
@@ -677,6 +678,7 @@ def show(
             f"best: {summary.objective}={summary.best.outcome:.4g} at {values} "
             f"(trial {summary.best.trial_id})",
             highlight=False,
+            soft_wrap=True,  # never broken mid-value; the terminal wraps it
         )
     if summary.pareto_front:
         out.print(f"Pareto front ({len(summary.pareto_front)} trials, marked P):", highlight=False)

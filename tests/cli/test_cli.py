@@ -147,8 +147,11 @@ def test_run_on_embedded_broker_then_show(tmp_path: Path) -> None:
     data = json.loads(shown.output)
     assert [t["state"] for t in data["trials"]] == ["COMPLETED"] * 4
     assert set(data["trials"][0]["parameters"]) == {"cyan", "magenta", "yellow"}
-    table = cli.invoke(app, ["show", str(record)])
+    table = cli.invoke(app, ["show", str(record)], env={"COLUMNS": "60"})
     assert table.exit_code == 0 and "t0004" in table.output
+    # The best line is one line however narrow the terminal: never broken mid-value.
+    [best] = [line for line in table.output.splitlines() if line.startswith("best: ")]
+    assert re.search(r"\(trial t\d{4}\)$", best), table.output
 
 
 @pytest.mark.slow
