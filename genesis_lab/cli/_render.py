@@ -94,6 +94,9 @@ def trial_report(detail: TrialDetail) -> str:
         "measured: " + format_parameters(trial.outcomes or {detail.objective: trial.outcome}),
         f"chosen by: {trial.origin}",
     ]
+    if trial.station_id or trial.worker:
+        ran = f"station: {trial.station_id or '?'}"
+        lines.append(ran + (f" (worker {trial.worker})" if trial.worker else ""))
     why = trial.explanation or {}
     if "requested_by" in why:
         lines.append(f"  requested by {why['requested_by']}")

@@ -286,6 +286,11 @@ class TrialStatusMessage(_Message):
         default=0, ge=0, description="Documents the worker published for this trial so far."
     )
     auth: MessageAuth | None = _AUTH_FIELD
+    worker: _Name = Field(
+        default="",
+        description="The worker process that sends it, as its presence names it (empty from "
+        "a worker older than this field).",
+    )
 
 
 class DeliveryAck(_Message):

@@ -522,7 +522,9 @@ class CampaignRunner:
                 origin=proposal.origin,
                 explanation=None if why is None else why.to_json(),
             )
-        self.record.transition(self.campaign_id, trial_id, TrialState.DISPATCHED)
+        self.record.transition(
+            self.campaign_id, trial_id, TrialState.DISPATCHED, station_id=self.station_id
+        )
         self._dispatched.add(trial_id)
         now = time.monotonic()
         trial = self._in_flight[trial_id] = InFlight(
@@ -638,6 +640,8 @@ class CampaignRunner:
             self._acks.add(message.station_id, message.message_id)
             return
         trial.news_at = time.monotonic()
+        if message.worker:
+            trial.worker = message.worker
         if message.state == "accepted":
             trial.accepted = True
         elif message.state == "running":
@@ -684,7 +688,11 @@ class CampaignRunner:
     def _mark_running(self, trial_id: str, trial: InFlight) -> None:
         if trial.state is TrialState.DISPATCHED:
             self.record.transition(
-                self.campaign_id, trial_id, TrialState.RUNNING, run_uid=trial.run_uid
+                self.campaign_id,
+                trial_id,
+                TrialState.RUNNING,
+                run_uid=trial.run_uid,
+                worker=trial.worker or None,
             )
             trial.state = TrialState.RUNNING
 
@@ -741,6 +749,7 @@ class CampaignRunner:
             outcome=outcome,
             outcomes=outcomes,
             run_uid=trial.run_uid,
+            worker=trial.worker or None,
         )
         if new is TrialState.COMPLETED and outcomes is not None:
             self.planner.tell(trial_id, outcomes)

@@ -91,6 +91,7 @@ class InFlight:
     outcomes: dict[str, float] = field(default_factory=dict)  # mean of the events' values
     readings_seen: dict[str, int] = field(default_factory=dict)  # events that carried each
     run_uid: str | None = None
+    worker: str = ""  # the worker process running it, as its statuses name it
     descriptors: set[str] = field(default_factory=set)  # uids of the run's descriptors
     streams: dict[str, str] = field(default_factory=dict)  # descriptor uid -> stream name
     seq_nums: dict[str, dict[int, str]] = field(default_factory=dict)  # descriptor -> seq -> uid

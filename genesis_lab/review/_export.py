@@ -402,7 +402,7 @@ def export_trials_csv(
         parameters |= {n: n for n in trial.parameters if n not in parameters}
         measured |= {n: n for n in _outcomes_of(trial, primary) if n not in measured}
     header = ["trial_id", "state", "origin", *parameters.values(), *measured.values()]
-    header += ["reason", "run_uid", "proposed_at", "updated_at"]
+    header += ["reason", "run_uid", "station_id", "worker", "proposed_at", "updated_at"]
     path = out / f"{cid}-trials.csv"
     with _atomic(path, newline="", encoding="utf-8-sig") as stream:
         writer = csv.writer(stream)
@@ -418,6 +418,8 @@ def export_trials_csv(
                     *(_cell(outcomes.get(name)) for name in measured),
                     trial.reason,
                     _cell(trial.run_uid),
+                    trial.station_id,
+                    trial.worker,
                     _iso(trial.proposed_at),
                     _iso(trial.updated_at),
                 ]

@@ -33,7 +33,7 @@ from genesis_lab.review._report_html import (
     trial_rows,
     when,
 )
-from genesis_lab.store import CampaignRecord, TrialState
+from genesis_lab.store import CampaignRecord, TrialRow, TrialState
 
 if TYPE_CHECKING:
     from genesis_lab.planning import ModelCheck
@@ -256,11 +256,29 @@ def _summary(data: ReportData) -> str:
         ("ran", f"{when(campaign.started_at)} to {when(campaign.finished_at)}"),
         ("documents", esc(summary.documents)),
     ]
+    stations = _stations(summary.trials)
+    if stations:
+        items.append(("stations", stations))
     return (
         '<section id="summary"><dl>'
         + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items)
         + "</dl></section>"
     )
+
+
+def _stations(trials: Sequence[TrialRow]) -> str:
+    """Which stations ran the trials, how many each, and by which worker processes (empty
+    for a record made before stations were recorded per trial)."""
+    ran: dict[str, list[TrialRow]] = {}
+    for trial in trials:
+        if trial.station_id:
+            ran.setdefault(trial.station_id, []).append(trial)
+    parts = []
+    for station, of_it in sorted(ran.items()):
+        workers = sorted({t.worker for t in of_it if t.worker})
+        by = f" (worker{'s' if len(workers) > 1 else ''} {', '.join(workers)})" if workers else ""
+        parts.append(esc(f"{station}: {len(of_it)} trial{'s' if len(of_it) > 1 else ''}{by}"))
+    return "; ".join(parts)
 
 
 def _plain(value: object) -> str:

@@ -63,6 +63,8 @@ def _trial_json(trial: TrialRow) -> dict[str, Any]:
         "explanation": trial.explanation,
         "reason": trial.reason,
         "run_uid": trial.run_uid,
+        "station_id": trial.station_id,
+        "worker": trial.worker,
     }
 
 

@@ -104,7 +104,9 @@ def _content(message: BaseModel) -> dict[str, Any]:
         return _document_statement(
             message.campaign_id, message.trial_id, message.station_id, message.name, message.doc
         )
-    return message.model_dump(mode="json", exclude={"auth"})
+    # The fields as sent: one a newer release added and an older sender did not send is
+    # left out, not filled with its default, or the older sender's signature would not hold.
+    return message.model_dump(mode="json", exclude={"auth"}, exclude_unset=True)
 
 
 def signed_bytes(content: Mapping[str, Any], auth: MessageAuth) -> bytes:

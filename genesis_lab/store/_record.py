@@ -61,6 +61,7 @@ class CampaignRecord(SignatureTables):
         self.path = Path(path)
         self._lock = threading.Lock()
         self._tidy = False
+        self._has_station_columns: bool | None = None
         try:
             if read_only:
                 if not self.path.exists():
@@ -379,11 +380,14 @@ class CampaignRecord(SignatureTables):
         outcome: float | None = None,
         outcomes: Mapping[str, float] | None = None,
         run_uid: str | None = None,
+        station_id: str | None = None,
+        worker: str | None = None,
     ) -> None:
         """Move a trial to ``new``; refuse a move the life cycle does not allow.
 
         ``outcome`` is the first objective's value; ``outcomes`` every measured objective and
-        outcome-constraint value by name."""
+        outcome-constraint value by name; ``station_id`` the station it is dispatched to and
+        ``worker`` the worker process that runs it (None: unchanged)."""
         now = time.time()
         with self._write() as db:
             row = db.execute(
@@ -401,7 +405,8 @@ class CampaignRecord(SignatureTables):
             db.execute(
                 "UPDATE trials SET state = ?, reason = ?, outcome = COALESCE(?, outcome),"
                 " outcomes_json = COALESCE(?, outcomes_json),"
-                " run_uid = COALESCE(?, run_uid), updated_at = ?"
+                " run_uid = COALESCE(?, run_uid), station_id = COALESCE(?, station_id),"
+                " worker = COALESCE(?, worker), updated_at = ?"
                 " WHERE campaign_id = ? AND trial_id = ?",
                 (
                     new,
@@ -409,6 +414,8 @@ class CampaignRecord(SignatureTables):
                     outcome,
                     outcomes_json(outcomes),
                     run_uid,
+                    station_id,
+                    worker,
                     now,
                     campaign_id,
                     trial_id,
@@ -431,6 +438,9 @@ class CampaignRecord(SignatureTables):
                 outcomes=None if outcomes is None else dict(outcomes),
                 run_uid=run_uid,
                 at=now,
+                # only when given: the entries of a record made before them stay as they were
+                **({} if station_id is None else {"station_id": station_id}),
+                **({} if worker is None else {"worker": worker}),
             )
 
     def trials(self, campaign_id: str) -> list[TrialRow]:
@@ -448,7 +458,8 @@ class CampaignRecord(SignatureTables):
         with self._lock:
             rows = self._db.execute(
                 "SELECT campaign_id, trial_id, state, parameters_json, origin, explanation_json,"
-                " outcome, reason, run_uid, proposed_at, updated_at, outcomes_json FROM trials"
+                " outcome, reason, run_uid, proposed_at, updated_at, outcomes_json,"
+                f" {self._station_columns} FROM trials"
                 f" WHERE {where} ORDER BY proposed_at, trial_id",
                 args,
             ).fetchall()
@@ -466,9 +477,20 @@ class CampaignRecord(SignatureTables):
                 run_uid=r[8],
                 proposed_at=r[9],
                 updated_at=r[10],
+                station_id=r[12],
+                worker=r[13],
             )
             for r in rows
         ]
+
+    @property
+    def _station_columns(self) -> str:
+        """The trials' station and worker columns, or empty ones for a record opened read-only
+        that was made before them (a writer adds them: :data:`._schema.MIGRATIONS`)."""
+        if self._has_station_columns is None:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(trials)")}
+            self._has_station_columns = {"station_id", "worker"} <= columns
+        return "station_id, worker" if self._has_station_columns else "'', ''"
 
     def transitions(self, campaign_id: str) -> list[tuple[str, str | None, str, str, float]]:
         """Every state change: ``(trial_id, from_state, to_state, reason, at)`` in order."""

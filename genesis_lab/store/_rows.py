@@ -48,6 +48,11 @@ class TrialRow:
     run_uid: str | None
     proposed_at: float
     updated_at: float
+    #: The station the trial was dispatched to ("" in a record made before stations were
+    #: recorded per trial, and for a prior result).
+    station_id: str = ""
+    #: The worker process that ran it, as its statuses name it ("" where none said).
+    worker: str = ""
 
 
 class CampaignEvent(NamedTuple):

@@ -12,9 +12,15 @@ who did what (``campaign_events.actor``). Format 2 records may also hold the sta
 the orchestrator's public keys (``signing_keys``) and each document's station signature
 (``document_signatures``); a record without those tables has no signed documents. A
 station key's row names the one station it speaks for (``signing_keys.station_id``, added
-to the table of an older format 2 record when it is opened for writing)."""
+to the table of an older format 2 record when it is opened for writing). Each trial names
+the station it was dispatched to and the worker process that ran it (``trials.station_id``
+and ``trials.worker``, added the same way; empty in a record made before them)."""
 
-MIGRATIONS = (("signing_keys", "station_id", "TEXT NOT NULL DEFAULT ''"),)
+MIGRATIONS = (
+    ("signing_keys", "station_id", "TEXT NOT NULL DEFAULT ''"),
+    ("trials", "station_id", "TEXT NOT NULL DEFAULT ''"),
+    ("trials", "worker", "TEXT NOT NULL DEFAULT ''"),
+)
 """Columns added to a format 2 table after the format was first written: (table, column,
 declaration), added by ``ALTER TABLE`` to a record that lacks them."""
 
@@ -44,6 +50,8 @@ CREATE TABLE IF NOT EXISTS trials (
     run_uid TEXT,
     proposed_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    station_id TEXT NOT NULL DEFAULT '',
+    worker TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (campaign_id, trial_id)
 );
 CREATE TABLE IF NOT EXISTS transitions (

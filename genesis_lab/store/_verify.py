@@ -199,6 +199,8 @@ class _TableCheck:
                     "run_uid": None,
                     "proposed_at": b["at"],
                     "updated_at": b["at"],
+                    "station_id": "",
+                    "worker": "",
                 }
             elif kind == "prior":
                 expected[tid] = {
@@ -212,12 +214,14 @@ class _TableCheck:
                     "run_uid": None,
                     "proposed_at": b["at"],
                     "updated_at": b["at"],
+                    "station_id": "",
+                    "worker": "",
                 }
             elif tid in expected:
                 trial = expected[tid]
                 trial.update(state=b["to_state"], reason=b["reason"], updated_at=b["at"])
-                for name in ("outcome", "outcomes", "run_uid"):
-                    if b[name] is not None:
+                for name in ("outcome", "outcomes", "run_uid", "station_id", "worker"):
+                    if b.get(name) is not None:  # station_id, worker: absent in older entries
                         trial[name] = b[name]
         rows = {row.trial_id: row for row in self.record.trials(cid)}
         for tid in sorted(set(rows) - set(expected)):

@@ -662,6 +662,7 @@ class Worker:
             reason=reason,
             run_uid=run_uid,
             documents=documents,
+            worker=self.instance,
         )
         self._send(request.campaign_id, message, ends_trial=request.trial_id if ends else None)
 

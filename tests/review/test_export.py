@@ -318,6 +318,8 @@ def test_the_trial_table_reads_back_to_the_record_exactly(built: Built, tmp_path
         "transmittance (%)",
         "reason",
         "run_uid",
+        "station_id",
+        "worker",
         "proposed_at",
         "updated_at",
     ]
@@ -335,6 +337,7 @@ def test_the_trial_table_reads_back_to_the_record_exactly(built: Built, tmp_path
             assert (float(row[column]) if row[column] else None) == expected
         assert row["reason"] == trial.reason
         assert row["run_uid"] == (trial.run_uid or "")
+        assert (row["station_id"], row["worker"]) == (trial.station_id, trial.worker)
         for column, value in [("proposed_at", trial.proposed_at), ("updated_at", trial.updated_at)]:
             when = datetime.fromisoformat(row[column])
             assert when.tzinfo == UTC and abs(when.timestamp() - value) < 1e-6

@@ -101,8 +101,8 @@ def test_a_removed_document_and_an_inserted_trial_are_named(path: Path) -> None:
     _sql(
         path,
         "INSERT INTO trials SELECT campaign_id, 't0009', state, parameters_json, origin,"
-        " explanation_json, outcome, outcomes_json, reason, run_uid, proposed_at, updated_at"
-        " FROM trials WHERE trial_id = 't0002'",
+        " explanation_json, outcome, outcomes_json, reason, run_uid, proposed_at, updated_at,"
+        " station_id, worker FROM trials WHERE trial_id = 't0002'",
     )
     problems = _problems(path)
     assert "trial t0009: not in the ledger: inserted afterwards" in problems
