@@ -26,7 +26,9 @@ __all__ = ["RestoredCampaign", "reopen_campaign", "restore_campaign"]
 
 log = logging.getLogger(__name__)
 
-NEVER_SENT = "never dispatched: the orchestrator stopped between proposing and sending it"
+NEVER_SENT = (
+    f"never dispatched: the orchestrator stopped between proposing and sending it; {UNREACHED}"
+)
 
 #: Origins of the trials the loop numbers and records when it queues them, possibly long
 #: before their dispatch (``CampaignRunner._queue``): left PROPOSED, they are queued again.

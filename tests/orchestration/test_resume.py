@@ -208,3 +208,6 @@ def test_a_resume_queues_again_what_was_queued_and_counts_nothing_never_sent(
     assert restored.dispatched == {"t0001"} and restored.finished == 1
     assert states["t0003"] is TrialState.PROPOSED and states["t0004"] is TrialState.PROPOSED
     assert planner.ask(1)[0].trial_id == "t0005"
+    # A trial never sent says it cost nothing, as every unreached one does (the ten-minute
+    # outage scenario counts by that suffix).
+    assert NEVER_SENT.endswith(UNREACHED)
